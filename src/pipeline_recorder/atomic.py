@@ -1,0 +1,103 @@
+"""Durable, atomic file writes: temp file in the same folder, fsync, rename, fsync the folder.
+
+A reader sees either the old file or the new one, never a torn one, and after the call returns the new content
+survives a crash. Temp files start with '.' so they are never taken for entities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import StorageError
+
+TEMP_PREFIX = ".tmp-"
+CHUNK = 1024 * 1024
+
+
+def temp_path(folder: Path) -> Path:
+    return folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn the OS's refusal (disk full, read-only, permissions) into a StorageError that says what failed."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as exc:
+        reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the store is read-only",
+                  errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied"}.get(
+            exc.errno or 0, exc.strerror or str(exc))
+        raise StorageError(exc.errno or 0, f"could not {what}: {reason}") from exc
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_temp(folder: Path, data: bytes) -> Path:
+    """Write ``data`` to a new fsynced temp file in ``folder``; the caller renames or removes it."""
+    path = temp_path(folder)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(path)
+        raise
+    os.close(fd)
+    return path
+
+
+def stream_temp(folder: Path, source: BinaryIO, head: bytes = b"") -> tuple[Path, int, str]:
+    """Copy ``head`` then the rest of ``source`` into an fsynced temp file; returns (path, size, sha256)."""
+    path = temp_path(folder)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "xb") as out:
+            chunk = head
+            while chunk:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                chunk = source.read(CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        _unlink_quietly(path)
+        raise
+    return path, size, digest.hexdigest()
+
+
+def replace_atomically(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Atomically replace ``path`` with ``data``, durably."""
+    tmp = write_temp(path.parent, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

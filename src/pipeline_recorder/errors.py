@@ -1,0 +1,73 @@
+"""The one error tree of pipeline_recorder.
+
+Every error the library raises on purpose is a ``RecorderError``; it knows nothing of HTTP (the HTTP layer maps
+these classes to status codes in one table)::
+
+    RecorderError
+     ├── ValidationError            (also ValueError) bad input from the caller; nothing was written
+     │    ├── InvalidRunIdError
+     │    ├── InvalidEntityTypeError
+     │    ├── InvalidFormatError
+     │    ├── InvalidMetadataError
+     │    └── InvalidContentError   (also TypeError) content of a type that cannot be stored
+     ├── RunNotFoundError           (also LookupError) no such run in the store
+     ├── EntityNotFoundError        (also LookupError) no such entity in the run
+     ├── RunExistsError             a run with that id exists with other settings
+     ├── RunFinishedError           the run has ended; it takes no more entities or states
+     ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
+     └── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+"""
+
+from __future__ import annotations
+
+
+class RecorderError(Exception):
+    """Base of every error pipeline_recorder raises on purpose."""
+
+
+class ValidationError(RecorderError, ValueError):
+    """Input from the caller was malformed; nothing was written."""
+
+
+class InvalidRunIdError(ValidationError):
+    """A run id does not match ``^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$``."""
+
+
+class InvalidEntityTypeError(ValidationError):
+    """An entity type does not match ``^[a-z][a-z0-9_]{0,63}$`` or is reserved."""
+
+
+class InvalidFormatError(ValidationError):
+    """An explicitly given format is not on the allow-list."""
+
+
+class InvalidMetadataError(ValidationError):
+    """Entity metadata is not a JSON-serialisable dict."""
+
+
+class InvalidContentError(ValidationError, TypeError):
+    """Content of a type that cannot be stored as an entity."""
+
+
+class RunNotFoundError(RecorderError, LookupError):
+    """No run with that id exists in the store."""
+
+
+class EntityNotFoundError(RecorderError, LookupError):
+    """The run has no entity of that type, index or filename."""
+
+
+class RunExistsError(RecorderError):
+    """A run with that id already exists with other settings."""
+
+
+class RunFinishedError(RecorderError):
+    """The run has already ended; it takes no more entities or state changes."""
+
+
+class CorruptRunError(RecorderError):
+    """A run's metadata.json cannot be read as the run format."""
+
+
+class StorageError(RecorderError, OSError):
+    """The file system refused a write (disk full, read-only store, permissions)."""

@@ -1,0 +1,159 @@
+"""The metadata.json document: its keys, its statuses, how it is serialised and checked.
+
+The document is written whole on every change (readers always see complete JSON), but serialising it does not
+grow with run length: each entity record is serialised once, when it is added, and kept as bytes; a write joins
+the small header with those cached fragments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from .naming import RUN_ID_PATTERN, parse_entity_filename
+
+# The keys of the original format, always present, in this order.
+ORIGINAL_KEYS = (
+    "run_id",
+    "timestamp",
+    "config_name",
+    "execution_mode",
+    "safety_level",
+    "user_id",
+    "expected_outputs",
+    "current_state",
+    "completed_outputs",
+    "entities",
+)
+# Additions every part agrees on (DESIGN.md section 2), plus the owner used for liveness.
+ADDED_KEYS = ("status", "updated_at", "finished_at", "revision", "owner")
+ENTITY_KEYS = ("sequence", "type", "filename", "timestamp", "metadata", "size", "sha256", "mime_type", "revision")
+
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+TERMINAL_STATUSES = frozenset({"completed", "failed", "blocked", "cancelled"})
+STATUSES = frozenset({RUNNING, INTERRUPTED, *TERMINAL_STATUSES})
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def dumps_compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode()
+
+
+class MetadataDocument:
+    """The in-memory form of one metadata.json: a header dict and the entity list with cached JSON fragments."""
+
+    def __init__(self, header: dict[str, Any], entities: list[dict[str, Any]]) -> None:
+        self.header = header
+        self.entities = entities
+        self._fragments = bytearray()
+        for entity in entities:
+            self._append_fragment(entity)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> MetadataDocument:
+        header = {key: value for key, value in doc.items() if key != "entities"}
+        return cls(header, list(doc.get("entities", [])))
+
+    def _append_fragment(self, entity: dict[str, Any]) -> None:
+        if self._fragments:
+            self._fragments += b",\n    "
+        self._fragments += dumps_compact(entity)
+
+    def add_entity(self, entity: dict[str, Any]) -> None:
+        self.entities.append(entity)
+        self._append_fragment(entity)
+
+    def to_bytes(self) -> bytes:
+        header = {key: value for key, value in self.header.items() if key != "entities"}
+        head = json.dumps(header, ensure_ascii=False, indent=2).encode()
+        # head ends with "\n}"; put the entity list in as the last key.
+        body = b"[\n    " + bytes(self._fragments) + b"\n  ]" if self.entities else b"[]"
+        return head[:-2] + b',\n  "entities": ' + body + b"\n}\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep-enough copy: callers may change it without touching the document."""
+        doc = {key: _copy(value) for key, value in self.header.items()}
+        doc["entities"] = [_copy(entity) for entity in self.entities]
+        return doc
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def new_header(
+    *,
+    run_id: str,
+    config_name: str,
+    execution_mode: str,
+    safety_level: str,
+    user_id: str,
+    expected_outputs: Iterable[str],
+    owner: dict[str, Any],
+) -> dict[str, Any]:
+    now = utc_now()
+    expected = list(dict.fromkeys(expected_outputs))
+    return {
+        "run_id": run_id,
+        "timestamp": now,
+        "config_name": config_name,
+        "execution_mode": execution_mode,
+        "safety_level": safety_level,
+        "user_id": user_id,
+        "expected_outputs": expected,
+        "current_state": {"stage": 0, "step": "initialized", "progress": f"0/{len(expected)}"},
+        "completed_outputs": [],
+        "status": RUNNING,
+        "updated_at": now,
+        "finished_at": None,
+        "revision": 1,
+        "owner": owner,
+    }
+
+
+def problems(doc: object, folder_name: str | None = None) -> list[str]:
+    """What is wrong with a parsed metadata.json, as sentences; empty when it follows the format."""
+    if not isinstance(doc, dict):
+        return ["metadata.json is not a JSON object"]
+    found = [f"key {key!r} is missing" for key in (*ORIGINAL_KEYS, "status", "revision") if key not in doc]
+    if found:
+        return found
+    run_id = doc["run_id"]
+    if not isinstance(run_id, str) or RUN_ID_PATTERN.fullmatch(run_id) is None:
+        found.append(f"run_id {run_id!r} is not a valid run id")
+    elif folder_name is not None and run_id != folder_name:
+        found.append(f"run_id {run_id!r} does not match its folder {folder_name!r}")
+    if doc["status"] not in STATUSES:
+        found.append(f"status {doc['status']!r} is not one of {sorted(STATUSES)}")
+    if not isinstance(doc["revision"], int):
+        found.append("revision is not an integer")
+    state = doc["current_state"]
+    if not isinstance(state, dict) or not {"stage", "step", "progress"} <= set(state):
+        found.append("current_state lacks stage, step or progress")
+    for key in ("expected_outputs", "completed_outputs", "entities"):
+        if not isinstance(doc[key], list):
+            found.append(f"{key} is not a list")
+    if found:
+        return found
+    sequences: set[int] = set()
+    for position, entity in enumerate(doc["entities"]):
+        if not isinstance(entity, dict) or not set(ENTITY_KEYS) - {"revision"} <= set(entity):
+            found.append(f"entity #{position} lacks some of {list(ENTITY_KEYS)}")
+            continue
+        parsed = parse_entity_filename(str(entity["filename"]))
+        if parsed is None or parsed[0] != entity["sequence"] or parsed[1] != entity["type"]:
+            found.append(f"entity #{position} has a filename {entity['filename']!r} that does not fit it")
+        if entity["sequence"] in sequences:
+            found.append(f"sequence {entity['sequence']} is listed twice")
+        sequences.add(entity["sequence"])
+    return found
