@@ -33,5 +33,9 @@ def _root() -> None:
     """Record, serve, run and operate generative-pipeline runs."""
 
 
+# Each module registers its commands on `app` when imported.
+from . import inspect, ops, runs, serve  # noqa: E402,F401
+
+
 def main() -> None:
     app()

@@ -1,0 +1,1 @@
+"""The HTTP layer: framework-free handlers, and thin FastAPI and Flask adapters over them."""

@@ -1,0 +1,1 @@
+"""Operations on the store: verify and repair, retention, export and import."""
