@@ -15,7 +15,7 @@ def demo(
     base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH", help="Store root.")] = Path("."),
 ) -> None:
     """Record a short example run into BASE_PATH/pipeline_runs and print where it is."""
-    from . import LivePipelineRecorder, new_run_id
+    from .. import LivePipelineRecorder, new_run_id
 
     rec = LivePipelineRecorder(new_run_id(), "demo", "eco", "kids", base_path=base_path,
                                expected_outputs=["input", "translation", "safety"])
