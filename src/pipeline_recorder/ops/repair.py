@@ -1,0 +1,209 @@
+"""``verify --repair``: mend what the files on disk allow, never delete an entity file, and say what was done.
+
+- A lost, unparseable or malformed ``metadata.json`` is rebuilt from the entity files: sequence, type and extension
+  from each filename, size, sha256 and MIME type from the content, and whatever the old document still says
+  (settings, state, status, per-entity metadata of unchanged files) is kept. A corrupt file is first kept as
+  ``.metadata.json.corrupt-{time}`` so nothing is lost.
+- Leftover temp files (``.tmp-*``) of a writer that is gone are removed; those of a live writer are left.
+- Half-done ``gc`` or ``import`` folders in the store are finished (deleted).
+- Unlisted entity files, unexpected files and truncated or changed entities are reported, not touched.
+
+metadata.json is written with ``replace_atomically`` under the run lock, so a live writer never sees a torn file
+and never has its change overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import runformat
+from ..atomic import TEMP_PREFIX, replace_atomically
+from ..formats import MIME_TYPES, SNIFF_BYTES, detect_binary
+from ..locking import RunLock
+from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, parse_entity_filename
+from ..progress import completed_outputs, progress
+from ..store import RunStore
+from .leftovers import finish_leftovers
+from .verify import (
+    METADATA_CORRUPT,
+    METADATA_FORMAT,
+    METADATA_MISSING,
+    Finding,
+    RunCheck,
+    check_run,
+    file_digest,
+    is_live,
+    parse_document,
+    read_snapshot_unlocked,
+)
+
+REBUILT_REASON = "metadata.json was rebuilt from the entity files by `pipeline-recorder verify --repair`"
+SETTINGS = ("config_name", "execution_mode", "safety_level", "user_id")
+
+
+@dataclass
+class RunRepair:
+    """What repair did to one run (``actions``) and what is still wrong (``remaining``)."""
+
+    run_id: str
+    actions: list[str] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    check: RunCheck | None = None
+
+
+def _iso_mtime(path: Path) -> str:
+    return datetime.fromtimestamp(os.lstat(path).st_mtime, UTC).isoformat()
+
+
+def _mime_for(path: Path, ext: str) -> str:
+    if ext in ("txt", "json", "md", "csv"):
+        return MIME_TYPES[ext]
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    return detect_binary(head, ext if ext in MIME_TYPES else None).mime_type
+
+
+def _salvage(data: bytes | None) -> dict[str, Any]:
+    """Whatever a broken metadata.json still says, as a dict (empty when nothing parses)."""
+    if data is None:
+        return {}
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _text(old: dict[str, Any], key: str, default: str) -> str:
+    value = old.get(key)
+    return value if isinstance(value, str) and value and len(value) <= 200 else default
+
+
+def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[runformat.MetadataDocument, list[str]]:
+    """A metadata document for the entity files in ``folder``, keeping what ``old`` (a broken doc) still says.
+
+    Returns the document and notes on entity files that could not be listed (a second file with the same sequence).
+    """
+    old_entities = {str(e.get("filename")): e for e in old.get("entities", []) if isinstance(e, dict)} \
+        if isinstance(old.get("entities"), list) else {}
+    files: dict[int, tuple[str, str, str]] = {}
+    notes: list[str] = []
+    for name in sorted(os.listdir(folder)):
+        parsed = parse_entity_filename(name)
+        if parsed is None or not (folder / name).is_file() or (folder / name).is_symlink():
+            continue
+        sequence, entity_type, ext = parsed
+        if sequence in files or entity_type == "metadata":
+            notes.append(f"{name} was not listed: sequence {sequence} is taken by {files[sequence][0]}"
+                         if sequence in files else f"{name} was not listed: 'metadata' is a reserved type")
+            continue
+        files[sequence] = (name, entity_type, ext)
+    entities: list[dict[str, Any]] = []
+    for revision, sequence in enumerate(sorted(files), start=1):
+        name, entity_type, ext = files[sequence]
+        path = folder / name
+        size, sha = file_digest(path)
+        before = old_entities.get(name, {})
+        unchanged = before.get("size") == size and before.get("sha256") == sha
+        entities.append({
+            "sequence": sequence,
+            "type": entity_type,
+            "filename": name,
+            "timestamp": before["timestamp"] if unchanged and isinstance(before.get("timestamp"), str)
+            else _iso_mtime(path),
+            "metadata": before["metadata"] if unchanged and isinstance(before.get("metadata"), dict)
+            else {"recovered": True},
+            "size": size,
+            "sha256": sha,
+            "mime_type": _mime_for(path, ext),
+            "revision": revision,
+        })
+    done = completed_outputs(e["type"] for e in entities)
+    expected = old.get("expected_outputs")
+    if not (isinstance(expected, list) and all(isinstance(t, str) and ENTITY_TYPE_PATTERN.fullmatch(t)
+                                               for t in expected)):
+        expected = done
+    raw_state = old.get("current_state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    stage = state.get("stage")
+    step = state.get("step")
+    owner = old.get("owner") if isinstance(old.get("owner"), dict) else None
+    status = old.get("status")
+    if status not in runformat.STATUSES or (status == runformat.RUNNING and owner is None):
+        status = runformat.INTERRUPTED  # without a recorded owner nobody could ever tell that it ended
+    now = runformat.utc_now()
+    old_revision = old.get("revision")
+    timestamp = old.get("timestamp")
+    header: dict[str, Any] = {
+        "run_id": run_id,
+        "timestamp": timestamp if isinstance(timestamp, str) else (
+            entities[0]["timestamp"] if entities else _iso_mtime(folder)),
+        **{key: _text(old, key, "anonymous" if key == "user_id" else "unknown") for key in SETTINGS},
+        "expected_outputs": list(dict.fromkeys(expected)),
+        "current_state": {"stage": stage if isinstance(stage, int) and not isinstance(stage, bool) else 0,
+                          "step": step if isinstance(step, str) and step else "recovered",
+                          "progress": progress(expected, done)},
+        "completed_outputs": done,
+        "status": status,
+        "updated_at": now,
+        "finished_at": old.get("finished_at") if isinstance(old.get("finished_at"), str) else None,
+        "revision": max(old_revision + 1 if isinstance(old_revision, int) else 0, len(entities) + 1),
+        "owner": owner,
+        "status_reason": REBUILT_REASON,
+        "repaired_at": now,
+    }
+    return runformat.MetadataDocument(header, entities), notes
+
+
+def _backup_name() -> str:
+    return f".{METADATA_FILENAME}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+
+
+def repair_run(store: RunStore, run_id: str) -> RunRepair:
+    """Repair one run as far as the files allow; RunNotFoundError if there is no such folder."""
+    result = RunRepair(run_id)
+    before = check_run(store, run_id)
+    if before.clean:
+        result.check = before
+        return result
+    folder = store.run_folder(run_id)
+    broken = {METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT}
+    lock = RunLock(folder)
+    try:
+        with lock.held():
+            snapshot = read_snapshot_unlocked(folder)
+            doc, problem = parse_document(snapshot.metadata, run_id)
+            if problem is not None and problem.code in broken:
+                if snapshot.metadata is not None:
+                    backup = _backup_name()
+                    replace_atomically(folder / backup, snapshot.metadata)
+                    result.actions.append(f"kept the broken metadata.json as {backup}")
+                rebuilt, notes = rebuild_document(folder, run_id, _salvage(snapshot.metadata))
+                replace_atomically(folder / METADATA_FILENAME, rebuilt.to_bytes())
+                doc = rebuilt.to_dict()
+                result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) "
+                                      f"(status {doc['status']})")
+                result.actions.extend(notes)
+            if not is_live(doc):
+                for name in snapshot.names:
+                    if name.startswith(TEMP_PREFIX):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(folder / name)
+                            result.actions.append(f"removed leftover temp file {name}")
+    finally:
+        lock.close()
+    result.check = check_run(store, run_id)
+    result.remaining = result.check.findings
+    return result
+
+
+def repair_leftovers(store: RunStore) -> list[str]:
+    """Finish half-done gc and import folders; returns what was done."""
+    return [f"removed {leftover.path.name} ({'unfinished gc' if leftover.kind == 'trash' else 'unfinished import'})"
+            for leftover in finish_leftovers(store.runs_dir)]

@@ -1,0 +1,129 @@
+"""Retention (``pipeline-recorder gc``): choose runs to remove, and remove them so that a stop halfway is harmless.
+
+A run is removed in two steps. Under its run lock, with its status read again, the folder is renamed to a hidden
+``.trash-*`` name in the same store: one atomic rename, after which no listing, route or command sees the run.
+Then the trash folder is deleted. A process stopped between the two leaves only trash, which the next ``gc`` or
+``verify --repair`` deletes. A run that is ``running`` with a live writer is never chosen and never removed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .. import runformat
+from ..atomic import fsync_dir
+from ..errors import CorruptRunError, RunNotFoundError, ValidationError
+from ..locking import RunLock
+from ..store import RunStore
+from .leftovers import remove_tree, trash_path
+from .listing import EPOCH, scan_runs, started
+from .timespec import parse_stamp
+
+REMOVABLE_STATUSES = runformat.STATUSES - {runformat.RUNNING}
+
+
+@dataclass(frozen=True)
+class Doomed:
+    """A run chosen for removal and why."""
+
+    run_id: str
+    status: str
+    timestamp: str
+    config_name: str
+    reason: str
+
+
+@dataclass
+class GcPlan:
+    """The runs to remove, the running runs spared, and unreadable runs left for ``verify``."""
+
+    remove: list[Doomed] = field(default_factory=list)
+    spared_running: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def parse_statuses(text: str) -> frozenset[str]:
+    """``"failed,blocked"`` -> the set; ValidationError for unknown statuses or ``running``."""
+    names = frozenset(part.strip() for part in text.split(",") if part.strip())
+    wrong = sorted(names - REMOVABLE_STATUSES)
+    if not names or wrong:
+        raise ValidationError(f"invalid --status {text[:60]!r}: gc removes runs with status "
+                              f"{', '.join(sorted(REMOVABLE_STATUSES))} (comma-separated); never running ones")
+    return names
+
+
+def plan_gc(
+    store: RunStore,
+    *,
+    now: datetime,
+    older_than: timedelta | None = None,
+    keep_last: int | None = None,
+    statuses: Collection[str] | None = None,
+) -> GcPlan:
+    """Runs matching every given rule: last changed more than ``older_than`` ago, a status in ``statuses``, and
+    not among the ``keep_last`` newest runs (by start time), which are always kept. Running runs are never chosen."""
+    if older_than is None and keep_last is None and statuses is None:
+        raise ValidationError("say which runs to remove: --older-than, --keep-last and/or --status")
+    if keep_last is not None and keep_last < 0:
+        raise ValidationError(f"--keep-last must be 0 or more, got {keep_last}")
+    scan = scan_runs(store)
+    plan = GcPlan(unreadable=scan.unreadable)
+    newest_first = sorted(scan.runs, key=lambda s: (started(s) or EPOCH, str(s["run_id"])), reverse=True)
+    kept = {s["run_id"] for s in newest_first[:keep_last]} if keep_last is not None else set()
+    for summary in newest_first:
+        run_id, status = str(summary["run_id"]), str(summary["status"])
+        if status == runformat.RUNNING:
+            plan.spared_running.append(run_id)
+            continue
+        if run_id in kept:
+            continue
+        reasons = []
+        if older_than is not None:
+            changed = parse_stamp(summary.get("updated_at")) or started(summary)
+            if changed is None or now - changed <= older_than:
+                continue
+            reasons.append(f"unchanged for {_age(now - changed)}")
+        if statuses is not None:
+            if status not in statuses:
+                continue
+            reasons.append(f"status {status}")
+        if keep_last is not None:
+            reasons.append(f"not among the {keep_last} newest")
+        plan.remove.append(Doomed(run_id, status, str(summary.get("timestamp")), str(summary.get("config_name")),
+                                  ", ".join(reasons)))
+    return plan
+
+
+def _age(delta: timedelta) -> str:
+    if delta.days >= 1:
+        return f"{delta.days}d"
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours}h" if hours else f"{int(delta.total_seconds() // 60)}m"
+
+
+def remove_run(store: RunStore, run_id: str) -> bool:
+    """Remove one run unless it is running with a live writer (then False). RunNotFoundError if absent."""
+    folder = store.run_folder(run_id)
+    if not folder.is_dir() or folder.is_symlink():
+        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}")
+    lock = RunLock(folder)
+    try:
+        with lock.held():
+            doc: dict[str, Any] | None
+            try:
+                doc = store.read_metadata(run_id)
+            except (CorruptRunError, RunNotFoundError):
+                doc = None
+            if doc is None or doc.get("status") == runformat.RUNNING:
+                return False  # a live run, or one we cannot judge: left alone
+            trash = trash_path(store.runs_dir, run_id)
+            os.rename(folder, trash)
+            fsync_dir(store.runs_dir)
+    finally:
+        lock.close()
+    remove_tree(trash)
+    return True

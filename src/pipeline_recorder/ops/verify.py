@@ -1,0 +1,247 @@
+"""Checking runs on disk against the format: what ``pipeline-recorder verify`` reports.
+
+A run is clean when its ``metadata.json`` parses and follows the format, every listed entity exists as a regular
+file with the listed size and sha256, no other file sits in the folder besides helper files starting with '.', and
+no temp file (``.tmp-*``) was left by a writer that is gone. The store is clean when every run is and no operation
+left a half-done folder behind (see :mod:`pipeline_recorder.ops.leftovers`).
+
+The folder listing and metadata.json are read under the run lock, so a live writer is never caught between
+renaming an entity into place and listing it; hashing happens outside the lock (listed entities never change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import runformat
+from ..atomic import TEMP_PREFIX
+from ..errors import RunNotFoundError
+from ..liveness import owner_is_alive
+from ..locking import RunLock
+from ..naming import METADATA_FILENAME, parse_entity_filename
+from ..store import RunStore
+from .leftovers import Leftover, find_leftovers
+
+HASH_CHUNK = 1024 * 1024
+
+# Finding codes. Fixable ones are what `verify --repair` mends; the others it reports and leaves alone.
+METADATA_MISSING = "metadata_missing"
+METADATA_CORRUPT = "metadata_corrupt"
+METADATA_FORMAT = "metadata_format"
+TEMP_FILE = "temp_file"
+LEFTOVER = "leftover"
+ENTITY_MISSING = "entity_missing"
+ENTITY_NOT_REGULAR = "entity_not_regular"
+ENTITY_SIZE = "entity_size"
+ENTITY_HASH = "entity_hash"
+UNLISTED_ENTITY = "unlisted_entity"
+UNEXPECTED_FILE = "unexpected_file"
+UNREADABLE = "unreadable"
+FIXABLE = frozenset({METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT, TEMP_FILE, LEFTOVER})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a run (``run_id``) or with the store (``run_id`` None)."""
+
+    run_id: str | None
+    code: str
+    message: str
+    path: Path | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.code in FIXABLE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "code": self.code, "message": self.message, "fixable": self.fixable,
+                "path": str(self.path) if self.path is not None else None}
+
+
+@dataclass
+class RunCheck:
+    """What verify found in one run folder. ``document`` is the parsed metadata.json when it follows the format."""
+
+    run_id: str
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+    live: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """metadata.json's bytes (None if absent) and the folder's file names, read together."""
+
+    metadata: bytes | None
+    names: list[str]
+
+
+def read_snapshot_unlocked(folder: Path) -> Snapshot:
+    """The snapshot, for a caller that holds the run lock (or knows no writer can be busy)."""
+    try:
+        fd = os.open(folder / METADATA_FILENAME, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        data = None
+    else:
+        with os.fdopen(fd, "rb") as f:
+            data = f.read()
+    return Snapshot(data, sorted(os.listdir(folder)))
+
+
+def read_snapshot(folder: Path) -> Snapshot:
+    """metadata.json and the folder listing, read together under the run lock."""
+    try:
+        lock = RunLock(folder)
+        try:
+            with lock.held():
+                return read_snapshot_unlocked(folder)
+        finally:
+            lock.close()
+    except PermissionError:
+        return read_snapshot_unlocked(folder)  # a read-only store: no lock file can be made, nor any write
+
+
+def parse_document(data: bytes | None, folder_name: str) -> tuple[dict[str, Any] | None, Finding | None]:
+    """The document if metadata.json follows the format, else the finding that says why not."""
+    run_id = folder_name
+    if data is None:
+        return None, Finding(run_id, METADATA_MISSING, "metadata.json is missing")
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, Finding(run_id, METADATA_CORRUPT, f"metadata.json is not valid JSON ({exc})")
+    found = runformat.problems(doc, folder_name)
+    if found:
+        return None, Finding(run_id, METADATA_FORMAT,
+                             "metadata.json does not follow the format: " + "; ".join(found[:5]))
+    assert isinstance(doc, dict)
+    return doc, None
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """(size, sha256) of a regular file, opened without following a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    digest = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def is_live(doc: dict[str, Any] | None) -> bool:
+    """A run whose writer may still be at work: status running and its owner process alive."""
+    return doc is not None and doc.get("status") == runformat.RUNNING and owner_is_alive(doc.get("owner"))
+
+
+def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding | None:
+    filename = str(entity["filename"])
+    path = folder / filename
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Finding(run_id, ENTITY_MISSING, f"listed entity {filename} is missing", path)
+    if not stat.S_ISREG(st.st_mode):
+        return Finding(run_id, ENTITY_NOT_REGULAR, f"listed entity {filename} is not a regular file", path)
+    try:
+        size, sha = file_digest(path)
+    except OSError as exc:
+        return Finding(run_id, UNREADABLE, f"listed entity {filename} cannot be read: {exc.strerror}", path)
+    if size != entity["size"]:
+        return Finding(run_id, ENTITY_SIZE, f"entity {filename} has {size} bytes on disk but {entity['size']} "
+                       "are listed (truncated or changed; it cannot be repaired)", path)
+    if sha != entity["sha256"]:
+        return Finding(run_id, ENTITY_HASH, f"entity {filename} does not match its listed sha256 (its content "
+                       "changed; it cannot be repaired)", path)
+    return None
+
+
+def check_run(store: RunStore, run_id: str) -> RunCheck:
+    """Check one run folder. RunNotFoundError if there is no such folder."""
+    folder = store.run_folder(run_id)
+    if not folder.is_dir() or folder.is_symlink():
+        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}")
+    snapshot = read_snapshot(folder)
+    check = RunCheck(run_id)
+    doc, problem = parse_document(snapshot.metadata, run_id)
+    check.document, check.live = doc, is_live(doc)
+    listed = {str(entity["filename"]) for entity in doc["entities"]} if doc is not None else set()
+    temps = [name for name in snapshot.names if name.startswith(TEMP_PREFIX)]
+    others = [name for name in snapshot.names if not name.startswith(".") and name != METADATA_FILENAME]
+    if problem is not None:
+        entity_files = [name for name in others if parse_entity_filename(name) is not None]
+        check.findings.append(Finding(run_id, problem.code, problem.message + (
+            f"; --repair rebuilds it from the {len(entity_files)} entity files on disk"), folder / METADATA_FILENAME))
+    for entity in doc["entities"] if doc is not None else []:
+        finding = _check_entity(run_id, folder, entity)
+        if finding is not None:
+            check.findings.append(finding)
+    for name in others:
+        if name in listed or (doc is None and parse_entity_filename(name) is not None):
+            continue
+        if parse_entity_filename(name) is not None:
+            check.findings.append(Finding(run_id, UNLISTED_ENTITY, f"entity file {name} is not listed in "
+                                          "metadata.json (its save never completed); it is left in place",
+                                          folder / name))
+        else:
+            check.findings.append(Finding(run_id, UNEXPECTED_FILE, f"file {name} is neither an entity nor a helper "
+                                          "file; it is left in place", folder / name))
+    if temps and check.live:
+        check.notes.append(f"{len(temps)} temp file(s) belong to the live writer and are not leftovers")
+    elif temps:
+        check.findings.extend(Finding(run_id, TEMP_FILE, f"leftover temp file {name} of a writer that is gone",
+                                      folder / name) for name in temps)
+    return check
+
+
+def leftover_findings(leftovers: Iterable[Leftover]) -> list[Finding]:
+    what = {"trash": "a run folder that gc was deleting when it stopped",
+            "import": "an import that stopped before it finished"}
+    return [Finding(None, LEFTOVER, f"{leftover.path.name} is {what[leftover.kind]}", leftover.path)
+            for leftover in leftovers]
+
+
+@dataclass
+class StoreCheck:
+    """Checks of several runs plus store-level findings."""
+
+    runs: list[RunCheck] = field(default_factory=list)
+    store_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.store_findings, *(f for run in self.runs for f in run.findings)]
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def check_store(store: RunStore, run_ids: Iterable[str] | None = None) -> StoreCheck:
+    """Check the given runs, or every run and the store's leftovers when ``run_ids`` is None."""
+    result = StoreCheck()
+    if run_ids is None:
+        result.store_findings = leftover_findings(find_leftovers(store.runs_dir))
+        run_ids = sorted(store.run_ids())
+    for run_id in run_ids:
+        try:
+            result.runs.append(check_run(store, run_id))
+        except RunNotFoundError:
+            raise
+        except OSError as exc:
+            result.runs.append(RunCheck(run_id, [Finding(run_id, UNREADABLE, f"run folder cannot be read: "
+                                                         f"{exc.strerror}", store.run_folder(run_id))]))
+    return result
