@@ -1,0 +1,25 @@
+"""Fixtures of the run index tests: an empty store and an index over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline_recorder import RunStore
+from pipeline_recorder.index import RunIndex
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    store = RunStore(tmp_path)
+    store.runs_dir.mkdir(parents=True)
+    return store
+
+
+@pytest.fixture
+def index(store: RunStore) -> Iterator[RunIndex]:
+    with RunIndex(store) as index:
+        yield index
+
