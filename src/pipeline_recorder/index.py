@@ -39,11 +39,11 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import runformat
 from .errors import CorruptRunError, ValidationError
@@ -52,6 +52,7 @@ from .naming import METADATA_FILENAME, RUN_ID_PATTERN
 from .store import RunStore, parse_metadata
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = "1"
 INDEX_DIRNAME = ".index"  # a helper folder: its WAL files then never touch the runs dir's mtime
@@ -428,24 +429,18 @@ class RunIndex:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.db_path}{suffix}")
 
-    @contextlib.contextmanager
-    def _database(self) -> Iterator[sqlite3.Connection]:
-        """The connection, with a corrupt database file replaced by a rebuilt one (once) instead of an error."""
+    def _use(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` on the connection; a database found corrupt on the way is deleted, rebuilt, and retried once."""
         with self._mutex:
-            for attempt in (1, 2):
-                conn = self._connection()
-                try:
-                    yield conn
-                    return
-                except sqlite3.DatabaseError as exc:
-                    if getattr(exc, "sqlite_errorcode", None) not in _CORRUPT_CODES or attempt == 2:
-                        raise
-                    log.warning("run index %s is corrupt (%s); rebuilding it from the run folders", self.db_path, exc)
-                    self.close()
-                    if self._in_memory:
-                        raise
-                    self._remove_db_files()
-            raise AssertionError("unreachable")
+            try:
+                return work(self._connection())
+            except sqlite3.DatabaseError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in _CORRUPT_CODES or self._in_memory:
+                    raise
+                log.warning("run index %s is corrupt (%s); rebuilding it from the run folders", self.db_path, exc)
+                self.close()
+                self._remove_db_files()
+            return work(self._connection())
 
     @contextlib.contextmanager
     def _sync_lock(self) -> Iterator[None]:
@@ -470,16 +465,18 @@ class RunIndex:
         """Bring the index up to date with the run folders (cheap when little changed; see the module docstring)."""
         if not self.runs_dir.is_dir():
             return
-        with self._database() as conn:
-            self._refresh(conn)
+        self._use(self._refresh)
 
     def rebuild(self) -> None:
         """Forget everything and index every run folder again."""
-        with self._database() as conn:
+
+        def rebuild(conn: sqlite3.Connection) -> None:
             with self._sync_lock():
-                self._write(conn, lambda: (conn.execute("DELETE FROM runs"), conn.execute("DELETE FROM skipped"),
-                                           conn.execute("DELETE FROM meta WHERE key = 'dir_sig'")))
+                self._write(conn, lambda: [conn.execute(sql) for sql in (
+                    "DELETE FROM runs", "DELETE FROM skipped", "DELETE FROM meta WHERE key = 'dir_sig'")])
             self._refresh(conn)
+
+        self._use(rebuild)
 
     def note(self, run_id: str) -> None:
         """Make one run current in the index at once (a writer in this process that created or changed it)."""
@@ -487,8 +484,7 @@ class RunIndex:
             return
         changes = _empty_changes()
         self._read_into(changes, run_id)
-        with self._database() as conn:
-            self._apply(conn, changes)
+        self._use(lambda conn: self._apply(conn, changes))
 
     def _refresh(self, conn: sqlite3.Connection) -> None:
         dir_sig = self._dir_signature()
@@ -670,9 +666,12 @@ class RunIndex:
         params.append(page + 1)
         if not self.runs_dir.is_dir():
             return [], None  # no store yet: create nothing for a listing
-        with self._database() as conn:
+
+        def fetch(conn: sqlite3.Connection) -> list[Any]:
             self._refresh(conn)
-            rows = conn.execute(sql, params).fetchall()
+            return conn.execute(sql, params).fetchall()
+
+        rows = self._use(fetch)
         summaries = []
         for _, _, row_status, summary in rows[:page]:
             item: dict[str, Any] = json.loads(summary)
@@ -685,9 +684,12 @@ class RunIndex:
         """How many runs the index lists (after a refresh)."""
         if not self.runs_dir.is_dir():
             return 0
-        with self._database() as conn:
+
+        def count(conn: sqlite3.Connection) -> int:
             self._refresh(conn)
             return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+        return self._use(count)
 
 
 def iter_all(index: RunIndex, **filters: Any) -> Iterable[dict[str, Any]]:

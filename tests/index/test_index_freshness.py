@@ -257,3 +257,30 @@ def test_processes_and_threads_share_one_index_file(tmp_path: Path, store: RunSt
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 50
     assert not any(name.startswith(".tmp") for name in os.listdir(store.runs_dir))
+
+
+def test_an_index_file_whose_tables_are_damaged_is_rebuilt_when_a_listing_reads_them(store: RunStore) -> None:
+    _three_runs(store)
+    with RunIndex(store) as index:
+        assert index.count() == 3
+    with sqlite3.connect(_db_path(store)) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(_db_path(store), "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(3 * page_size)  # the header, schema and meta pages stay intact: the file opens, then reads fail
+        f.write(b"\xff" * (size - 3 * page_size))
+    with RunIndex(store) as index:
+        assert ids(index.query()[0]) == ["run-2", "run-1", "run-0"]
+    with sqlite3.connect(_db_path(store)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_rebuild_indexes_every_folder_again(store: RunStore, index: RunIndex) -> None:
+    _three_runs(store)
+    assert index.count() == 3
+    with sqlite3.connect(_db_path(store)) as conn:
+        conn.execute("UPDATE runs SET user_id = 'wrong'")
+    index.rebuild()
+    assert index.query(user_id="wrong") == ([], None)
+    assert index.count() == 3
