@@ -1,0 +1,350 @@
+"""The change feed of a run: what happened since a point, as ordered events, and followers that wait for more.
+
+A run changes only by rewriting its metadata.json, and every rewrite raises ``revision``. So the feed needs no
+journal: the difference between two versions of the document *is* the list of events, and a client that says
+"I have seen up to event X" can be brought up to date from the current document alone.
+
+Events (``Event.event``) and their data:
+
+- ``entity``: the entity record exactly as listed in metadata.json
+- ``state``: ``current_state``
+- ``status``: ``{"status": ...}``
+- ``end``: ``{"status": <terminal status or "interrupted">}``; nothing follows it
+
+Event ids are integers ``revision * 4 + slot`` (slot 0 entity, 1 state, 2 status, 3 end): they increase through a
+stream, and an entity's id comes from its own ``revision``, so resuming after id X sends each entity once.
+
+Followers wait for changes with file-system notifications (``watchfiles``, inotify on Linux): one watcher thread
+per run folder per process, shared by every follower of that run, so a hundred clients of one run cost one watch.
+
+>>> for event in follow_sync(RunStore("."), run_id):     # doctest: +SKIP
+...     print(event.event, event.data)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchfiles._rust_notify import RustNotify
+
+from . import runformat
+from .errors import CorruptRunError, InvalidRunIdError, RunNotFoundError, ValidationError
+from .naming import METADATA_FILENAME
+from .store import RunStore, apply_liveness, parse_metadata
+
+ENTITY, STATE, STATUS, END = "entity", "state", "status", "end"
+HEARTBEAT = "heartbeat"
+_SLOTS = {ENTITY: 0, STATE: 1, STATUS: 2, END: 3}
+ENDED_STATUSES = frozenset({*runformat.TERMINAL_STATUSES, runformat.INTERRUPTED})
+
+# How often a follower looks at the run even without a file event: the owner of a run can die without touching
+# its files (kill -9), and only a look tells that it now reads as "interrupted".
+LIVENESS_INTERVAL = 1.0
+# watchfiles: report a change once nothing else changed for STEP_MS (latency), group at most DEBOUNCE_MS.
+STEP_MS = 5
+DEBOUNCE_MS = 20
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a run's feed. ``id`` is None only for heartbeats."""
+
+    id: int | None
+    event: str
+    data: Any
+
+
+def event_id(revision: int, event: str) -> int:
+    return revision * 4 + _SLOTS[event]
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    """The id a reconnecting client sent (``Last-Event-ID``), or None; ValidationError when it is not one of ours."""
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ValidationError(f"Last-Event-ID {value[:40]!r} is not an event id of this server (a non-negative "
+                              "integer as sent in an event's 'id:' line)")
+    return int(text)
+
+
+def _entity_revision(entity: dict[str, Any], doc_revision: int) -> int:
+    revision = entity.get("revision")
+    return revision if isinstance(revision, int) else doc_revision
+
+
+def _status_events(doc: dict[str, Any], after: int) -> list[Event]:
+    revision = int(doc["revision"])
+    events = []
+    for kind, data in ((STATE, doc["current_state"]), (STATUS, {"status": doc["status"]})):
+        if event_id(revision, kind) > after:
+            events.append(Event(event_id(revision, kind), kind, data))
+    if doc["status"] in ENDED_STATUSES:
+        events.append(Event(max(event_id(revision, END), after + 1), END, {"status": doc["status"]}))
+    return events
+
+
+def events_since(doc: dict[str, Any], last_event_id: int | None = None) -> list[Event]:
+    """Everything a client that has seen up to ``last_event_id`` (None: nothing) must get to match ``doc``.
+
+    The entities it has not seen, in sequence order; then the current state and status if the run changed since;
+    then ``end`` if the run has ended (always: a client must learn that the stream is over).
+    """
+    after = -1 if last_event_id is None else last_event_id
+    revision = int(doc["revision"])
+    events = [
+        Event(event_id(rev, ENTITY), ENTITY, entity)
+        for entity in doc["entities"]
+        if event_id(rev := _entity_revision(entity, revision), ENTITY) > after
+    ]
+    return events + _status_events(doc, after)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
+    """The events that turn a client's view of ``old`` into ``new``: new entities, changed state and status, end."""
+    old_revision = int(old["revision"])
+    new_revision = int(new["revision"])
+    events = [
+        Event(event_id(rev, ENTITY), ENTITY, entity)
+        for entity in new["entities"]
+        if (rev := _entity_revision(entity, new_revision)) > old_revision
+    ]
+    if new["current_state"] != old["current_state"]:
+        events.append(Event(event_id(new_revision, STATE), STATE, new["current_state"]))
+    if new["status"] != old["status"]:
+        events.append(Event(event_id(new_revision, STATUS), STATUS, {"status": new["status"]}))
+    if new["status"] in ENDED_STATUSES:
+        events.append(Event(event_id(new_revision, END), END, {"status": new["status"]}))
+    return events
+
+
+# -- watching a run folder ---------------------------------------------------------------------------------------
+
+
+class _FolderWatch:
+    """One watchfiles watcher on one run folder, waking every subscriber when metadata.json is replaced."""
+
+    def __init__(self, folder: Path, on_idle: Callable[[_FolderWatch], None]) -> None:
+        self.folder = folder
+        self.subscribers: set[Callable[[], None]] = set()
+        self._stop = threading.Event()
+        self._on_idle = on_idle
+        # Created here, in the subscriber's thread, so the watch is in place before the subscriber reads the run:
+        # nothing written after that read can be missed.
+        self._notify = RustNotify([str(folder)], False, False, 50, False, True)
+        self._thread = threading.Thread(target=self._run, name=f"watch-{folder.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                changes = self._notify.watch(DEBOUNCE_MS, STEP_MS, 1000, self._stop)
+                if isinstance(changes, set) and any(
+                    os.path.basename(path) == METADATA_FILENAME for _, path in changes
+                ):
+                    self._wake()
+        except Exception:  # the folder vanished or the watcher failed: followers reread and decide
+            self._wake()
+        finally:
+            self._notify.close()
+            self._on_idle(self)
+
+    def _wake(self) -> None:
+        for wake in list(self.subscribers):
+            wake()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _WatchHub:
+    """The process's watchers, one per run folder, started by the first follower and stopped after the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watches: dict[Path, _FolderWatch] = {}
+
+    def subscribe(self, folder: Path, wake: Callable[[], None]) -> None:
+        with self._lock:
+            watch = self._watches.get(folder)
+            if watch is None:
+                watch = self._watches[folder] = _FolderWatch(folder, self._forget)
+            watch.subscribers.add(wake)
+
+    def unsubscribe(self, folder: Path, wake: Callable[[], None]) -> None:
+        with self._lock:
+            watch = self._watches.get(folder)
+            if watch is None:
+                return
+            watch.subscribers.discard(wake)
+            if not watch.subscribers:
+                del self._watches[folder]
+                watch.stop()
+
+    def _forget(self, watch: _FolderWatch) -> None:
+        with self._lock:
+            if self._watches.get(watch.folder) is watch:
+                del self._watches[watch.folder]
+        watch._wake()  # a watcher that died on its own must not leave followers waiting for it
+
+    def active(self) -> int:
+        """How many folders are being watched (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._watches)
+
+
+HUB = _WatchHub()
+
+
+# -- reading the run as it changes -------------------------------------------------------------------------------
+
+
+class _RunReader:
+    """Reads a run's metadata.json again only when the file was replaced, and applies liveness on every look."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.path = store.run_folder(run_id) / METADATA_FILENAME
+        self._signature: tuple[int, int, int] | None = None
+        self._stored: dict[str, Any] | None = None
+
+    def read(self) -> dict[str, Any]:
+        """The current document (RunNotFoundError when the run is gone, CorruptRunError when unreadable)."""
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            raise RunNotFoundError(f"run {self.run_id!r} not found") from None
+        signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if signature != self._signature or self._stored is None:
+            data = self.store.read_metadata_bytes(self.run_id)
+            self._stored = parse_metadata(data, self.path)
+            self._signature = signature
+        return apply_liveness(dict(self._stored))
+
+
+class _Follower:
+    """The logic both followers share: the opening events, then events from each changed document."""
+
+    def __init__(self, store: RunStore, run_id: str, last_event_id: int | None) -> None:
+        self.reader = _RunReader(store, run_id)
+        self.folder = store.run_folder(run_id)
+        self.last_event_id = last_event_id
+        self.doc: dict[str, Any] | None = None
+        self.ended = False
+
+    def opening(self) -> list[Event]:
+        self.doc = self.reader.read()
+        return self._note(events_since(self.doc, self.last_event_id))
+
+    def changed(self) -> list[Event]:
+        assert self.doc is not None
+        try:
+            new = self.reader.read()
+        except (RunNotFoundError, CorruptRunError):
+            # The run was deleted (or broken) while followed: there is nothing more to say about it.
+            self.ended = True
+            return []
+        events = diff(self.doc, new) if int(new["revision"]) >= int(self.doc["revision"]) else []
+        self.doc = new
+        return self._note(events)
+
+    def _note(self, events: list[Event]) -> list[Event]:
+        if any(event.event == END for event in events):
+            self.ended = True
+            events = events[: next(i for i, e in enumerate(events) if e.event == END) + 1]
+        return events
+
+
+def _check_run(store: RunStore, run_id: str) -> None:
+    folder = store.run_folder(run_id)  # validates the id
+    if not (folder / METADATA_FILENAME).exists():
+        raise RunNotFoundError(f"run {run_id!r} not found")
+    if folder.is_symlink() or not folder.is_dir():
+        raise InvalidRunIdError(f"run {run_id!r} is not a run folder")
+
+
+def follow_sync(
+    store: RunStore,
+    run_id: str,
+    last_event_id: int | None = None,
+    *,
+    heartbeat: float | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[Event]:
+    """Yield the run's events as they happen, ending after ``end``; blocking (one thread per follower).
+
+    With ``heartbeat`` seconds, an ``Event(None, "heartbeat", None)`` is yielded whenever nothing else was for that
+    long. Raises RunNotFoundError / CorruptRunError / ValidationError before the first event when the run cannot
+    be followed. ``stop`` ends the feed early (server shutdown).
+    """
+    _check_run(store, run_id)
+    follower = _Follower(store, run_id, last_event_id)
+    woken = threading.Event()
+    HUB.subscribe(follower.folder, woken.set)
+    try:
+        yield from follower.opening()
+        last_sent = time.monotonic()
+        tick = min(LIVENESS_INTERVAL, heartbeat) if heartbeat else LIVENESS_INTERVAL
+        while not follower.ended and not (stop is not None and stop.is_set()):
+            woken.wait(tick)
+            woken.clear()
+            events = follower.changed()
+            yield from events
+            now = time.monotonic()
+            if events:
+                last_sent = now
+            elif heartbeat and now - last_sent >= heartbeat and not follower.ended:
+                last_sent = now
+                yield Event(None, HEARTBEAT, None)
+    finally:
+        HUB.unsubscribe(follower.folder, woken.set)
+
+
+async def follow(
+    store: RunStore,
+    run_id: str,
+    last_event_id: int | None = None,
+    *,
+    heartbeat: float | None = None,
+) -> AsyncIterator[Event]:
+    """The asyncio twin of ``follow_sync``: same events, no thread per follower (the shared watcher wakes it)."""
+    _check_run(store, run_id)
+    follower = _Follower(store, run_id, last_event_id)
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed while the watcher was still running
+            loop.call_soon_threadsafe(woken.set)
+
+    HUB.subscribe(follower.folder, wake)
+    try:
+        for event in follower.opening():
+            yield event
+        last_sent = time.monotonic()
+        tick = min(LIVENESS_INTERVAL, heartbeat) if heartbeat else LIVENESS_INTERVAL
+        while not follower.ended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), tick)
+            woken.clear()
+            events = follower.changed()
+            for event in events:
+                yield event
+            now = time.monotonic()
+            if events:
+                last_sent = now
+            elif heartbeat and now - last_sent >= heartbeat and not follower.ended:
+                last_sent = now
+                yield Event(None, HEARTBEAT, None)
+    finally:
+        HUB.unsubscribe(follower.folder, wake)

@@ -1,0 +1,94 @@
+"""Reading a run's metadata.json for the HTTP layer: validated, never through a symlinked run folder, and cached
+by file signature so that a poll of an unchanged run costs one ``stat``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CorruptRunError, RunNotFoundError
+from ..naming import METADATA_FILENAME, validate_run_id
+from ..store import RunStore, apply_liveness, parse_metadata
+
+CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of a run's metadata.json: its bytes as stored, the parsed document and a digest of the bytes."""
+
+    raw: bytes
+    doc: dict[str, Any]
+    digest: str
+
+    def current(self) -> dict[str, Any]:
+        """The document as a reader must see it now: a running run whose writer died reads as interrupted."""
+        return apply_liveness(dict(self.doc))
+
+
+class Documents:
+    """Cached access to the metadata of the runs of one store (thread-safe)."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, tuple[tuple[int, int, int, int], Snapshot]] = OrderedDict()
+
+    def run_folder(self, run_id: str) -> Path:
+        """The run's folder: validated id, present, a real directory (a symlinked run folder is not served)."""
+        folder = self.store.run_folder(validate_run_id(run_id))
+        try:
+            st = os.lstat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            raise RunNotFoundError(f"run {run_id!r} not found") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise RunNotFoundError(f"run {run_id!r} not found (its folder is not a directory)")
+        return folder
+
+    def snapshot(self, run_id: str) -> Snapshot:
+        """The run's metadata as stored now. RunNotFoundError, CorruptRunError."""
+        folder = self.run_folder(run_id)
+        path = folder / METADATA_FILENAME
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise CorruptRunError(f"run {run_id!r}: metadata.json is not a regular file")
+        signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            cached = self._cache.get(run_id)
+            if cached is not None and cached[0] == signature:
+                self._cache.move_to_end(run_id)
+                return cached[1]
+        raw = self.store.read_metadata_bytes(run_id)
+        doc = parse_metadata(raw, path)
+        if doc.get("run_id") != run_id:
+            raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
+        snapshot = Snapshot(raw, doc, hashlib.blake2b(raw, digest_size=12).hexdigest())
+        with self._lock:
+            self._cache[run_id] = (signature, snapshot)
+            self._cache.move_to_end(run_id)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return snapshot
+
+
+def status_body(snapshot: Snapshot, since: int | None) -> tuple[bytes, str]:
+    """The /status body and its ETag: the stored bytes unchanged when nothing differs from what is on disk."""
+    doc = snapshot.current()
+    interrupted = doc["status"] != snapshot.doc["status"]
+    tag = snapshot.digest + ("-i" if interrupted else "") + ("" if since is None else f"-s{since}")
+    if since is None and not interrupted:
+        return snapshot.raw, f'"{tag}"'
+    if since is not None:
+        doc["entities"] = [e for e in doc["entities"] if not isinstance(e.get("revision"), int)
+                           or e["revision"] > since]
+    return json.dumps(doc, ensure_ascii=False).encode(), f'"{tag}"'

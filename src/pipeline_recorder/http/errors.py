@@ -1,0 +1,72 @@
+"""The one table from the error tree (``pipeline_recorder.errors``) to HTTP status codes, and the one function that
+builds every JSON error body: ``{"error": "<what was wrong, and what is accepted>"}``."""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import (
+    CorruptRunError,
+    EntityNotFoundError,
+    RecorderError,
+    RunExistsError,
+    RunFinishedError,
+    RunNotFoundError,
+    StorageError,
+    ValidationError,
+)
+from .response import Response, json_response
+
+log = logging.getLogger("pipeline_recorder.http")
+
+
+class UnavailableError(RecorderError):
+    """A part this route needs is not installed or not running (the runner, the zip export)."""
+
+
+# Most specific first; a class not listed falls to its nearest listed base.
+STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
+    (ValidationError, 400),
+    (RunNotFoundError, 404),
+    (EntityNotFoundError, 404),
+    (RunExistsError, 409),
+    (RunFinishedError, 409),
+    (CorruptRunError, 409),
+    (StorageError, 503),
+    (UnavailableError, 503),
+    (LookupError, 404),  # e.g. the runner's UnknownConfigError
+    (ValueError, 400),
+)
+# Errors of the runner, named rather than imported: the HTTP core must load without the runner package.
+STATUS_BY_ERROR_NAME = {"QueueFullError": 429, "UnknownConfigError": 404, "ServiceClosedError": 503,
+                        "BackendError": 502}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """Every error answer of the API goes through here."""
+    return json_response(status, {"error": message}, headers)
+
+
+def status_for(exc: BaseException) -> int | None:
+    """The status code for an error raised on purpose, or None for a bug (answered 500)."""
+    for cls in type(exc).__mro__:
+        if cls.__name__ in STATUS_BY_ERROR_NAME:
+            return STATUS_BY_ERROR_NAME[cls.__name__]
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return None
+
+
+def response_for(exc: BaseException) -> Response:
+    """The JSON error answer for any exception; bugs are logged and answered with a 500 that reveals nothing."""
+    status = status_for(exc)
+    if status is None:
+        log.error("unexpected error while answering a request", exc_info=exc)
+        return error_response(500, "internal error; the server log has the details")
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, StorageError):
+        message = exc.strerror or message
+    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    return error_response(status, message if isinstance(exc, RecorderError | LookupError | ValueError) else
+                          type(exc).__name__, headers)

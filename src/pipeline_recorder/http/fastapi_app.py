@@ -1,0 +1,195 @@
+"""The FastAPI adapter: routes that call the framework-free handlers and translate their ``Response``.
+
+>>> app = create_app(Settings(base_path=Path("/srv/runs")))     # doctest: +SKIP
+>>> uvicorn.run(app, host="127.0.0.1", port=17801)             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response as StarletteResponse
+from starlette.responses import StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from . import openapi
+from .errors import error_response
+from .handlers import Api
+from .response import ByteStream, EventStream, FileBody, Response
+from .security import COMMON_HEADERS, Guard
+from .settings import Settings
+
+# Blocking runner calls (execute waits for a pipeline when asked to) get their own threads, so they can never
+# starve the threads that serve files.
+RUNNER_THREADS = 16
+
+
+def to_starlette(response: Response) -> StarletteResponse:
+    """The Starlette form of a handler's answer; files and feeds are streamed."""
+    body = response.body
+    if isinstance(body, bytes):
+        return StarletteResponse(body, response.status, response.headers)
+    if isinstance(body, FileBody):
+        return StreamingResponse(body.chunks(), response.status, response.headers)
+    if isinstance(body, EventStream):
+        return StreamingResponse(body.open_async(), response.status, response.headers)
+    if isinstance(body, ByteStream):
+        return StreamingResponse(body.chunks, response.status, response.headers)
+    raise TypeError(f"unknown body {type(body).__name__}")
+
+
+class GuardMiddleware:
+    """Host allow-list, CORS and the headers every answer carries, for every route (errors and docs included)."""
+
+    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        origin = headers.get("origin")
+        refused = self.guard.check_host(headers.get("host"))
+        if refused is None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            refused = self.guard.preflight(origin)
+        extra = {**COMMON_HEADERS, **self.guard.cors_headers(origin)}
+        if refused is not None:
+            refused.headers.update(extra)
+            await to_starlette(refused)(scope, receive, send)
+            return
+        raw_extra = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message["headers"]}
+                message["headers"] = [*message["headers"], *[(k, v) for k, v in raw_extra if k not in present]]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The HTTP API as an ASGI app. ``settings`` default to ``Settings.from_env()``."""
+    settings = settings if settings is not None else Settings.from_env()
+    api = Api(settings)
+    runner_threads = anyio.CapacityLimiter(RUNNER_THREADS)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(api.close)
+
+    app = FastAPI(title="pipeline-recorder", version=__version__, lifespan=lifespan,
+                  description="Recorded generative-pipeline runs: status, entities, live events, listing, runner.")
+    app.state.api = api
+    app.add_middleware(GuardMiddleware, guard=api.guard)
+
+    async def in_thread(handler: Callable[[], Response], limiter: anyio.CapacityLimiter | None = None) \
+            -> StarletteResponse:
+        return to_starlette(await anyio.to_thread.run_sync(api.answer, handler, limiter=limiter))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> StarletteResponse:
+        message = {404: "no such route; see /docs for the routes of this API",
+                   405: "method not allowed on this route"}.get(exc.status_code, str(exc.detail))
+        return to_starlette(error_response(exc.status_code, message))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> StarletteResponse:
+        return to_starlette(error_response(400, f"malformed request: {exc.errors()[:1]}"))
+
+    @app.get("/api/pipeline/runs", tags=["runs"])
+    async def list_runs(request: Request) -> StarletteResponse:
+        """Runs newest first; filters config_name, user_id, status, since, until; cursor; limit (1-200)."""
+        return await in_thread(lambda: api.runs(request.query_params, request.headers))
+
+    @app.get("/api/pipeline/{run_id}/status", tags=["runs"])
+    async def status(run_id: str, request: Request) -> StarletteResponse:
+        """The run's metadata.json, with an ETag (304 on If-None-Match); ?since=REVISION for changes only."""
+        # Answered on the event loop: a cached stat-and-compare costs less than a hop to a thread.
+        return to_starlette(api.answer(lambda: api.status(run_id, request.query_params, request.headers)))
+
+    @app.get("/api/pipeline/{run_id}/entity/{entity_type}", tags=["entities"])
+    async def entity(run_id: str, entity_type: str, request: Request) -> StarletteResponse:
+        """The latest entity of a type (or ?index=N), with its MIME type; Range, ETag."""
+        return await in_thread(lambda: api.entity(run_id, entity_type, request.query_params, request.headers))
+
+    @app.get("/api/pipeline/{run_id}/file/{filename}", tags=["entities"])
+    async def file(run_id: str, filename: str, request: Request) -> StarletteResponse:
+        """Exactly the entity file of that name, as listed in the run's metadata."""
+        return await in_thread(lambda: api.file(run_id, filename, request.headers))
+
+    @app.get("/api/pipeline/{run_id}/entities", tags=["entities"])
+    async def entities(run_id: str, request: Request) -> StarletteResponse:
+        """Every entity record with its url (by type) and file_url (exactly this entity)."""
+        root = request.scope.get("root_path", "")
+        return await in_thread(lambda: api.entities(run_id, root))
+
+    @app.get("/api/pipeline/{run_id}/events", tags=["runs"])
+    async def run_events(run_id: str, request: Request) -> StarletteResponse:
+        """Server-Sent Events: entity, state, status, end. Resume with Last-Event-ID."""
+        return await in_thread(lambda: api.events(run_id, request.headers, request.query_params))
+
+    @app.get("/api/pipeline/{run_id}/export", tags=["runs"])
+    async def export(run_id: str, request: Request) -> StarletteResponse:
+        """The run as a zip archive, streamed."""
+        return await in_thread(lambda: api.export(run_id, request.headers))
+
+    @app.get("/api/schema/configs", tags=["runner"])
+    async def configs() -> StarletteResponse:
+        """The pipeline configs the runner knows."""
+        return await in_thread(api.configs, runner_threads)
+
+    @app.post("/api/schema/pipeline/execute", tags=["runner"])
+    async def execute(request: Request) -> StarletteResponse:
+        """Run a configured pipeline; answers with status and run_id."""
+        body = await request.body()
+        return await in_thread(lambda: api.execute(body, request.headers), runner_threads)
+
+    @app.post("/api/pipeline/{run_id}/cancel", tags=["runner"])
+    async def cancel(run_id: str, request: Request) -> StarletteResponse:
+        """Ask a running pipeline to stop."""
+        return await in_thread(lambda: api.cancel(run_id, request.headers), runner_threads)
+
+    @app.get("/", tags=["viewer"])
+    async def index_page() -> StarletteResponse:
+        """The viewer's list of runs."""
+        return await in_thread(lambda: api.pages.page("index.html"))
+
+    @app.get("/runs/{run_id}", tags=["viewer"])
+    async def run_page(run_id: str) -> StarletteResponse:
+        """The viewer page of one run."""
+        return await in_thread(lambda: _run_page(api, run_id))
+
+    @app.get("/static/{path:path}", tags=["viewer"])
+    async def static(path: str) -> StarletteResponse:
+        """The viewer's script, style and image files."""
+        return await in_thread(lambda: api.pages.static(path))
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            app.openapi_schema = openapi.complete(document)
+        return app.openapi_schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
+
+
+def _run_page(api: Api, run_id: str) -> Response:
+    from ..naming import validate_run_id
+
+    validate_run_id(run_id)
+    return api.pages.page("run.html")

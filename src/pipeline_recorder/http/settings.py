@@ -1,0 +1,104 @@
+"""Settings of the HTTP server, from arguments or ``PIPELINE_RECORDER_*`` environment variables.
+
+| setting | env var | default |
+|---|---|---|
+| host | PIPELINE_RECORDER_HOST | 127.0.0.1 |
+| port | PIPELINE_RECORDER_PORT | 17801 |
+| base_path | PIPELINE_RECORDER_BASE_PATH | . (runs under ./pipeline_runs) |
+| config_dirs | PIPELINE_RECORDER_CONFIGS | none (os.pathsep-separated list) |
+| workers | PIPELINE_RECORDER_WORKERS | 2 (pipelines run at once) |
+| token | PIPELINE_RECORDER_TOKEN | none (no token asked) |
+| allowed_hosts | PIPELINE_RECORDER_ALLOWED_HOSTS | loopback names only (comma-separated; '*' = any) |
+| cors_origins | PIPELINE_RECORDER_CORS_ORIGINS | none: CORS off (comma-separated origins) |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ValidationError
+
+ENV_PREFIX = "PIPELINE_RECORDER_"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 17801
+HEARTBEAT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server needs to know; every field has a safe default."""
+
+    base_path: Path = field(default_factory=lambda: Path(".").absolute())
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    config_dirs: tuple[Path, ...] = ()
+    workers: int = 2
+    token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValidationError(f"port {self.port} is not a TCP port (0 to 65535)")
+        if not 1 <= self.workers <= 64:
+            raise ValidationError(f"workers {self.workers} must be from 1 to 64")
+        if not 0 < self.heartbeat_seconds <= 15:
+            raise ValidationError(f"heartbeat_seconds {self.heartbeat_seconds} must be above 0 and at most 15")
+        if self.token is not None and len(self.token) < 8:
+            raise ValidationError("the token must be at least 8 characters long")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``PIPELINE_RECORDER_*`` variables; ``overrides`` that are not None win (CLI flags)."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        values: dict[str, object] = {}
+        if (host := get("HOST")) is not None:
+            values["host"] = host
+        if (port := get("PORT")) is not None:
+            values["port"] = _integer("PIPELINE_RECORDER_PORT", port)
+        if (workers := get("WORKERS")) is not None:
+            values["workers"] = _integer("PIPELINE_RECORDER_WORKERS", workers)
+        if (base := get("BASE_PATH")) is not None:
+            values["base_path"] = base
+        if (configs := get("CONFIGS")) is not None:
+            values["config_dirs"] = [part for part in configs.split(os.pathsep) if part]
+        if (token := get("TOKEN")) is not None:
+            values["token"] = token
+        if (hosts := get("ALLOWED_HOSTS")) is not None:
+            values["allowed_hosts"] = _names(hosts)
+        if (origins := get("CORS_ORIGINS")) is not None:
+            values["cors_origins"] = _names(origins)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls.build(**values)
+
+    @classmethod
+    def build(cls, **values: object) -> Settings:
+        """Settings from loosely typed values (paths as str, lists as any sequence)."""
+        if "base_path" in values:
+            values["base_path"] = Path(str(values["base_path"])).absolute()
+        if "config_dirs" in values:
+            values["config_dirs"] = tuple(Path(str(p)).absolute() for p in values["config_dirs"])  # type: ignore[attr-defined]
+        for key in ("allowed_hosts", "cors_origins"):
+            if key in values:
+                values[key] = tuple(str(v) for v in values[key])  # type: ignore[attr-defined]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _integer(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, got {text[:40]!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
