@@ -11,7 +11,7 @@ import errno
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,15 +47,26 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_temp(folder: Path, data: bytes) -> Path:
+Buffers = bytes | bytearray | memoryview | Sequence[bytes | bytearray | memoryview]
+
+
+def _write_all(fd: int, data: Buffers) -> None:
+    """Write every byte of ``data`` (one buffer or several, written in order with one writev)."""
+    buffers = [data] if isinstance(data, bytes | bytearray | memoryview) else list(data)
+    total = sum(len(buffer) for buffer in buffers)
+    written = os.writev(fd, buffers) if buffers else 0
+    if written < total:  # a short write (rare on regular files): write the rest plainly
+        rest = memoryview(b"".join(buffers))[written:]
+        while rest:
+            rest = rest[os.write(fd, rest) :]
+
+
+def write_temp(folder: Path, data: Buffers) -> Path:
     """Write ``data`` to a new fsynced temp file in ``folder``; the caller renames or removes it."""
     path = temp_path(folder)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        _write_all(fd, data)
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -86,8 +97,12 @@ def stream_temp(folder: Path, source: BinaryIO, head: bytes = b"") -> tuple[Path
     return path, size, digest.hexdigest()
 
 
-def replace_atomically(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
-    """Atomically replace ``path`` with ``data``, durably."""
+def replace_atomically(path: Path, data: Buffers, *, sync_dir: bool = True) -> None:
+    """Atomically replace ``path`` with ``data`` (bytes, or buffers written in order), durably.
+
+    Raises the OSError of the step that failed; the rename is the commit point, so if a later step (the folder
+    fsync) fails, ``path`` already holds the new content.
+    """
     tmp = write_temp(path.parent, data)
     try:
         os.replace(tmp, path)

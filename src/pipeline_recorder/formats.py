@@ -20,6 +20,9 @@ MIME_TYPES: dict[str, str] = {
     "md": "text/markdown; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "png": "image/png",
+    "apng": "image/apng",
+    "avif": "image/avif",
+    "heic": "image/heic",
     "jpg": "image/jpeg",
     "webp": "image/webp",
     "gif": "image/gif",
@@ -31,9 +34,15 @@ MIME_TYPES: dict[str, str] = {
     "ogg": "audio/ogg",
     "flac": "audio/flac",
     "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "aiff": "audio/aiff",
     "mp4": "video/mp4",
     "webm": "video/webm",
     "mov": "video/quicktime",
+    "m4v": "video/x-m4v",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+    "mpg": "video/mpeg",
     "pdf": "application/pdf",
     "zip": "application/zip",
     "bin": "application/octet-stream",
@@ -44,7 +53,7 @@ ALLOWED_FORMATS: frozenset[str] = frozenset(MIME_TYPES)
 FORMAT_ALIASES = {"jpeg": "jpg", "tiff": "tif", "text": "txt"}
 
 # filetype's extension names -> ours.
-_DETECTED_ALIASES = {"tif": "tif", "jpeg": "jpg", "mpg": "mp4"}
+_DETECTED_ALIASES = {"jpeg": "jpg"}
 
 # Types a browser could execute if served inline; the HTTP layer serves these only as attachments.
 ACTIVE_MIME_TYPES = frozenset({"image/svg+xml", "text/html", "application/javascript", "text/javascript",
@@ -76,13 +85,16 @@ def normalize_format(fmt: object) -> str:
 
 
 def detect_binary(head: bytes, fmt: str | None) -> Format:
-    """The format of binary content from its first bytes; ``fmt`` (already normalised) when nothing matches."""
+    """The format of binary content from its first bytes; ``fmt`` (already normalised) when nothing matches.
+
+    What the content is wins over what the caller says. Content recognised as a kind outside MIME_TYPES (an
+    executable, an archive, a font...) is stored as ``bin``, whatever format was given: its extension and MIME type
+    never come from a caller's label that the bytes contradict.
+    """
     kind = filetype.guess(head) if head else None
     if kind is not None:
         ext = _DETECTED_ALIASES.get(kind.extension, kind.extension)
-        return Format(ext, MIME_TYPES.get(ext, kind.mime)) if ext in MIME_TYPES else Format(
-            ext if ext.isalnum() and len(ext) <= 8 else "bin", kind.mime
-        )
+        return Format(ext, MIME_TYPES[ext]) if ext in MIME_TYPES else Format("bin", MIME_TYPES["bin"])
     if fmt is not None:
         return Format(fmt, MIME_TYPES[fmt])
     return Format("bin", MIME_TYPES["bin"])

@@ -1,8 +1,12 @@
 """Who writes a run, and whether that process still lives.
 
 A run records its owner: pid, host, the machine's boot id and the process's start time. A reader on the same host
-decides that the owner is gone when the boot id differs (the machine restarted), the pid no longer exists, or the
-pid now belongs to a process that started at another time (pid reuse). Owners on other hosts are assumed alive.
+decides that the owner is gone when the boot id differs (the machine restarted), the pid no longer exists, is a
+zombie (killed, not yet reaped), or now belongs to a process that started at another time (pid reuse). Owners on
+other hosts are assumed alive.
+
+``owner`` is the process that last wrote the run; ``writers`` lists the last few distinct writing processes (several
+processes may write one run), and the run counts as live while any of them lives.
 """
 
 from __future__ import annotations
@@ -22,8 +26,16 @@ def boot_id() -> str:
         return ""
 
 
+MAX_WRITERS = 8
+# State letters of /proc/PID/stat for a process that has exited: zombie, dead.
+_DEAD_STATES = frozenset({b"Z", b"X", b"x"})
+
+
 def process_start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None if it is gone."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None if it is gone.
+
+    A zombie (killed, waiting for its parent to reap it) counts as gone: it will never write again.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
@@ -31,12 +43,38 @@ def process_start_ticks(pid: int) -> int | None:
         return None
     # The command name (field 2) may contain spaces and ')', so split after its last ')'.
     fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in _DEAD_STATES:
+        return None
     return int(fields[19])
 
 
+_owners: dict[int, dict[str, Any]] = {}
+
+
 def current_owner() -> dict[str, Any]:
+    """This process as an owner record (computed once per process; a forked child gets its own)."""
     pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "boot_id": boot_id(), "start_ticks": process_start_ticks(pid)}
+    owner = _owners.get(pid)
+    if owner is None:
+        owner = {"pid": pid, "host": socket.gethostname(), "boot_id": boot_id(),
+                 "start_ticks": process_start_ticks(pid)}
+        _owners.clear()
+        _owners[pid] = owner
+    return dict(owner)
+
+
+def with_writer(writers: object, owner: dict[str, Any]) -> list[dict[str, Any]]:
+    """``writers`` with ``owner`` moved to the end: the last MAX_WRITERS distinct writing processes."""
+    kept = [w for w in writers if isinstance(w, dict) and w != owner] if isinstance(writers, list) else []
+    return [*kept, owner][-MAX_WRITERS:]
+
+
+def run_is_alive(doc: dict[str, Any]) -> bool:
+    """False only when it is certain that every recorded writer of the run has died."""
+    writers = doc.get("writers")
+    if isinstance(writers, list) and writers:
+        return any(owner_is_alive(owner) for owner in writers)
+    return owner_is_alive(doc.get("owner"))
 
 
 def owner_is_alive(owner: object) -> bool:

@@ -28,13 +28,14 @@ from .atomic import replace_atomically, storage_errors, stream_temp, write_temp
 from .errors import (
     InvalidContentError,
     InvalidMetadataError,
+    RecorderError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
     ValidationError,
 )
 from .formats import JSON, SNIFF_BYTES, TEXT, Format, detect_binary, normalize_format
-from .liveness import current_owner
+from .liveness import current_owner, with_writer
 from .locking import RunLock
 from .naming import METADATA_FILENAME, entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
@@ -61,8 +62,13 @@ def _setting(name: str, value: object) -> str:
     return value
 
 
+def _check_stage(stage: object) -> None:
+    if not isinstance(stage, int) or isinstance(stage, bool) or not 0 <= stage <= 99:
+        raise ValidationError(f"stage must be an integer from 0 to 99, got {stage!r:.40}")
+
+
 def _entity_metadata(metadata: object) -> dict[str, Any]:
-    if metadata is None:
+    if metadata is None or metadata == {}:
         return {}
     if not isinstance(metadata, dict) or not all(isinstance(key, str) for key in metadata):
         raise InvalidMetadataError(f"entity metadata must be a dict with string keys, got {type(metadata).__name__}")
@@ -83,6 +89,7 @@ class LivePipelineRecorder:
     run_id: str
     _doc: MetadataDocument | None
     _signature: tuple[int, int, int, int] | None
+    _head: bytes
 
     def __init__(
         self,
@@ -141,29 +148,55 @@ class LivePipelineRecorder:
         self._mutex = threading.RLock()
         self._doc = None
         self._signature = None
+        self._head = b""
 
     # -- reading -------------------------------------------------------------------------------------------------
 
     @property
     def run_folder(self) -> Path:
+        """The run's folder, ``{base_path}/pipeline_runs/{run_id}``."""
         return self._folder
 
+    def exists(self) -> bool:
+        """Whether the run is (still) on disk."""
+        return self._metadata_path.is_file()
+
+    def require_settings(self, settings: dict[str, str]) -> None:
+        """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ...)."""
+        checked = {name: _setting(name, value) for name, value in settings.items()}
+        with self._mutex:
+            header = self._current().header
+            differing = [name for name, value in checked.items() if header.get(name) != value]
+        if differing:
+            raise RunExistsError(
+                f"run {self.run_id!r} already exists with other {', '.join(differing)}; "
+                "use load_recorder() to continue it, or a new run id"
+            )
+
     def _refresh(self, allow_missing: bool = False) -> None:
-        """Reload metadata.json if another writer replaced it since we last read or wrote it (caller holds _mutex)."""
+        """Reload metadata.json if any writer replaced it since we last read or wrote it (caller holds _mutex).
+
+        Unchanged means: same inode, size, mtime and ctime as we last saw, *and* the file still starts with the
+        header we last saw. The stat alone is not enough: a replaced file can reuse the freed inode number with the
+        same size within one coarse timestamp tick, and trusting a stale copy inside a transaction would overwrite
+        another writer's entity. The header holds ``revision``, which every write changes.
+        """
         try:
-            fd = os.open(self._metadata_path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(self._metadata_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             if allow_missing:
-                self._doc, self._signature = None, None
+                self._doc, self._signature, self._head = None, None, b""
                 return
             raise RunNotFoundError(f"run {self.run_id!r} not found in {self._store.runs_dir}") from None
         with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
+            st = os.fstat(fd)
             signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            if signature == self._signature and self._doc is not None:
+            if (self._doc is not None and signature == self._signature and self._head
+                    and os.pread(fd, len(self._head), 0) == self._head):
                 return
-            doc = parse_metadata(f.read(), self._metadata_path)
-        self._doc, self._signature = MetadataDocument.from_dict(doc), signature
+            data = f.read()
+        doc = MetadataDocument.from_dict(parse_metadata(data, self._metadata_path))
+        self._doc, self._signature, self._head = doc, signature, doc.head_bytes()
 
     def _current(self) -> MetadataDocument:
         self._refresh()
@@ -181,7 +214,7 @@ class LivePipelineRecorder:
             validate_entity_type(entity_type)
         with self._mutex:
             entities = self._current().entities
-            return [dict(e) for e in entities if entity_type is None or e["type"] == entity_type]
+            return [runformat.copy_json(e) for e in entities if entity_type is None or e["type"] == entity_type]
 
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
         """Paths of all entities (of one type when given), in sequence order."""
@@ -207,9 +240,11 @@ class LivePipelineRecorder:
 
     def _write(self) -> None:
         assert self._doc is not None
-        replace_atomically(self._metadata_path, self._doc.to_bytes())
+        chunks = self._doc.chunks()
+        replace_atomically(self._metadata_path, chunks)
         st = os.stat(self._metadata_path)
         self._signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        self._head = bytes(chunks[0])
 
     def _open_document(self) -> MetadataDocument:
         doc = self._current()
@@ -221,6 +256,13 @@ class LivePipelineRecorder:
     def _touch(self, doc: MetadataDocument) -> None:
         doc.header["revision"] = int(doc.header["revision"]) + 1
         doc.header["updated_at"] = runformat.utc_now()
+        # Liveness: this process now writes the run (see liveness.py).
+        owner = current_owner()
+        if doc.header.get("owner") != owner:
+            doc.header["owner"] = owner
+        writers = doc.header.get("writers")
+        if not isinstance(writers, list) or not writers or writers[-1] != owner:
+            doc.header["writers"] = with_writer(writers, owner)
 
     def _prepare(self, content: object, fmt: str | None) -> _Prepared:
         data: bytes
@@ -307,13 +349,26 @@ class LivePipelineRecorder:
                 doc.header["current_state"]["progress"] = progress(doc.header["expected_outputs"], completed)
                 self._write()
             except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(target)  # never acknowledged: leave no unlisted file behind
+                # Not acknowledged: leave no unlisted file behind -- unless metadata.json on disk lists it already
+                # (the rename committed and only the folder fsync failed): a listed entity must always exist.
+                if not self._listed_on_disk(filename):
+                    with contextlib.suppress(OSError):
+                        os.unlink(target)
                 raise
         return filename
 
+    def _listed_on_disk(self, filename: str) -> bool:
+        """Whether metadata.json on disk lists ``filename``; True when that cannot be known (keep the file)."""
+        try:
+            with open(self._metadata_path, "rb") as f:
+                doc = parse_metadata(f.read(), self._metadata_path)
+        except (OSError, RecorderError):
+            return True
+        return any(entity.get("filename") == filename for entity in reversed(doc["entities"]))
+
     def save_error(self, stage: int, error_type: str, message: str, details: dict[str, Any] | None = None) -> str:
         """Save an ``error`` entity (JSON) saying in which stage what went wrong."""
+        _check_stage(stage)
         if not isinstance(message, str) or not isinstance(error_type, str):
             raise ValidationError("error_type and message must be strings")
         record = {"stage": stage, "error_type": error_type, "message": message, "details": details or {},
@@ -322,8 +377,7 @@ class LivePipelineRecorder:
 
     def set_state(self, stage: int, step: str) -> None:
         """Set the current stage and step; written to metadata.json at once."""
-        if not isinstance(stage, int) or isinstance(stage, bool) or not 0 <= stage <= 99:
-            raise ValidationError(f"stage must be an integer from 0 to 99, got {stage!r:.40}")
+        _check_stage(stage)
         if not isinstance(step, str) or not step or len(step) > 128:
             raise ValidationError(f"step must be a non-empty string of at most 128 characters, got {step!r:.40}")
         with storage_errors(f"set the state of run {self.run_id!r}"), self._transaction():

@@ -1,4 +1,10 @@
-"""The process-wide registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU)."""
+"""The process-wide registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU).
+
+At most MAX_RECORDERS recorders are kept; the least recently used is dropped (and its lock file closed) when a new
+one comes in. A dropped recorder still works for whoever holds it, and asking again gives an equivalent one: the
+run's state lives on disk, not in the registry. Disk I/O happens outside the registry's lock, so a slow disk for
+one run never stalls lookups of others.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from .recorder import LivePipelineRecorder
 from .store import RunStore
 
 MAX_RECORDERS = 256
+# Settings of a run that get_recorder creates when the caller names none.
+DEFAULT_SETTINGS = {"config_name": "default", "execution_mode": "eco", "safety_level": "kids", "user_id": "anonymous"}
 
 _lock = threading.Lock()
 _recorders: OrderedDict[tuple[str, str], LivePipelineRecorder] = OrderedDict()
@@ -22,54 +30,94 @@ def _key(run_id: str, base_path: str | os.PathLike[str] | None) -> tuple[str, st
     return str(RunStore(base_path).runs_dir), validate_run_id(run_id)
 
 
-def _remember(key: tuple[str, str], recorder: LivePipelineRecorder) -> LivePipelineRecorder:
-    _recorders[key] = recorder
-    _recorders.move_to_end(key)
-    while len(_recorders) > MAX_RECORDERS:
-        _, evicted = _recorders.popitem(last=False)
-        evicted.close()
+def _cached(key: tuple[str, str]) -> LivePipelineRecorder | None:
+    """The registered recorder of a run that still exists on disk; forgets one whose run was deleted."""
+    with _lock:
+        recorder = _recorders.get(key)
+        if recorder is not None:
+            _recorders.move_to_end(key)
+    if recorder is not None and not recorder.exists():
+        with _lock:
+            if _recorders.get(key) is recorder:
+                del _recorders[key]
+        recorder.close()
+        return None
     return recorder
+
+
+def _remember(key: tuple[str, str], recorder: LivePipelineRecorder) -> LivePipelineRecorder:
+    """Register ``recorder`` unless another thread registered one for the run meanwhile (then return that one)."""
+    evicted: list[LivePipelineRecorder] = []
+    with _lock:
+        existing = _recorders.get(key)
+        if existing is not None and existing is not recorder:
+            _recorders.move_to_end(key)
+            winner = existing
+        else:
+            _recorders[key] = recorder
+            _recorders.move_to_end(key)
+            winner = recorder
+        while len(_recorders) > MAX_RECORDERS:
+            evicted.append(_recorders.popitem(last=False)[1])
+    if winner is not recorder:
+        recorder.close()
+    for old in evicted:
+        old.close()
+    return winner
 
 
 def get_recorder(
     run_id: str,
-    config_name: str = "default",
-    execution_mode: str = "eco",
-    safety_level: str = "kids",
-    user_id: str = "anonymous",
+    config_name: str | None = None,
+    execution_mode: str | None = None,
+    safety_level: str | None = None,
+    user_id: str | None = None,
     base_path: str | os.PathLike[str] | None = None,
     *,
     expected_outputs: Sequence[str] | None = None,
 ) -> LivePipelineRecorder:
-    """The live recorder of ``run_id``: the one this process already has, else a new one (creating the run)."""
+    """The live recorder of ``run_id``: the one this process has, else the run on disk, else a new run.
+
+    Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one. Settings
+    given that differ from an existing run's raise RunExistsError, whether or not the recorder was registered.
+    """
     key = _key(run_id, base_path)
-    with _lock:
-        recorder = _recorders.get(key)
-        if recorder is None:
-            recorder = LivePipelineRecorder(run_id, config_name, execution_mode, safety_level, user_id, base_path,
-                                            expected_outputs=expected_outputs)
-        return _remember(key, recorder)
+    given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
+             "user_id": user_id}
+    recorder = _cached(key)
+    if recorder is None:
+        try:
+            recorder = LivePipelineRecorder.open(run_id, base_path)
+        except RunNotFoundError:
+            settings = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
+            recorder = LivePipelineRecorder(run_id, base_path=base_path, expected_outputs=expected_outputs,
+                                            **settings)
+    recorder.require_settings({name: value for name, value in given.items() if value is not None})
+    return _remember(key, recorder)
 
 
 def load_recorder(run_id: str, base_path: str | os.PathLike[str] | None = None) -> LivePipelineRecorder | None:
     """A recorder for a run on disk, or None if there is no such run. Never writes to disk."""
     key = _key(run_id, base_path)
-    with _lock:
-        recorder = _recorders.get(key)
-        if recorder is None:
-            try:
-                recorder = LivePipelineRecorder.open(run_id, base_path)
-            except RunNotFoundError:
-                return None
-        return _remember(key, recorder)
+    recorder = _cached(key)
+    if recorder is None:
+        try:
+            recorder = LivePipelineRecorder.open(run_id, base_path)
+        except RunNotFoundError:
+            return None
+    return _remember(key, recorder)
 
 
 def registry_size() -> int:
+    """How many recorders the registry holds now (never more than MAX_RECORDERS)."""
     with _lock:
         return len(_recorders)
 
 
 def clear_registry() -> None:
+    """Forget every registered recorder and close their lock files."""
     with _lock:
-        while _recorders:
-            _recorders.popitem()[1].close()
+        dropped = list(_recorders.values())
+        _recorders.clear()
+    for recorder in dropped:
+        recorder.close()

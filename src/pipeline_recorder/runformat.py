@@ -27,8 +27,9 @@ ORIGINAL_KEYS = (
     "completed_outputs",
     "entities",
 )
-# Additions every part agrees on (DESIGN.md section 2), plus the owner used for liveness.
-ADDED_KEYS = ("status", "updated_at", "finished_at", "revision", "owner")
+# Additions every part agrees on (DESIGN.md section 2), plus who writes the run, for liveness: ``owner`` is the
+# process that wrote last, ``writers`` the last few distinct writing processes (see liveness.py).
+ADDED_KEYS = ("status", "updated_at", "finished_at", "revision", "owner", "writers")
 ENTITY_KEYS = ("sequence", "type", "filename", "timestamp", "metadata", "size", "sha256", "mime_type", "revision")
 
 RUNNING = "running"
@@ -41,8 +42,12 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+# One encoder, built once: json.dumps with indent= falls back to the pure-Python encoder, ~10x slower.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def dumps_compact(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode()
+    return _ENCODER.encode(value).encode()
 
 
 class MetadataDocument:
@@ -69,25 +74,40 @@ class MetadataDocument:
         self.entities.append(entity)
         self._append_fragment(entity)
 
+    def head_bytes(self) -> bytes:
+        """The serialised header: the start of metadata.json up to the entity list.
+
+        It holds ``revision`` and ``updated_at``, which every write changes, so comparing it with the start of the
+        file on disk tells whether another writer replaced the file since (see LivePipelineRecorder._refresh).
+        """
+        # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
+        lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}"
+                 for key, value in self.header.items() if key != "entities"]
+        return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
+
+    def chunks(self) -> list[bytes | bytearray]:
+        """metadata.json as a few buffers to write in order (no copy of the entity list: it can be megabytes)."""
+        if not self.entities:
+            return [self.head_bytes(), b"[]\n}\n"]
+        return [self.head_bytes(), b"[\n    ", self._fragments, b"\n  ]\n}\n"]
+
     def to_bytes(self) -> bytes:
-        header = {key: value for key, value in self.header.items() if key != "entities"}
-        head = json.dumps(header, ensure_ascii=False, indent=2).encode()
-        # head ends with "\n}"; put the entity list in as the last key.
-        body = b"[\n    " + bytes(self._fragments) + b"\n  ]" if self.entities else b"[]"
-        return head[:-2] + b',\n  "entities": ' + body + b"\n}\n"
+        """metadata.json as one bytes object."""
+        return b"".join(self.chunks())
 
     def to_dict(self) -> dict[str, Any]:
         """A deep-enough copy: callers may change it without touching the document."""
-        doc = {key: _copy(value) for key, value in self.header.items()}
-        doc["entities"] = [_copy(entity) for entity in self.entities]
+        doc = {key: copy_json(value) for key, value in self.header.items()}
+        doc["entities"] = [copy_json(entity) for entity in self.entities]
         return doc
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
+    """A deep copy of parsed JSON (dicts, lists, scalars), cheaper than copy.deepcopy."""
     if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: copy_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy(item) for item in value]
+        return [copy_json(item) for item in value]
     return value
 
 
@@ -118,6 +138,7 @@ def new_header(
         "finished_at": None,
         "revision": 1,
         "owner": owner,
+        "writers": [owner],
     }
 
 

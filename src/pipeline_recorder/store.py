@@ -15,7 +15,7 @@ from typing import Any
 
 from . import runformat
 from .errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
-from .liveness import owner_is_alive
+from .liveness import run_is_alive
 from .naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, validate_entity_type, validate_run_id
 
 BASE_PATH_ENV = "PIPELINE_RECORDER_BASE_PATH"
@@ -27,7 +27,7 @@ def default_base_path() -> Path:
 
 def apply_liveness(doc: dict[str, Any]) -> dict[str, Any]:
     """Report a run as ``interrupted`` when it says ``running`` but its writing process has died."""
-    if doc.get("status") == runformat.RUNNING and not owner_is_alive(doc.get("owner")):
+    if doc.get("status") == runformat.RUNNING and not run_is_alive(doc):
         doc["status"] = runformat.INTERRUPTED
     return doc
 
