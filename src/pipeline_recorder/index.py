@@ -62,7 +62,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 RUNNING_BATCH = 512
 SKIPPED_BATCH = 256
-SWEEP_BATCH = 256
+SWEEP_BATCH = 128
 WRITE_BATCH = 2000
 # A directory or file mtime this close to "now" may share a clock tick with a change not yet visible to us.
 RACY_NS = 100_000_000
@@ -281,7 +281,7 @@ def _read_row(runs_dir: Path, run_id: str) -> _Row | str | None:
     )
 
 
-def _folder_signature(folder: Path) -> str | None:
+def _folder_signature(folder: str | Path) -> str | None:
     """A signature for a folder without a readable metadata.json, or None if the folder is gone."""
     try:
         st = os.stat(folder, follow_symlinks=False)
@@ -290,9 +290,10 @@ def _folder_signature(folder: Path) -> str | None:
     return "folder:" + _signature(st)
 
 
-def _metadata_signature(runs_dir: Path, run_id: str) -> str | None:
+def _metadata_signature(runs_dir: str, run_id: str) -> str | None:
     try:
-        st = os.stat(runs_dir / run_id / METADATA_FILENAME, follow_symlinks=False)
+        # Plain strings: this runs for every checked run on every refresh, and pathlib would double its cost.
+        st = os.stat(f"{runs_dir}/{run_id}/{METADATA_FILENAME}", follow_symlinks=False)
     except OSError:
         return None
     return _signature(st)
@@ -315,6 +316,7 @@ class RunIndex:
     def __init__(self, store: RunStore, db_path: Path | None = None) -> None:
         self.store = store
         self.runs_dir = store.runs_dir
+        self._runs_dir_str = str(store.runs_dir)
         self.db_path = db_path if db_path is not None else self.runs_dir / INDEX_DIRNAME / INDEX_FILENAME
         self._mutex = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -535,9 +537,11 @@ class RunIndex:
         rows = self._batch(conn, "SELECT run_id, sig, owner, status FROM runs WHERE disk_status = 'running' "
                                  "AND run_id > ? ORDER BY run_id LIMIT ?", "_running_after", RUNNING_BATCH)
         for run_id, sig, owner, status in rows:
-            if not _same(sig, _metadata_signature(self.runs_dir, run_id)):
+            if not _same(sig, _metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
                 continue
+            if status == runformat.INTERRUPTED:
+                continue  # a dead owner stays dead (pid reuse is told apart by the start time)
             alive = owner_is_alive(json.loads(owner) if owner else None)
             effective = runformat.RUNNING if alive else runformat.INTERRUPTED
             if effective != status:
@@ -547,7 +551,7 @@ class RunIndex:
         rows = self._batch(conn, "SELECT run_id, sig FROM skipped WHERE run_id > ? ORDER BY run_id LIMIT ?",
                            "_skipped_after", SKIPPED_BATCH)
         for run_id, sig in rows:
-            current = _metadata_signature(self.runs_dir, run_id) or _folder_signature(self.runs_dir / run_id)
+            current = _metadata_signature(self._runs_dir_str, run_id) or _folder_signature(f"{self._runs_dir_str}/{run_id}")
             if not _same(sig, current):
                 self._read_into(changes, run_id)
 
@@ -568,7 +572,7 @@ class RunIndex:
                             "ORDER BY rowid LIMIT ?", (self._sweep_after, SWEEP_BATCH)).fetchall()
         self._sweep_after = rows[-1][0] if len(rows) == SWEEP_BATCH else 0
         for _, run_id, sig in rows:
-            if not _same(sig, _metadata_signature(self.runs_dir, run_id)):
+            if not _same(sig, _metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
 
     def _apply(self, conn: sqlite3.Connection, changes: _Changes, dir_sig: str | None = None) -> None:
