@@ -52,14 +52,19 @@ class Verdict:
         return UNDECIDED in self.codes
 
     def merge(self, other: Verdict) -> Verdict:
-        """Both checks together: unsafe if either is."""
+        """Both checks together: unsafe if either is; a finding made by both is listed once."""
+        matches: list[dict[str, str]] = []
+        for match in [*self.matches, *other.matches]:
+            if match not in matches:
+                matches.append(match)
+        reasons = list(dict.fromkeys(r for r in (self.reason, other.reason) if r))
         return Verdict(
             safe=self.safe and other.safe,
             level=self.level,
-            checks=[*self.checks, *other.checks],
+            checks=list(dict.fromkeys([*self.checks, *other.checks])),
             codes=list(dict.fromkeys([*self.codes, *other.codes])),
-            matches=[*self.matches, *other.matches],
-            reason="; ".join(r for r in (self.reason, other.reason) if r),
+            matches=matches,
+            reason="; ".join(reasons),
         )
 
     def to_entity(self) -> dict[str, Any]:

@@ -1,0 +1,202 @@
+"""The embedded backend: offline, deterministic and fast; the default of ``eco`` when no server is configured.
+
+Text: English passes through, German is translated word by word from a small vocabulary, and the interception
+stage rewrites text with deterministic rules (the telephone game swaps words for ones that sound alike in meaning,
+a little differently at each iteration). Media: Pillow paints a picture whose colours and shapes depend on the
+prompt (PNG), and a short melody is synthesised from the prompt (16-bit mono WAV). Same input, same output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import random
+import re
+import struct
+import wave
+
+from PIL import Image, ImageDraw
+
+from ..errors import BackendError
+from ..safety import check_level
+from ..textmatch import fold
+from .protocol import MediaRequest, MediaResult, TextResult
+from .vocabulary import COLOURS, ENGLISH_VARIANTS, GERMAN_MARKERS, GERMAN_TO_ENGLISH
+
+NAME = "embedded"
+TEXT_MODEL = "embedded-rules-v1"
+IMAGE_MODEL = "embedded-pillow-v1"
+AUDIO_MODEL = "embedded-synth-v1"
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SAMPLE_RATE = 22050
+_PENTATONIC = (261.63, 293.66, 329.63, 392.00, 440.00, 523.25, 587.33, 659.25)
+_INSTRUMENTS = ("a soft flute", "a music box", "a marimba", "a warm piano", "a glass harmonica")
+
+
+def digest(*parts: object) -> int:
+    """A stable number from any parts (Python's hash() changes between processes)."""
+    return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def _lookup_german(word: str) -> str | None:
+    lower = word.lower()
+    for candidate in (lower, lower.replace("ae", "ä").replace("oe", "ö").replace("ue", "ü").replace("ss", "ß")):
+        if candidate in GERMAN_TO_ENGLISH:
+            return GERMAN_TO_ENGLISH[candidate]
+    return None
+
+
+def looks_german(text: str) -> bool:
+    """True when enough words are German: a marker word, or at least a third of the words in the vocabulary."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return False
+    if any(c in text for c in "äöüßÄÖÜ") or any(w in GERMAN_MARKERS for w in words):
+        return True
+    known = sum(1 for w in words if _lookup_german(w) is not None and w not in ENGLISH_VARIANTS)
+    return known * 3 >= len(words) and known >= 2
+
+
+def _keep_case(original: str, replacement: str) -> str:
+    return replacement[:1].upper() + replacement[1:] if original[:1].isupper() else replacement
+
+
+class EmbeddedTextBackend:
+    """Offline text backend: vocabulary translation and rule-based rewriting."""
+
+    name = NAME
+
+    def translate(self, text: str, *, target_language: str = "en") -> TextResult:
+        if target_language != "en":
+            raise BackendError(NAME, f"translates only into English ('en'), not {target_language!r}")
+        if not looks_german(text):
+            return TextResult(text, NAME, TEXT_MODEL, {"source_language": "en", "method": "passthrough"})
+        unknown: list[str] = []
+
+        def swap(match: re.Match[str]) -> str:
+            word = match.group(0)
+            english = _lookup_german(word)
+            if english is None:
+                unknown.append(word)
+                return word
+            return _keep_case(word, english) if match.start() == 0 else english
+
+        translated = _WORD.sub(swap, text)
+        return TextResult(translated, NAME, TEXT_MODEL, {"source_language": "de", "method": "vocabulary",
+                                                         "untranslated": unknown[:50]})
+
+    def transform(self, text: str, *, instruction: str, style: str, iteration: int) -> TextResult:
+        words = _WORD.findall(text)
+        seed = digest(text, style, iteration)
+        if style == "telephone":
+            result = self._telephone(text, iteration)
+        elif style == "describe":
+            colours = sorted(COLOURS)
+            a, b = colours[seed % len(colours)], colours[(seed // 7) % len(colours)]
+            result = f"A picture of {text.strip().rstrip('.')}, painted in {a} and {b}, with soft light."
+        elif style == "haiku":
+            result = self._haiku(words or ["silence"])
+        elif style == "sound":
+            tempo = ("slow", "gentle", "lively", "bouncy")[seed % 4]
+            instrument = _INSTRUMENTS[(seed // 5) % len(_INSTRUMENTS)]
+            result = f"A {tempo} melody on {instrument}, inspired by: {text.strip()}"
+        else:
+            result = text.strip()
+        return TextResult(result, NAME, TEXT_MODEL, {"style": style, "iteration": iteration})
+
+    @staticmethod
+    def _telephone(text: str, iteration: int) -> str:
+        def hear(match: re.Match[str]) -> str:
+            word = match.group(0)
+            variants = ENGLISH_VARIANTS.get(word.lower())
+            # Not every word is misheard every time: roughly every other one, chosen by the word and the round.
+            if not variants or digest(word.lower(), iteration, match.start()) % 2:
+                return word
+            return _keep_case(word, variants[digest(word, iteration) % len(variants)])
+
+        return _WORD.sub(hear, text.strip())
+
+    @staticmethod
+    def _haiku(words: list[str]) -> str:
+        # Three lines in reading order, the middle one the longest, as in 5-7-5.
+        cut1, cut2 = max(1, len(words) * 5 // 17), max(2, len(words) * 12 // 17)
+        lines = [words[:cut1], words[cut1:cut2], words[cut2:]]
+        return "\n".join(" ".join(line[:7]) or "silence" for line in lines)
+
+    def judge(self, text: str, *, level: str) -> str:
+        verdict = check_level(text, level)
+        return "SAFE" if verdict.safe else f"UNSAFE: {verdict.reason}"
+
+
+class EmbeddedMediaBackend:
+    """Offline media backend: a procedural PNG and a procedural WAV, both depending on the prompt."""
+
+    name = NAME
+
+    def generate(self, request: MediaRequest) -> MediaResult:
+        if request.kind == "image":
+            return MediaResult(paint(request.prompt, request.width, request.height, request.seed), "png", NAME,
+                               IMAGE_MODEL, {"width": request.width, "height": request.height})
+        if request.kind == "audio":
+            return MediaResult(melody(request.prompt, request.seconds, request.seed), "wav", NAME, AUDIO_MODEL,
+                               {"seconds": request.seconds, "sample_rate": _SAMPLE_RATE})
+        raise BackendError(NAME, f"cannot make {request.kind!r} media; it makes image and audio "
+                                 "(configure a ComfyUI server for video)")
+
+
+def _palette(prompt: str, rng: random.Random) -> list[tuple[int, int, int]]:
+    named = [COLOURS[w] for w in _WORD.findall(fold(prompt)) if w in COLOURS]
+    while len(named) < 4:
+        named.append((rng.randrange(40, 256), rng.randrange(40, 256), rng.randrange(40, 256)))
+    return named
+
+
+def paint(prompt: str, width: int, height: int, seed: int) -> bytes:
+    """A PNG whose gradient, shapes and colours follow from the prompt: another prompt, another picture."""
+    rng = random.Random(digest(prompt, seed))
+    colours = _palette(prompt, rng)
+    top, bottom = colours[0], colours[1]
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / max(1, height - 1)
+        draw.line([(0, y), (width, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+    words = _WORD.findall(prompt) or ["empty"]
+    for index, word in enumerate(words[:24]):
+        colour = colours[(index + 2) % len(colours)]
+        x, y = rng.randrange(width), rng.randrange(height)
+        size = max(4, min(width, height) // 10 + len(word) * 3)
+        box = [x - size, y - size, x + size, y + size]
+        shape = digest(word) % 3
+        if shape == 0:
+            draw.ellipse(box, fill=colour)
+        elif shape == 1:
+            draw.rectangle(box, fill=colour)
+        else:
+            draw.polygon([(x, y - size), (x + size, y + size), (x - size, y + size)], fill=colour)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def melody(prompt: str, seconds: float, seed: int) -> bytes:
+    """A WAV melody: one note per word (pitch from the word), soft attack and release so notes do not click."""
+    words = _WORD.findall(prompt)[:16] or ["silence"]
+    total = max(1, int(seconds * _SAMPLE_RATE))
+    per_note = max(1, total // len(words))
+    frames = bytearray()
+    for index in range(total):
+        note = min(index // per_note, len(words) - 1)
+        frequency = _PENTATONIC[digest(words[note], seed) % len(_PENTATONIC)]
+        position = (index % per_note) / per_note
+        envelope = min(1.0, position * 20) * min(1.0, (1 - position) * 8)
+        sample = 0.35 * envelope * math.sin(2 * math.pi * frequency * index / _SAMPLE_RATE)
+        frames += struct.pack("<h", int(sample * 32767))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(_SAMPLE_RATE)
+        wav.writeframes(bytes(frames))
+    return out.getvalue()
