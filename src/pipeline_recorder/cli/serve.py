@@ -1,5 +1,60 @@
-"""`serve`: the HTTP server (owned by the HTTP API work)."""
+"""`serve`: the HTTP API and web viewer (``pipeline-recorder serve``), the main job of ``make run``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from . import app as app
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="PIPELINE_RECORDER_HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_PORT", min=0, max=65535,
+                                      help="TCP port.")] = 17801,
+    base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH",
+                                            help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
+    configs: Annotated[list[Path] | None, typer.Option(
+        envvar="PIPELINE_RECORDER_CONFIGS", help="Folder of extra pipeline configs (repeatable).")] = None,
+    workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64,
+                                         help="Pipelines the runner executes at once.")] = 2,
+    token: Annotated[str | None, typer.Option(
+        envvar="PIPELINE_RECORDER_TOKEN", show_default=False,
+        help="Bearer token asked for listing runs and every route that changes anything.")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        envvar="PIPELINE_RECORDER_ALLOWED_HOSTS",
+        help="Extra Host header name to accept besides loopback (repeatable; '*' for any).")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        envvar="PIPELINE_RECORDER_CORS_ORIGINS", help="Origin allowed to call the API from a browser "
+        "(repeatable; CORS is off without one).")] = None,
+) -> None:
+    """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
+    import uvicorn
+
+    from ..errors import ValidationError
+    from ..http.fastapi_app import create_app
+    from ..http.settings import Settings
+
+    try:
+        settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=configs or [],
+                                  workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
+                                  cors_origins=_split(cors_origin))
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "
+               f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
+    # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
+                proxy_headers=False, server_header=False)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    # An env var holds one comma-separated value; flags may be repeated.
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
