@@ -73,3 +73,12 @@ export function stageName(stage) {
   const key = `stage.${stage}`;
   return key in messages ? t(key) : t("stage.other", { stage });
 }
+
+const plural = new Intl.PluralRules(lang);
+
+/** A counted text: key.one / key.other (as the language's plural rules say), with {count} filled in. */
+export function tn(key, count, params = {}) {
+  const form = plural.select(count);
+  const chosen = `${key}.${form}` in messages ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { ...params, count });
+}

@@ -106,7 +106,7 @@ export function renderEntity(entity, url) {
   const item = h(
     "li",
     {
-      class: `entity entity-${kind}`,
+      class: `entity kind-${kind}`,
       id: `entity-${entity.sequence}`,
       "data-sequence": entity.sequence,
       "data-type": entity.type,

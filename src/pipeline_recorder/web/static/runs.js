@@ -2,7 +2,7 @@
 
 import { ApiError, getConfigs, getJSON, runPageUrl, runsUrl, setToken } from "./api.js";
 import { h, setChildren } from "./dom.js";
-import { formatDuration, formatTime, t, translatePage } from "./i18n.js";
+import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
 import { setUpStartForm } from "./start.js";
 
@@ -115,7 +115,7 @@ function show(runs) {
   } else {
     setChildren(body, rows);
   }
-  summary.textContent = runs.length ? t("runs.count", { count: runs.length }) : t("runs.none");
+  summary.textContent = runs.length ? tn("runs.count", runs.length) : t("runs.none");
   more.hidden = !nextCursor;
 }
 
