@@ -2,4 +2,191 @@
 
 from __future__ import annotations
 
-from . import app as app
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..ops.archive import export_runs, import_archive
+from ..ops.leftovers import find_leftovers, finish_leftovers
+from ..ops.repair import repair_leftovers, repair_run
+from ..ops.retention import parse_statuses, plan_gc, remove_run
+from ..ops.timespec import parse_duration
+from ..ops.verify import Finding, check_store
+from ..store import RunStore
+from . import app
+from .display import console, styled_status
+from .exit_codes import ExitCode, reported
+from .options import BasePath, Json
+
+
+def _finding_line(finding: Finding) -> str:
+    where = finding.run_id or "store"
+    tag = "fixable with --repair" if finding.fixable else "not fixable"
+    return f"{where}: {finding.message} [{tag}]"
+
+
+@app.command()
+def verify(
+    run_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[RUN_ID]...", help="Runs to check (default: every run, and the store's leftovers).")] = None,
+    base_path: BasePath = Path("."),
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
+                         "files and half-done gc/import folders. Never deletes an entity file.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Check runs on disk, and with --repair fix what the files allow.
+
+    Checks that metadata.json parses and follows the format, that every listed entity exists with its size and
+    sha256, that no entity file is unlisted and that no temp file was left behind.
+    Exit code 0 when all is clean (after --repair: when nothing remains), else 1.
+
+    Example: pipeline-recorder verify --repair
+    """
+    with reported():
+        store = RunStore(base_path)
+        ids = list(dict.fromkeys(run_ids)) if run_ids else None
+        actions: list[str] = []
+        if repair:
+            if ids is None:
+                actions.extend(repair_leftovers(store))
+            for run_id in ids if ids is not None else sorted(store.run_ids()):
+                result = repair_run(store, run_id)
+                actions.extend(f"{run_id}: {action}" for action in result.actions)
+        result_check = check_store(store, ids)
+        findings = result_check.findings
+        if as_json:
+            typer.echo(json.dumps({"runs_checked": len(result_check.runs), "clean": not findings,
+                                   "actions": actions, "findings": [f.to_dict() for f in findings]}, indent=2))
+        else:
+            for action in actions:
+                typer.echo(f"repaired {action}")
+            for finding in findings:
+                typer.echo(_finding_line(finding))
+            noted = [f"{run.run_id}: {note}" for run in result_check.runs for note in run.notes]
+            for note in noted:
+                typer.echo(f"note {note}")
+            runs = len(result_check.runs)
+            if not findings:
+                typer.echo(f"checked {runs} run(s): all clean")
+            else:
+                fixable = sum(1 for f in findings if f.fixable)
+                hint = " (run again with --repair to fix them)" if fixable and not repair else ""
+                typer.echo(f"checked {runs} run(s): {len(findings)} problem(s), {fixable} fixable{hint}")
+        if findings:
+            raise typer.Exit(int(ExitCode.PROBLEMS))
+
+
+@app.command()
+def gc(
+    base_path: BasePath = Path("."),
+    older_than: Annotated[str | None, typer.Option(
+        "--older-than", metavar="AGE", help="Runs unchanged for longer than AGE (30d, 12h, 90m, 2w).")] = None,
+    keep_last: Annotated[int | None, typer.Option(
+        "--keep-last", metavar="N", min=0, help="Always keep the N newest runs.")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", metavar="S1,S2", help="Only runs with one of these statuses (completed, failed, blocked, "
+                                          "cancelled, interrupted).")] = None,
+    delete: Annotated[bool, typer.Option(
+        "--delete", "--yes", "-y", help="Remove the runs. Without it gc only prints what would go (dry run).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Only print what would be removed (the default).")] = False,
+    as_json: Json = False,
+) -> None:
+    """Remove old runs (retention); a dry run unless --delete is given.
+
+    Removes the runs that match every given rule, never a run that is still running. Also finishes what an
+    interrupted gc or import left behind.
+
+    Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
+    """
+    with reported():
+        store = RunStore(base_path)
+        plan = plan_gc(store, now=datetime.now(UTC),
+                       older_than=parse_duration(older_than) if older_than is not None else None,
+                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None)
+        act = delete and not dry_run
+        leftovers = finish_leftovers(store.runs_dir) if act else find_leftovers(store.runs_dir)
+        removed: list[str] = []
+        kept_running: list[str] = []
+        if act:
+            for doomed in plan.remove:
+                try:
+                    (removed if remove_run(store, doomed.run_id) else kept_running).append(doomed.run_id)
+                except LookupError:
+                    continue  # removed meanwhile by someone else
+        if as_json:
+            typer.echo(json.dumps({
+                "dry_run": not act,
+                "runs": [{"run_id": d.run_id, "status": d.status, "timestamp": d.timestamp,
+                          "config_name": d.config_name, "reason": d.reason} for d in plan.remove],
+                "removed": removed, "spared_running": [*plan.spared_running, *kept_running],
+                "unreadable": plan.unreadable, "leftovers": [str(item.path) for item in leftovers]}, indent=2))
+        else:
+            out = console()
+            if plan.remove:
+                table = Table(box=None, header_style="bold")
+                for name in ("RUN ID", "STARTED", "CONFIG", "STATUS", "WHY"):
+                    table.add_column(name, no_wrap=True)
+                for d in plan.remove:
+                    table.add_row(d.run_id, d.timestamp[:19], d.config_name, styled_status(d.status), d.reason)
+                out.print(table)
+            verb = "finished removing" if act else "would finish removing"
+            for item in leftovers:
+                what = "gc" if item.kind == "trash" else "import"
+                out.print(f"{verb} {item.path.name} (left by an interrupted {what})", highlight=False)
+            if plan.spared_running or kept_running:
+                out.print(f"{len(plan.spared_running) + len(kept_running)} running run(s) left alone", highlight=False)
+            if plan.unreadable:
+                out.print(f"{len(plan.unreadable)} unreadable run(s) left alone; check them with "
+                          "`pipeline-recorder verify`", highlight=False)
+            if act:
+                out.print(f"removed {len(removed)} run(s)", highlight=False)
+            else:
+                out.print(f"dry run: {len(plan.remove)} run(s) would be removed; add --delete to remove them",
+                          highlight=False)
+
+
+@app.command("export")
+def export_command(
+    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Runs to export.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write: *.zip or *.tar.gz.")],
+    base_path: BasePath = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists.")] = False,
+) -> None:
+    """Export runs into a zip or tar.gz archive with a manifest of every file's size and sha256.
+
+    Example: pipeline-recorder export 528e5af9-59b3-4551-b101-27e13dd6e43e -o run.zip
+    """
+    with reported():
+        store = RunStore(base_path)
+        names = export_runs(store, run_ids, output, overwrite=force)
+        runs = len({name.split("/")[0] for name in names if "/" in name})
+        typer.echo(f"exported {runs} run(s), {len(names) - 1} file(s) and a manifest to {output}")
+
+
+@app.command("import")
+def import_command(
+    archive: Annotated[Path, typer.Argument(help="An archive made by `pipeline-recorder export`.")],
+    base_path: BasePath = Path("."),
+) -> None:
+    """Import the runs of an export archive, after checking every checksum.
+
+    Refuses (exit 4, nothing written) unsafe member names (../, absolute paths, links, devices), tampered files
+    and runs that already exist.
+
+    Example: pipeline-recorder import run.zip --base-path /srv/recorder
+    """
+    with reported():
+        if not archive.is_file():
+            raise FileNotFoundError(2, f"archive {archive} does not exist or is not a file")
+        store = RunStore(base_path)
+        imported = import_archive(store, archive)
+        for run_id in imported:
+            typer.echo(f"imported {run_id} into {store.run_folder(run_id)}")
+        typer.echo(f"imported {len(imported)} run(s)")
+

@@ -134,8 +134,9 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[ru
     stage = state.get("stage")
     step = state.get("step")
     owner = old.get("owner") if isinstance(old.get("owner"), dict) else None
+    writers = [w for w in old["writers"] if isinstance(w, dict)] if isinstance(old.get("writers"), list) else []
     status = old.get("status")
-    if status not in runformat.STATUSES or (status == runformat.RUNNING and owner is None):
+    if status not in runformat.STATUSES or (status == runformat.RUNNING and owner is None and not writers):
         status = runformat.INTERRUPTED  # without a recorded owner nobody could ever tell that it ended
     now = runformat.utc_now()
     old_revision = old.get("revision")
@@ -155,6 +156,7 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[ru
         "finished_at": old.get("finished_at") if isinstance(old.get("finished_at"), str) else None,
         "revision": max(old_revision + 1 if isinstance(old_revision, int) else 0, len(entities) + 1),
         "owner": owner,
+        "writers": writers or ([owner] if owner else []),
         "status_reason": REBUILT_REASON,
         "repaired_at": now,
     }

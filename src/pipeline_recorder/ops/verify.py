@@ -23,7 +23,7 @@ from typing import Any
 from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..errors import RunNotFoundError
-from ..liveness import owner_is_alive
+from ..liveness import run_is_alive
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
 from ..store import RunStore
@@ -144,7 +144,7 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 def is_live(doc: dict[str, Any] | None) -> bool:
     """A run whose writer may still be at work: status running and its owner process alive."""
-    return doc is not None and doc.get("status") == runformat.RUNNING and owner_is_alive(doc.get("owner"))
+    return doc is not None and doc.get("status") == runformat.RUNNING and run_is_alive(doc)
 
 
 def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding | None:

@@ -1,0 +1,141 @@
+"""Talking to a running server for ``run --server`` and ``watch --server``: start a run, follow its events.
+
+Events come from ``GET /api/pipeline/{run_id}/events`` (Server-Sent Events); a dropped connection is resumed
+with ``Last-Event-ID``, so nothing is missed or seen twice. SSE text is parsed by a small pure function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..events import END, Event
+from .exit_codes import ServerError
+
+RECONNECTS = 5
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass
+class _Pending:
+    event: str = "message"
+    data: list[str] | None = None
+    id: str | None = None
+
+
+def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str | None, str, str]]:
+    """``(id, event, data)`` for each message of an SSE stream given line by line (comments are skipped)."""
+    pending = _Pending()
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line == "":
+            if pending.data is not None:
+                yield pending.id, pending.event, "\n".join(pending.data)
+            pending = _Pending()
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            pending.event = value
+        elif name == "data":
+            pending.data = [*(pending.data or []), value]
+        elif name == "id":
+            pending.id = value
+
+
+class ServerClient:
+    """A client of one pipeline-recorder server."""
+
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = CONNECT_TIMEOUT) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ServerError(f"--server {url[:80]!r} is not an http:// or https:// URL")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(base_url=self.url, headers=headers,
+                                    timeout=httpx.Timeout(timeout, read=None))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ServerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _error(response: httpx.Response) -> str:
+        try:
+            body = response.json()
+            detail = body.get("error") if isinstance(body, dict) else None
+        except ValueError:
+            detail = None
+        return f"the server answered {response.status_code}: {detail or response.text[:200] or response.reason_phrase}"
+
+    def execute(self, schema: str, input_text: str, execution_mode: str, safety_level: str,
+                user_id: str | None = None) -> dict[str, Any]:
+        """Start a run without waiting (``"wait": false``); returns the server's answer with ``run_id``."""
+        body: dict[str, Any] = {"schema": schema, "input_text": input_text, "execution_mode": execution_mode,
+                                "safety_level": safety_level, "wait": False}
+        if user_id is not None:
+            body["user_id"] = user_id
+        response = self._client.post("/api/schema/pipeline/execute", json=body)
+        if response.status_code == 404:
+            raise LookupError(self._error(response))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400 or not isinstance(answer, dict) or "run_id" not in answer:
+            raise ServerError(self._error(response))
+        return answer
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        response = self._client.get(f"/api/pipeline/{run_id}/status")
+        if response.status_code == 404:
+            raise LookupError(self._error(response))
+        if response.status_code >= 400:
+            raise ServerError(self._error(response))
+        doc: dict[str, Any] = response.json()
+        return doc
+
+    def events(self, run_id: str) -> Iterator[Event]:
+        """The run's events until ``end``, resuming after dropped connections (up to RECONNECTS in a row)."""
+        last_id: str | None = None
+        failures = 0
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id
+            try:
+                with self._client.stream("GET", f"/api/pipeline/{run_id}/events", headers=headers) as response:
+                    if response.status_code == 404:
+                        response.read()
+                        raise LookupError(self._error(response))
+                    if response.status_code >= 400:
+                        response.read()
+                        raise ServerError(self._error(response))
+                    for event_id, name, data in parse_sse(response.iter_lines()):
+                        failures = 0
+                        if event_id is not None:
+                            last_id = event_id
+                        event = Event(int(event_id) if event_id and event_id.isdigit() else None, name,
+                                      json.loads(data) if data else None)
+                        yield event
+                        if name == END:
+                            return
+            except (httpx.TransportError, json.JSONDecodeError) as exc:
+                failures += 1
+                if failures > RECONNECTS:
+                    raise ServerError(f"lost the event stream of run {run_id}: {exc}") from exc
+                continue
+            # The server closed the stream without "end": resume where we were.
+            failures += 1
+            if failures > RECONNECTS:
+                raise ServerError(f"the server closed the event stream of run {run_id} before the run ended")
