@@ -222,7 +222,7 @@ class LivePipelineRecorder:
 
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
-        paths = self.get_entity_paths(entity_type)
+        paths = self.get_entity_paths(validate_entity_type(entity_type))
         return paths[-1] if paths else None
 
     # -- writing -------------------------------------------------------------------------------------------------
