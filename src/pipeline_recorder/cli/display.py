@@ -65,7 +65,7 @@ def show_events(events: Iterable[Event], out: Console) -> str | None:
                     progress.update(task, description=description, completed=fraction[0], total=fraction[1])
                 else:
                     progress.update(task, description=description)
-            elif event.event == STATUS:
+            elif event.event == STATUS and data.get("status") != "running":
                 progress.console.print(f"  status {styled_status(data.get('status'))}", highlight=False)
             elif event.event == END:
                 final = str(data.get("status"))

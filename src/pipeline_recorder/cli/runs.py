@@ -16,9 +16,6 @@ from .exit_codes import ExitCode, for_status, reported
 from .options import BasePath, Server, Token
 from .remote import ServerClient
 
-EXECUTION_MODES = ("eco", "fast")
-SAFETY_LEVELS = ("kids", "youth", "adult", "off")
-
 
 def _finish(run_id: str, status: str | None, where: str) -> None:
     out = console()
@@ -83,12 +80,9 @@ def run(
     Example: pipeline-recorder run stillepost "Ein kleiner Hund spielt im Garten" --mode eco --safety kids
     """
     with reported():
-        from ..errors import ValidationError
+        from ..runner.pipeline import validate_run_settings  # the runner's own rules, also before asking a server
 
-        if mode not in EXECUTION_MODES:
-            raise ValidationError(f"unknown --mode {mode!r}: use one of {', '.join(EXECUTION_MODES)}")
-        if safety not in SAFETY_LEVELS:
-            raise ValidationError(f"unknown --safety {safety!r}: use one of {', '.join(SAFETY_LEVELS)}")
+        validate_run_settings(mode, safety, input_text)
         if server is not None:
             with ServerClient(server, token) as client:
                 answer = client.execute(config, input_text, mode, safety, user)
