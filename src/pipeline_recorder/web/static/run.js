@@ -69,6 +69,8 @@ function showTimeline() {
   const list = [...entities.values()].sort((a, b) => a.sequence - b.sequence);
   const stages = computeTimeline(doc, list, ended());
   const now = new Date().toISOString();
+  // A stage with an error entity: "blocked" when the safety check stopped the run, else "failed".
+  const what = t(doc.status === "blocked" ? "status.blocked" : "status.failed");
   setChildren(
     $("timeline"),
     stages.map((s) => {
@@ -80,7 +82,7 @@ function showTimeline() {
         h("span", { class: "stage-name", text: t("timeline.stage", { stage: s.stage, name: stageName(s.stage) }) }),
         h("span", {
           class: "stage-time",
-          text: s.running ? t("timeline.running", { took }) : s.failed ? t("timeline.failed", { took }) : took,
+          text: s.running ? t("timeline.running", { took }) : s.failed ? t("timeline.failed", { took, what }) : took,
         }),
       );
     }),

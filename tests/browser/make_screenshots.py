@@ -1,0 +1,53 @@
+"""Make the README's screenshots of the viewer: `.venv/bin/python tests/browser/make_screenshots.py [OUT_DIR]`.
+
+Starts the real server on a free loopback port over a fresh temporary store, runs a few shipped pipelines through
+the API (embedded offline backend), and saves the runs page and a finished run page as PNG files
+(default OUT_DIR: docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+from browser_harness import launch_chromium, running_server
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = [
+    ("haiku", "Der Regen fällt leise auf das Dach", "eco", "kids"),
+    ("klangbild", "A train passes a quiet village at night", "eco", "youth"),
+    ("stillepost", "Ein Hund läuft über die Wiese", "eco", "kids"),
+]
+
+
+def main(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as base, running_server(Path(base)) as url:
+        run_ids = []
+        for schema, text, mode, safety in RUNS:
+            answer = httpx.post(f"{url}/api/schema/pipeline/execute", timeout=60, json={
+                "schema": schema, "input_text": text, "execution_mode": mode, "safety_level": safety})
+            answer.raise_for_status()
+            run_ids.append(answer.json()["run_id"])
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page(base_url=url, locale="en-US", viewport={"width": 1280, "height": 860})
+            page.goto("/")
+            page.wait_for_selector(f"#runs-body tr[data-run-id='{run_ids[-1]}']")
+            page.screenshot(path=str(out_dir / "runs-page.png"))
+            page.goto(f"/runs/{run_ids[-1]}")
+            page.wait_for_selector("body[data-follow=stopped]")
+            page.wait_for_function("[...document.querySelectorAll('#entities > li')]"
+                                   ".every(li => li.dataset.loaded === 'true')")
+            page.wait_for_function("[...document.images].every(img => img.complete)")
+            page.screenshot(path=str(out_dir / "run-page.png"), full_page=True)
+            browser.close()
+    for name in ("runs-page.png", "run-page.png"):
+        print(out_dir / name)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots")
