@@ -31,12 +31,16 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ctypes
+import errno
 import fcntl
 import json
 import logging
 import os
 import shutil
 import sqlite3
+import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -123,9 +127,10 @@ class _Changes:
     skipped: dict[str, str]  # run_id -> signature of a folder present but not listable
     removed: set[str]  # no folder any more
     statuses: dict[str, str]  # run_id -> new effective status (liveness), file unchanged
+    dir_sig: str | None = None  # the runs dir signature all of this brings the index up to
 
     def __bool__(self) -> bool:
-        return bool(self.upserts or self.skipped or self.removed or self.statuses)
+        return bool(self.upserts or self.skipped or self.removed or self.statuses or self.dir_sig)
 
 
 def _empty_changes() -> _Changes:
@@ -303,6 +308,59 @@ def _same(stored: str, current: str | None) -> bool:
     return current is not None and not stored.startswith("racy:") and stored == current
 
 
+# -- new and vanished run folders, from the kernel ----------------------------------------------------------------
+
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_Q_OVERFLOW, _IN_IGNORED, _IN_ONLYDIR = 0x400, 0x800, 0x4000, 0x8000, 0x1000000
+_IN_LOST = _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_Q_OVERFLOW | _IN_IGNORED
+_EVENT = struct.Struct("iIII")
+
+
+class _DirWatch:
+    """The names of entries created, deleted or moved in one folder since the last ``drain`` (Linux inotify).
+
+    Read without blocking and without a thread: each refresh drains what the kernel queued. When the kernel lost
+    track (queue overflow, the folder itself deleted or moved), ``drain`` answers None and the caller rescans.
+    """
+
+    def __init__(self, folder: str) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        mask = _IN_CREATE | _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR
+        if libc.inotify_add_watch(fd, os.fsencode(folder), mask) < 0:
+            error = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(error, f"inotify_add_watch failed on {folder}")
+        self.fd: int | None = fd
+        self.pid = os.getpid()
+
+    def drain(self) -> set[str] | None:
+        names: set[str] = set()
+        lost = False
+        while self.fd is not None:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            offset = 0
+            while offset + _EVENT.size <= len(data):
+                _, mask, _, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size : offset + _EVENT.size + length].split(b"\0", 1)[0]
+                offset += _EVENT.size + length
+                if mask & _IN_LOST:
+                    lost = True
+                elif name:
+                    names.add(os.fsdecode(name))
+        return None if lost else names
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None and self.pid == os.getpid():
+            os.close(fd)
+
+
 # -- the index ----------------------------------------------------------------------------------------------------
 
 
@@ -322,6 +380,10 @@ class RunIndex:
         self._conn: sqlite3.Connection | None = None
         self._db_ino: int | None = None
         self._in_memory = False
+        self._pid = os.getpid()
+        self._watch: _DirWatch | None = None
+        self._watching = sys.platform == "linux"  # else (or if inotify fails) the runs dir's mtime tells of changes
+        self._watch_synced = False  # the index matched the folders when the watch began
         self._running_after = ""  # round-robin positions, per process
         self._skipped_after = ""
         self._sweep_after = 0
@@ -334,6 +396,9 @@ class RunIndex:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
+            if self._watch is not None:
+                self._watch.close()
+            self._watch, self._watch_synced = None, False
 
     def __enter__(self) -> RunIndex:
         return self
@@ -343,6 +408,9 @@ class RunIndex:
 
     def _connection(self) -> sqlite3.Connection:
         """The open connection; reopened when the file was deleted or replaced by another process."""
+        if self._pid != os.getpid():
+            # A forked child must not share the parent's SQLite connection or inotify queue: start its own.
+            self._conn, self._watch, self._watch_synced, self._pid = None, None, False, os.getpid()
         if self._conn is not None and not self._in_memory:
             try:
                 ino: int | None = os.stat(self.db_path).st_ino
@@ -476,6 +544,7 @@ class RunIndex:
             with self._sync_lock():
                 self._write(conn, lambda: [conn.execute(sql) for sql in (
                     "DELETE FROM runs", "DELETE FROM skipped", "DELETE FROM meta WHERE key = 'dir_sig'")])
+            self._watch_synced = False
             self._refresh(conn)
 
         self._use(rebuild)
@@ -489,17 +558,42 @@ class RunIndex:
         self._use(lambda conn: self._apply(conn, changes))
 
     def _refresh(self, conn: sqlite3.Connection) -> None:
+        changes = _empty_changes()
+        self._start_watch()
+        # The signature is taken before the events are drained, so that it never claims a change not yet seen.
         dir_sig = self._dir_signature()
-        if not _same(self._meta(conn, "dir_sig") or "racy:", dir_sig):
+        names = self._watch.drain() if self._watch is not None else None
+        if self._watch is not None and names is None:
+            log.info("run index: lost track of %s; rescanning it", self.runs_dir)
+            self._watch.close()
+            self._watch, self._watch_synced = None, False
+            self._start_watch()
+            dir_sig = self._dir_signature()
+        if self._watch is not None and self._watch_synced and names is not None:
+            for name in names:
+                if RUN_ID_PATTERN.fullmatch(name):
+                    self._read_into(changes, name)
+            if dir_sig != self._meta(conn, "dir_sig"):
+                changes.dir_sig = dir_sig  # lets other processes (and the next start) skip a rescan
+        elif not _same(self._meta(conn, "dir_sig") or "racy:", dir_sig):
             with self._sync_lock():
                 # Another process may have scanned while we waited for the lock.
                 if not _same(self._meta(conn, "dir_sig") or "racy:", dir_sig):
                     self._scan(conn, dir_sig)
-        changes = _empty_changes()
+        self._watch_synced = self._watch is not None
         self._check_running(conn, changes)
         self._check_skipped(conn, changes)
         self._sweep(conn, changes)
         self._apply(conn, changes)
+
+    def _start_watch(self) -> None:
+        if self._watch is None and self._watching:
+            try:
+                self._watch = _DirWatch(self._runs_dir_str)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    log.info("run index: cannot watch %s (%s); using its mtime instead", self.runs_dir, exc)
+                    self._watching = False
 
     def _dir_signature(self) -> str:
         try:
@@ -510,19 +604,29 @@ class RunIndex:
 
     def _scan(self, conn: sqlite3.Connection, dir_sig: str) -> None:
         """Compare the folder names with the index: read new runs, drop vanished ones."""
-        present = set(self.store.run_ids())
         known = {row[0] for row in conn.execute("SELECT run_id FROM runs UNION ALL SELECT run_id FROM skipped")}
-        gone = known - present
-        new = present - known
-        del known, present
+        new: list[tuple[int, str]] = []
+        try:
+            with os.scandir(self.runs_dir) as entries:
+                for entry in entries:
+                    if entry.name in known:
+                        known.discard(entry.name)  # what is left at the end has vanished
+                    elif RUN_ID_PATTERN.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                        new.append((entry.inode(), entry.name))
+        except FileNotFoundError:
+            pass
+        new.sort()  # inode order reads a cold disk far faster than hash order
         changes = _empty_changes()
-        changes.removed = gone
-        for run_id in new:
+        changes.removed = known
+        for _, run_id in new:
             self._read_into(changes, run_id)
             if len(changes.upserts) + len(changes.skipped) >= WRITE_BATCH:
                 self._apply(conn, changes)  # short transactions: other processes keep writing between them
                 changes = _empty_changes()
-        self._apply(conn, changes, dir_sig=dir_sig)
+        changes.dir_sig = dir_sig
+        self._apply(conn, changes)
+        if len(new) >= WRITE_BATCH:
+            conn.execute("ANALYZE")  # statistics let SQLite pick the most selective index for combined filters
 
     def _read_into(self, changes: _Changes, run_id: str) -> None:
         found = _read_row(self.runs_dir, run_id)
@@ -551,7 +655,8 @@ class RunIndex:
         rows = self._batch(conn, "SELECT run_id, sig FROM skipped WHERE run_id > ? ORDER BY run_id LIMIT ?",
                            "_skipped_after", SKIPPED_BATCH)
         for run_id, sig in rows:
-            current = _metadata_signature(self._runs_dir_str, run_id) or _folder_signature(f"{self._runs_dir_str}/{run_id}")
+            folder = f"{self._runs_dir_str}/{run_id}"
+            current = _metadata_signature(self._runs_dir_str, run_id) or _folder_signature(folder)
             if not _same(sig, current):
                 self._read_into(changes, run_id)
 
@@ -575,8 +680,8 @@ class RunIndex:
             if not _same(sig, _metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
 
-    def _apply(self, conn: sqlite3.Connection, changes: _Changes, dir_sig: str | None = None) -> None:
-        if not changes and dir_sig is None:
+    def _apply(self, conn: sqlite3.Connection, changes: _Changes) -> None:
+        if not changes:
             return
 
         def write() -> None:
@@ -599,8 +704,8 @@ class RunIndex:
             if changes.statuses:
                 conn.executemany("UPDATE runs SET status = ? WHERE run_id = ?",
                                  [(status, run_id) for run_id, status in changes.statuses.items()])
-            if dir_sig is not None:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('dir_sig', ?)", (dir_sig,))
+            if changes.dir_sig is not None:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('dir_sig', ?)", (changes.dir_sig,))
 
         self._write(conn, write)
 

@@ -18,8 +18,11 @@ def store(tmp_path: Path) -> RunStore:
     return store
 
 
-@pytest.fixture
-def index(store: RunStore) -> Iterator[RunIndex]:
+@pytest.fixture(params=["inotify", "mtime"])
+def index(request: pytest.FixtureRequest, store: RunStore) -> Iterator[RunIndex]:
+    """An index that learns of new and deleted folders from inotify, or (as on other systems) from the runs dir's
+    mtime: both must list the same."""
     with RunIndex(store) as index:
+        index._watching = request.param == "inotify"
         yield index
 

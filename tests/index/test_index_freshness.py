@@ -284,3 +284,25 @@ def test_rebuild_indexes_every_folder_again(store: RunStore, index: RunIndex) ->
     index.rebuild()
     assert index.query(user_id="wrong") == ([], None)
     assert index.count() == 3
+
+
+def test_a_runs_folder_deleted_and_recreated_is_indexed_again(store: RunStore, index: RunIndex) -> None:
+    _three_runs(store)
+    assert index.count() == 3
+    shutil.rmtree(store.runs_dir)
+    assert index.query() == ([], None)
+    store.runs_dir.mkdir()
+    write_run(store.runs_dir, "reborn", timestamp=TS.format(7))
+    assert ids(index.query()[0]) == ["reborn"]
+    write_run(store.runs_dir, "after-reborn", timestamp=TS.format(8))
+    assert ids(index.query()[0]) == ["after-reborn", "reborn"]
+
+
+def test_many_runs_created_between_two_listings_all_appear(store: RunStore, index: RunIndex) -> None:
+    assert index.query() == ([], None)
+    for n in range(300):
+        write_run(store.runs_dir, f"run-{n:03d}", timestamp=TS.format(n % 60))
+    assert index.count() == 300
+    for n in range(0, 300, 2):
+        shutil.rmtree(store.runs_dir / f"run-{n:03d}")
+    assert index.count() == 150
