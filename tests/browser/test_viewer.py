@@ -219,3 +219,25 @@ def test_german_and_english_texts_have_the_same_keys() -> None:
     english = json.loads((STATIC / "i18n" / "en.json").read_text(encoding="utf-8"))
     german = json.loads((STATIC / "i18n" / "de.json").read_text(encoding="utf-8"))
     assert sorted(english) == sorted(german)
+
+
+def test_status_filter_shows_only_matching_runs_and_is_kept_in_the_address(viewer: Any, server: Any) -> None:
+    failed = record(server, "filter-check", ["input"])
+    failed.finish("failed")
+    done = record(server, "filter-check", ["input"])
+    done.save_entity("input", "fine")
+    done.finish("completed")
+
+    page = viewer.page
+    page.goto("/")
+    page.wait_for_selector(f"#runs-body tr[data-run-id='{done.run_id}']")
+    page.select_option("#filter-status", "failed")
+    page.wait_for_selector(f"#runs-body tr[data-run-id='{done.run_id}']", state="detached")
+    page.wait_for_selector(f"#runs-body tr[data-run-id='{failed.run_id}']")
+    assert set(page.eval_on_selector_all("#runs-body tr", "rows => rows.map(r => r.dataset.status)")) == {"failed"}
+    assert page.url.endswith("/?status=failed")
+
+    page.reload()
+    page.wait_for_selector(f"#runs-body tr[data-run-id='{failed.run_id}']")
+    assert page.input_value("#filter-status") == "failed"
+    assert page.query_selector(f"#runs-body tr[data-run-id='{done.run_id}']") is None
