@@ -50,9 +50,14 @@ def show_events(events: Iterable[Event], out: Console) -> str | None:
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=out, transient=False)
     final: str | None = None
-    with progress:
-        task = progress.add_task("starting", total=None)
+    task = progress.add_task("starting", total=None)
+    # The bar appears with the first event, so an error before it (unknown run, no server) prints alone.
+    started = False
+    try:
         for event in events:
+            if not started:
+                progress.start()
+                started = True
             data = event.data if isinstance(event.data, dict) else {}
             if event.event == ENTITY:
                 progress.console.print(
@@ -70,4 +75,7 @@ def show_events(events: Iterable[Event], out: Console) -> str | None:
             elif event.event == END:
                 final = str(data.get("status"))
                 break
+    finally:
+        if started:
+            progress.stop()
     return final

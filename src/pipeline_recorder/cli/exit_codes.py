@@ -116,7 +116,7 @@ def reported() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
         raise typer.Exit(int(ExitCode.ABORTED)) from None
-    except (RecorderError, OSError, httpx.HTTPError) as exc:
+    except (RecorderError, OSError, LookupError, httpx.HTTPError) as exc:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.HTTPError) and not isinstance(exc, httpx.HTTPStatusError):
             message = f"cannot reach the server: {exc}"

@@ -109,6 +109,7 @@ class ServerClient:
         """The run's events until ``end``, resuming after dropped connections (up to RECONNECTS in a row)."""
         last_id: str | None = None
         failures = 0
+        connected = False  # a server that cannot be reached at all is an error at once, not a reconnect
         while True:
             headers = {"Accept": "text/event-stream"}
             if last_id is not None:
@@ -121,6 +122,7 @@ class ServerClient:
                     if response.status_code >= 400:
                         response.read()
                         raise ServerError(self._error(response))
+                    connected = True
                     for event_id, name, data in parse_sse(response.iter_lines()):
                         failures = 0
                         if event_id is not None:
@@ -131,6 +133,8 @@ class ServerClient:
                         if name == END:
                             return
             except (httpx.TransportError, json.JSONDecodeError) as exc:
+                if not connected:
+                    raise ServerError(f"cannot reach the server at {self.url}: {exc}") from exc
                 failures += 1
                 if failures > RECONNECTS:
                     raise ServerError(f"lost the event stream of run {run_id}: {exc}") from exc

@@ -27,6 +27,13 @@ def _finish(run_id: str, status: str | None, where: str) -> None:
     raise typer.Exit(int(for_status(status)))
 
 
+def _print_reason(client: ServerClient, run_id: str, status: str | None) -> None:
+    if status is not None and status != "completed":
+        reason = client.status(run_id).get("status_reason")
+        if reason:
+            console().print(f"reason: {reason}", highlight=False)
+
+
 def _store_events(store: RunStore, run_id: str) -> Iterator[Event]:
     # Heartbeats are for HTTP clients; the terminal needs only the run's own events.
     return (event for event in follow_sync(store, run_id) if event.id is not None)
@@ -50,10 +57,14 @@ def watch(
             with ServerClient(server, token) as client:
                 status = show_events(client.events(run_id), console())
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
+                _print_reason(client, run_id, status)
         else:
             store = RunStore(base_path)
             status = show_events(_store_events(store, run_id), console())
             where = f"folder: {store.run_folder(run_id)}"
+            reason = store.read_metadata(run_id).get("status_reason") if status not in (None, "completed") else None
+            if reason:
+                console().print(f"reason: {reason}", highlight=False)
     _finish(run_id, status, where)
 
 
@@ -90,6 +101,7 @@ def run(
                 console().print(f"run {run_id} started on {client.url}", highlight=False)
                 status = show_events(client.events(run_id), console())
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
+                _print_reason(client, run_id, status)
         else:
             from .local_run import run_locally
 

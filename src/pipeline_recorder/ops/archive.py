@@ -304,9 +304,10 @@ class _Reader:
             if self.kind == "zip":
                 with zipfile.ZipFile(self.path) as archive:
                     for info in archive.infolist():
-                        mode = info.external_attr >> 16
-                        kind = ("dir" if info.is_dir() else "link" if stat.S_ISLNK(mode)
-                                else "special" if mode and not stat.S_ISREG(mode) else "file")
+                        # Unix tools store the file type in the high bits; others leave it 0 (a plain file).
+                        file_type = stat.S_IFMT(info.external_attr >> 16)
+                        kind = ("link" if file_type == stat.S_IFLNK else "dir" if info.is_dir()
+                                else "special" if file_type not in (0, stat.S_IFREG) else "file")
                         found.append(_Member(info.filename, kind, info.file_size))
             else:
                 with tarfile.open(self.path, mode="r|gz") as archive:
