@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp
 from pipeline_recorder.http.fastapi_app import create_app
@@ -68,9 +68,14 @@ def flask_app(settings: Settings) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
 @contextmanager
 def flask_server(settings: Settings) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, flask_app(settings), threaded=True)
+    server = make_server("127.0.0.1", 0, flask_app(settings), threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

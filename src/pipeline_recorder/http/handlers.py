@@ -151,9 +151,10 @@ class Api:
         """The one place the listing comes from: the SQLite run index (rebuilt from the folders when needed)."""
         if self._index is None:
             self._index = RunIndex(self.store)
-        filters = {name: query.get(name) for name in ("config_name", "user_id", "status", "since", "until",
-                                                      "cursor")}
-        limit = query.get("limit")
+        # An empty parameter (a blank form field: ?status=) means no filter.
+        filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
+                                                              "cursor")}
+        limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 
     def configs(self) -> Response:
@@ -170,9 +171,6 @@ class Api:
             parsed = json.loads(body) if body.strip() else None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValidationError(f"the request body is not valid JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise ValidationError("the request body must be a JSON object such as "
-                                  '{"config_name": "stillepost", "input_text": "..."}')
         status, answer = self.runner.service().execute(parsed)
         return json_response(status, answer)
 

@@ -14,7 +14,7 @@ _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/sche
 
 def _errors(*codes: int) -> dict[str, Any]:
     why = {400: "Malformed run id, type, filename or parameter", 401: "Token missing or wrong",
-           404: "Unknown run, entity or file", 409: "The run's metadata.json cannot be read",
+           403: "Forbidden", 404: "Unknown run, entity or file", 409: "The run's metadata.json cannot be read",
            413: "Body too large", 416: "Range not satisfiable", 429: "The runner's queue is full",
            501: "Not available", 502: "A backend failed", 503: "A needed part is not available"}
     return {str(code): {"description": why[code], **_ERROR} for code in codes}
@@ -67,6 +67,18 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 _HTML = {"description": "A viewer page", "content": {"text/html": {"schema": {"type": "string"}}}}
 _STATIC = {"description": "A viewer file", "content": {"*/*": _BINARY}}
 _RUNNER_JSON = _json({"type": "object"})
+EXECUTE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "input_text", "execution_mode"],
+    "properties": {
+        "schema": {"type": "string", "description": "Name of a config listed by /api/schema/configs"},
+        "input_text": {"type": "string"},
+        "execution_mode": {"type": "string", "enum": ["eco", "fast"]},
+        "safety_level": {"type": "string", "enum": ["kids", "youth", "adult", "off"]},
+        "user_id": {"type": "string"},
+        "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end"},
+    },
+}
 _AUTH = _header("Authorization", "'Bearer <token>' when the server has PIPELINE_RECORDER_TOKEN set")
 
 # (method, path) -> {"parameters": [...extra...], "responses": {...}}
@@ -153,8 +165,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("post", "/api/schema/pipeline/execute"): {
         "parameters": [_AUTH],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": {"200": _RUNNER_JSON, "202": _RUNNER_JSON, **_errors(400, 401, 404, 413, 429, 502, 503)},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": EXECUTE_SCHEMA}}},
+        "responses": {**_errors(400, 401, 404, 413, 429, 503),
+                      "200": _json({"type": "object"}, "The run completed: status 'success', run_id, outputs"),
+                      "202": _json({"type": "object"}, "Accepted ('wait': false): run_id and its URLs"),
+                      "403": _json({"type": "object"}, "A safety check blocked the run (run_id, codes)"),
+                      "409": _json({"type": "object"}, "The run was cancelled"),
+                      "500": _json({"type": "object"}, "The pipeline failed (run_id, error, stage)"),
+                      "502": _json({"type": "object"}, "A backend failed (run_id, error, stage)")},
     },
     ("post", "/api/pipeline/{run_id}/cancel"): {
         "parameters": [_AUTH],
