@@ -66,7 +66,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 RUNNING_BATCH = 512
 SKIPPED_BATCH = 256
-SWEEP_BATCH = 128
+SWEEP_BATCH = 32
 WRITE_BATCH = 2000
 # A directory or file mtime this close to "now" may share a clock tick with a change not yet visible to us.
 RACY_NS = 100_000_000
