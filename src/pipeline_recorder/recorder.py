@@ -13,18 +13,21 @@ is written and fsynced to a temp file before the lock is taken, and renamed to i
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
+import shutil
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import runformat
-from .atomic import replace_atomically, storage_errors, stream_temp, write_temp
+from .atomic import fsync_dir, replace_atomically, storage_errors, stream_temp, write_temp
 from .errors import (
     InvalidContentError,
     InvalidMetadataError,
@@ -42,6 +45,8 @@ from .progress import completed_outputs, progress
 from .runformat import MetadataDocument
 from .store import RunStore, apply_liveness, parse_metadata
 
+# Hidden staging folders in pipeline_runs/ where new runs are made before they appear (never run ids: '.').
+CREATE_PREFIX = ".create-"
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
 Content = str | bytes | bytearray | memoryview | dict[str, Any] | list[Any] | os.PathLike[str] | BinaryIO
 
@@ -115,9 +120,11 @@ class LivePipelineRecorder:
             validate_entity_type(entity_type)
         self._setup(RunStore(base_path), validate_run_id(run_id))
         with storage_errors(f"create the folder of run {run_id!r}"):
-            self._folder.mkdir(parents=True, exist_ok=True)
+            if not self._metadata_path.is_file():
+                self._create_folder(runformat.new_header(run_id=run_id, expected_outputs=expected,
+                                                         owner=current_owner(), **settings))
             with self._transaction(allow_missing=True):
-                if self._doc is None:
+                if self._doc is None:  # a folder without metadata.json (made by an older version): fill it in
                     header = runformat.new_header(run_id=run_id, expected_outputs=expected, owner=current_owner(),
                                                   **settings)
                     self._doc = MetadataDocument(header, [])
@@ -129,6 +136,28 @@ class LivePipelineRecorder:
                             f"run {run_id!r} already exists with other {', '.join(differing)}; "
                             "use load_recorder() to continue it, or a new run id"
                         )
+
+    def _create_folder(self, header: dict[str, Any]) -> None:
+        """Make the run folder appear whole: metadata.json is written in a hidden staging folder, which is then
+        renamed into place. A run folder therefore always holds a metadata.json, even if its creator is killed;
+        a killed creator leaves only a hidden ``.create-*`` folder, never a half-made run. If another process
+        creates the run first, the rename fails and this recorder attaches to that run."""
+        runs_dir = self._folder.parent
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        staging = runs_dir / f"{CREATE_PREFIX}{self.run_id}-{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
+        try:
+            replace_atomically(staging / METADATA_FILENAME, MetadataDocument(header, []).chunks())
+            try:
+                os.rename(staging, self._folder)
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                return  # someone else created it: attach
+            fsync_dir(runs_dir)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
     @classmethod
     def open(cls, run_id: str, base_path: str | os.PathLike[str] | None = None) -> LivePipelineRecorder:

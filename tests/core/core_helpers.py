@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,3 +75,19 @@ def temp_files(folder: Path) -> list[str]:
 
 def entity_files(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if parse_entity_filename(name) is not None)
+
+
+WORKERS = Path(__file__).with_name("core_workers.py")
+
+
+def spawn(*args: object) -> subprocess.Popen[str]:
+    """Start ``core_workers.py`` with these arguments; stdin and stdout are text pipes."""
+    return subprocess.Popen([sys.executable, str(WORKERS), *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def read_json_line(proc: subprocess.Popen[str]) -> Any:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, f"worker exited early with {proc.wait()}"
+    return json.loads(line)
