@@ -129,13 +129,14 @@ def diskfull(mountpoint: str) -> None:
     acked = [rec.save_entity("input", "before the disk filled")]
     folder = rec.run_folder
     # Fill the disk with a filler file, leaving a little room, then save until the disk refuses.
-    with open(mount / "filler", "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\1" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
     os.truncate(mount / "filler", os.path.getsize(mount / "filler") - 64 * 1024)
     failure: StorageError | None = None
     for i in range(200):
@@ -153,10 +154,29 @@ def diskfull(mountpoint: str) -> None:
     report["listed_after_full"] = [e["filename"] for e in doc["entities"]]
     report["temp_files_after_full"] = [n for n in os.listdir(folder) if n.startswith(".tmp-")]
     report["files_after_full"] = sorted(n for n in os.listdir(folder) if not n.startswith("."))
+    # Fill the last free page too: an empty entity needs no data page, so now it is metadata.json's temp file
+    # that cannot be written -- after the entity's own file was made.
+    fd = os.open(mount / "filler", os.O_WRONLY | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\1" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    try:
+        rec.save_entity("translation", "")
+        report["empty_errno"] = None
+    except StorageError as exc:
+        report["empty_errno"] = exc.errno
+    doc = json.loads((folder / "metadata.json").read_bytes())
+    report["listed_after_empty"] = [e["filename"] for e in doc["entities"]]
+    report["files_after_empty"] = sorted(n for n in os.listdir(folder) if not n.startswith(".lock"))
     # Make room again: the same recorder works on.
     os.unlink(mount / "filler")
     report["after_room"] = rec.save_entity("translation", "after making room")
     # Read-only store: a clear error, the run readable, then writable again.
+    rec.close()  # a file open for writing (the lock) would keep the kernel from remounting read-only
     subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
     try:
         rec.save_entity("translation", "on a read-only store")

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from core_helpers import check_run, read_json_line, spawn
@@ -152,13 +153,9 @@ def test_a_writer_with_a_stale_stat_still_sees_other_writers_entities(base: Path
     frozen = os.stat(first.run_folder / "metadata.json")
     import pipeline_recorder.recorder as recorder_module
 
-    real_fstat = os.fstat
-
-    def colliding_fstat(fd: int) -> os.stat_result:
-        st = real_fstat(fd)
-        return os.stat_result((st.st_mode, frozen.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
-                               frozen.st_size, st.st_atime, st.st_mtime, st.st_ctime, st.st_atime_ns,
-                               frozen.st_mtime_ns, frozen.st_ctime_ns))
+    def colliding_fstat(fd: int) -> SimpleNamespace:
+        return SimpleNamespace(st_ino=frozen.st_ino, st_size=frozen.st_size, st_mtime_ns=frozen.st_mtime_ns,
+                               st_ctime_ns=frozen.st_ctime_ns)
 
     first.save_entity("translation", "b")
     monkeypatch.setattr(recorder_module.os, "fstat", colliding_fstat)
