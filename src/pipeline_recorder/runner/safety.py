@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .textmatch import TermMatcher, fold, tokens
+from .textmatch import TermMatcher, fold, spaced_out_joined, tokens
 
 SAFETY_LEVELS: tuple[str, ...] = ("kids", "youth", "adult", "off")
 DEFAULT_SAFETY_LEVEL = "kids"
@@ -166,7 +166,7 @@ SHIPPED_TERMS = TermLists()
 
 def _number_codes(text: str, terms: Stgb86aTerms) -> list[str]:
     """Number codes used as codes: alone, next to another code, or next to a word that makes them one."""
-    words = tokens(text)
+    words = spaced_out_joined(tokens(text))
     codes = terms.number_codes
     found: list[str] = []
     if not words:

@@ -46,6 +46,24 @@ def tokens(text: str) -> list[str]:
     return [_fold_umlauts(token) for token in _TOKEN.findall(fold(text))]
 
 
+def spaced_out_joined(words: list[str]) -> list[str]:
+    """Runs of single characters glued back into words (``8 8`` -> ``88``, ``h e i l`` -> ``heil``)."""
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1:
+            run.append(word)
+            continue
+        if len(run) > 1:
+            joined.extend(_TOKEN.findall("".join(run)))
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    return joined
+
+
 def readings(text: str) -> list[list[str]]:
     """The token lists a text can be read as: as written, and with digits read as the letters they stand for."""
     folded = fold(text)
