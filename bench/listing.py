@@ -183,6 +183,8 @@ def main() -> None:
 
 def measure(store: RunStore, args: argparse.Namespace) -> None:
     shutil.rmtree(store.runs_dir / INDEX_DIRNAME, ignore_errors=True)
+    for leftover in store.runs_dir.glob("fresh-*"):  # of an earlier run with --keep
+        shutil.rmtree(leftover)
     started = time.perf_counter()
     read_all(store)  # both the build and the no-index read below then find the files in the page cache
     first_read = time.perf_counter() - started
@@ -234,6 +236,8 @@ def measure(store: RunStore, args: argparse.Namespace) -> None:
         fresh.append((time.perf_counter_ns() - started_ns) / 1e6)
         assert page[0]["run_id"] == f"fresh-{n}"
     rss_after, peak = rss_mb(), peak_rss_mb()
+    for n in range(10):
+        shutil.rmtree(store.runs_dir / f"fresh-{n}")
 
     plain = plain_table(index.db_path, store.base_path / "plain.sqlite3")
     for position, (_, filters) in enumerate(cases):
