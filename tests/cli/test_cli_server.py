@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -144,16 +145,18 @@ def test_a_server_with_a_token_refuses_a_run_without_it_and_accepts_it_with_it(t
 class _DroppingSse(BaseHTTPRequestHandler):
     """Sends the first two events and drops the connection; on a reconnect sends what follows Last-Event-ID."""
 
-    events = [(4, "entity", {"filename": "01_input.txt", "type": "input", "size": 5}),
-              (5, "state", {"stage": 0, "step": "pipeline_starting", "progress": "1/2"}),
-              (8, "entity", {"filename": "02_translation.txt", "type": "translation", "size": 5}),
-              (11, "end", {"status": "completed"})]
-    seen_last_ids: list[str | None] = []
+    events: ClassVar[list[tuple[int, str, dict[str, object]]]] = [
+        (4, "entity", {"filename": "01_input.txt", "type": "input", "size": 5}),
+        (5, "state", {"stage": 0, "step": "pipeline_starting", "progress": "1/2"}),
+        (8, "entity", {"filename": "02_translation.txt", "type": "translation", "size": 5}),
+        (11, "end", {"status": "completed"}),
+    ]
+    seen_last_ids: ClassVar[list[str | None]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+    def do_GET(self) -> None:
         last = self.headers.get("Last-Event-ID")
         type(self).seen_last_ids.append(last)
         self.send_response(200)
