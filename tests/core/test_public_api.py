@@ -1,0 +1,41 @@
+"""The package's public face: what it exports, its one error tree, and a core free of web frameworks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pipeline_recorder
+from pipeline_recorder import errors
+
+
+def test_everything_in_all_is_importable_from_the_package() -> None:
+    for name in pipeline_recorder.__all__:
+        assert hasattr(pipeline_recorder, name), name
+    for name in ("LivePipelineRecorder", "get_recorder", "load_recorder", "RecorderError", "RunStore"):
+        assert name in pipeline_recorder.__all__
+
+
+def test_every_error_is_a_recorder_error_with_the_builtin_base_callers_expect() -> None:
+    classes = [getattr(errors, name) for name in dir(errors) if name.endswith("Error") and name != "RecorderError"]
+    assert len(classes) >= 12
+    for cls in classes:
+        assert issubclass(cls, errors.RecorderError), cls
+        assert cls.__doc__, f"{cls.__name__} has no docstring"
+        assert cls.__name__ in (errors.__doc__ or ""), f"{cls.__name__} is missing from the drawn tree"
+    assert issubclass(errors.InvalidContentError, TypeError)
+    assert issubclass(errors.ValidationError, ValueError)
+    assert issubclass(errors.StorageError, OSError)
+    assert issubclass(errors.RunNotFoundError, LookupError)
+
+
+def test_the_core_imports_no_web_framework() -> None:
+    code = (
+        "import sys, pipeline_recorder\n"
+        "from pipeline_recorder import atomic, formats, liveness, locking, naming, progress, recorder, registry, "
+        "runformat, store\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'fastapi', 'starlette', 'flask', 'uvicorn', 'httpx', 'typer', 'rich'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
