@@ -186,6 +186,11 @@ class LivePipelineRecorder:
         """The run's folder, ``{base_path}/pipeline_runs/{run_id}``."""
         return self._folder
 
+    def cached_entity_count(self) -> int:
+        """How many entity records this recorder holds in memory (for the registry's bound)."""
+        doc = self._doc
+        return len(doc.entities) if doc is not None else 0
+
     def exists(self) -> bool:
         """Whether the run is (still) on disk."""
         return self._metadata_path.is_file()

@@ -1,9 +1,9 @@
 """The process-wide registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU).
 
-At most MAX_RECORDERS recorders are kept; the least recently used is dropped (and its lock file closed) when a new
-one comes in. A dropped recorder still works for whoever holds it, and asking again gives an equivalent one: the
-run's state lives on disk, not in the registry. Disk I/O happens outside the registry's lock, so a slow disk for
-one run never stalls lookups of others.
+At most MAX_RECORDERS recorders, holding at most MAX_CACHED_ENTITIES entity records between them, are kept; the
+least recently used are dropped (and their lock files closed) when a new one comes in. A dropped recorder still
+works for whoever holds it, and asking again gives an equivalent one: the run's state lives on disk, not in the
+registry. Disk I/O happens outside the registry's lock, so a slow disk for one run never stalls lookups of others.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from .recorder import LivePipelineRecorder
 from .store import RunStore
 
 MAX_RECORDERS = 256
+# Recorders keep their run's entity list in memory (~1.5 KB per entity); a few huge runs must not hold gigabytes.
+MAX_CACHED_ENTITIES = 200_000
 # Settings of a run that get_recorder creates when the caller names none.
 DEFAULT_SETTINGS = {"config_name": "default", "execution_mode": "eco", "safety_level": "kids", "user_id": "anonymous"}
 
@@ -57,8 +59,11 @@ def _remember(key: tuple[str, str], recorder: LivePipelineRecorder) -> LivePipel
             _recorders[key] = recorder
             _recorders.move_to_end(key)
             winner = recorder
-        while len(_recorders) > MAX_RECORDERS:
-            evicted.append(_recorders.popitem(last=False)[1])
+        cached = sum(r.cached_entity_count() for r in _recorders.values())
+        while len(_recorders) > MAX_RECORDERS or (cached > MAX_CACHED_ENTITIES and len(_recorders) > 1):
+            dropped = _recorders.popitem(last=False)[1]
+            cached -= dropped.cached_entity_count()
+            evicted.append(dropped)
     if winner is not recorder:
         recorder.close()
     for old in evicted:

@@ -143,3 +143,17 @@ def test_get_recorder_creates_a_run_with_given_expected_outputs(base: Path) -> N
     assert status["expected_outputs"] == ["input", "translation"]
     assert (status["config_name"], status["execution_mode"], status["safety_level"], status["user_id"]) == (
         "text", "eco", "kids", "anonymous")
+
+
+def test_the_registry_drops_recorders_of_big_runs_to_bound_the_entities_it_holds(
+        base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "MAX_CACHED_ENTITIES", 25)
+    recorders = []
+    for _ in range(6):
+        rec = get_recorder(new_run_id(), "c", "eco", "kids", base_path=base)
+        for n in range(10):
+            rec.save_entity("translation", f"t{n}")
+        recorders.append(rec)
+        load_recorder(rec.run_id, base_path=base)  # registers again: the bound is applied
+        assert 1 <= registry.registry_size() <= 3
+    assert load_recorder(recorders[0].run_id, base_path=base).get_entity_paths()[-1].name == "10_translation.txt"
