@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers as StarletteHeaders
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
@@ -45,12 +48,21 @@ def to_starlette(response: Response) -> StarletteResponse:
     raise TypeError(f"unknown body {type(body).__name__}")
 
 
-class GuardMiddleware:
-    """Host allow-list, CORS and the headers every answer carries, for every route (errors and docs included)."""
+_STATUS_PATH = re.compile(r"/api/pipeline/([^/]+)/status")
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+
+class GuardMiddleware:
+    """Host allow-list, CORS and the headers every answer carries, for every route (errors and docs included).
+
+    It also answers ``GET /api/pipeline/{run_id}/status`` itself, from the same handler as the FastAPI route: a
+    frontend polls it every second per open run, and FastAPI's per-request routing and parameter solving would
+    cost more than the handler (a cached stat-and-compare). The FastAPI route stays for the OpenAPI document.
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard, api: Api | None = None) -> None:
         self.app = app
         self.guard = guard
+        self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +79,16 @@ class GuardMiddleware:
             await to_starlette(refused)(scope, receive, send)
             return
         raw_extra = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        if self.api is not None and scope["method"] == "GET" and (match := _STATUS_PATH.fullmatch(scope["path"])):
+            api, run_id = self.api, match.group(1)
+            query = QueryParams(scope["query_string"])
+            answer = api.answer(lambda: api.status(run_id, query, StarletteHeaders(scope=scope)))
+            if isinstance(answer.body, bytes):
+                start: Message = {"type": "http.response.start", "status": answer.status,
+                                  "headers": [*_raw_headers(answer), *raw_extra]}
+                await send(start)
+                await send({"type": "http.response.body", "body": answer.body})
+                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -75,6 +97,13 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
+    if response.status not in (204, 304):
+        raw.append((b"content-length", str(len(response.body)).encode()))  # type: ignore[arg-type]
+    return raw
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -91,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="pipeline-recorder", version=__version__, lifespan=lifespan,
                   description="Recorded generative-pipeline runs: status, entities, live events, listing, runner.")
     app.state.api = api
-    app.add_middleware(GuardMiddleware, guard=api.guard)
+    app.add_middleware(GuardMiddleware, guard=api.guard, api=api)
 
     async def in_thread(handler: Callable[[], Response], limiter: anyio.CapacityLimiter | None = None) \
             -> StarletteResponse:
