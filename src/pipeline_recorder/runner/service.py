@@ -168,10 +168,10 @@ class PipelineService:
                 job.cancel_event.set()
                 self._end_unstarted(job, "the run was cancelled before it started")
                 return {"run_id": run_id, "status": "cancelled", "cancel_requested": True}
-            if job is not None:
-                job.cancel_event.set()
-                return {"run_id": run_id, "status": "cancelling", "cancel_requested": True}
         status = self.store.read_metadata(run_id)["status"]  # RunNotFoundError for an unknown run
+        if job is not None and status == "running":
+            job.cancel_event.set()
+            return {"run_id": run_id, "status": "cancelling", "cancel_requested": True}
         return {"run_id": run_id, "status": status, "cancel_requested": False,
                 "reason": "the run is not running in this server" if status == "running" else "the run has ended"}
 
