@@ -90,13 +90,18 @@ CREATE TABLE IF NOT EXISTS runs (
     sig TEXT NOT NULL,
     summary TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS runs_order ON runs (ts_us, run_id);
-CREATE INDEX IF NOT EXISTS runs_config ON runs (config_name, ts_us, run_id);
-CREATE INDEX IF NOT EXISTS runs_user ON runs (user_id, ts_us, run_id);
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status, ts_us, run_id);
-CREATE INDEX IF NOT EXISTS runs_running ON runs (run_id) WHERE disk_status = 'running';
 CREATE TABLE IF NOT EXISTS skipped (run_id TEXT PRIMARY KEY, sig TEXT NOT NULL);
 """
+# The listing indexes: dropped during a cold build and made again after it, which is 3-4x faster than keeping
+# five B-trees sorted through 100,000 inserts in random order.
+_INDEXES = {
+    "runs_order": "runs (ts_us, run_id)",
+    "runs_config": "runs (config_name, ts_us, run_id)",
+    "runs_user": "runs (user_id, ts_us, run_id)",
+    "runs_status": "runs (status, ts_us, run_id)",
+    "runs_running": "runs (run_id) WHERE disk_status = 'running'",
+}
+BULK_THRESHOLD = 10_000
 _CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
@@ -219,6 +224,17 @@ def decode_cursor(cursor: object) -> tuple[int, str]:
     if RUN_ID_PATTERN.fullmatch(run_id) is None or abs(ts_us) >= 2**63:
         raise problem
     return ts_us, run_id
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    for name, definition in _INDEXES.items():
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+
+
+def _indexes_missing(conn: sqlite3.Connection) -> bool:
+    found = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                         f"({', '.join('?' * len(_INDEXES))})", tuple(_INDEXES)).fetchone()[0]
+    return int(found) < len(_INDEXES)
 
 
 # -- reading one run folder ---------------------------------------------------------------------------------------
@@ -472,6 +488,8 @@ class RunIndex:
         """Create the tables, or drop and recreate them when they are of another schema version."""
         version = self._schema_version(conn)
         if version == SCHEMA_VERSION:
+            if _indexes_missing(conn):  # a cold build stopped halfway (it drops them while it inserts)
+                self._write(conn, lambda: _create_indexes(conn))
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -485,6 +503,7 @@ class RunIndex:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _create_indexes(conn)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             conn.execute("COMMIT")
         except BaseException:
@@ -625,6 +644,9 @@ class RunIndex:
         except FileNotFoundError:
             pass
         new.sort()  # inode order reads a cold disk far faster than hash order
+        bulk = len(new) >= BULK_THRESHOLD and not conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone()
+        if bulk:
+            self._write(conn, lambda: [conn.execute(f"DROP INDEX IF EXISTS {name}") for name in _INDEXES])
         changes = _empty_changes()
         changes.removed = known
         for _, run_id in new:
@@ -632,6 +654,10 @@ class RunIndex:
             if len(changes.upserts) + len(changes.skipped) >= WRITE_BATCH:
                 self._apply(conn, changes)  # short transactions: other processes keep writing between them
                 changes = _empty_changes()
+        if bulk or _indexes_missing(conn):
+            self._apply(conn, changes)
+            changes = _empty_changes()
+            self._write(conn, lambda: _create_indexes(conn))
         changes.dir_sig = dir_sig
         self._apply(conn, changes)
         if len(new) >= WRITE_BATCH:

@@ -306,3 +306,33 @@ def test_many_runs_created_between_two_listings_all_appear(store: RunStore, inde
     for n in range(0, 300, 2):
         shutil.rmtree(store.runs_dir / f"run-{n:03d}")
     assert index.count() == 150
+
+
+def _index_names(store: RunStore) -> set[str]:
+    with sqlite3.connect(_db_path(store)) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_cold_build_in_bulk_lists_everything_and_keeps_its_indexes(store: RunStore, monkeypatch) -> None:
+    from pipeline_recorder import index as index_module
+
+    monkeypatch.setattr(index_module, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(index_module, "WRITE_BATCH", 7)
+    for n in range(40):
+        write_run(store.runs_dir, f"run-{n:02d}", timestamp=TS.format(n), user_id=f"user-{n % 4}")
+    with RunIndex(store) as index:
+        assert ids(index.query(user_id="user-1", limit=3)[0]) == ["run-37", "run-33", "run-29"]
+        assert index.count() == 40
+    assert set(index_module._INDEXES) <= _index_names(store)
+
+
+def test_indexes_lost_by_a_cold_build_that_stopped_are_made_again(store: RunStore) -> None:
+    _three_runs(store)
+    with RunIndex(store) as index:
+        assert index.count() == 3
+    with sqlite3.connect(_db_path(store)) as conn:
+        conn.execute("DROP INDEX runs_order")
+        conn.execute("DROP INDEX runs_status")
+    with RunIndex(store) as index:
+        assert ids(index.query(status="completed")[0]) == ["run-2", "run-1", "run-0"]
+    assert {"runs_order", "runs_status"} <= _index_names(store)
