@@ -11,6 +11,7 @@ renaming an entity into place and listing it; hashing happens outside the lock (
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -109,8 +110,12 @@ def read_snapshot(folder: Path) -> Snapshot:
                 return read_snapshot_unlocked(folder)
         finally:
             lock.close()
-    except PermissionError:
-        return read_snapshot_unlocked(folder)  # a read-only store: no lock file can be made, nor any write
+    except OSError as exc:
+        # A read-only store (EROFS) or no write permission: no lock file can be opened for writing, and then no
+        # writer can be at work either, so reading without the lock is safe.
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        return read_snapshot_unlocked(folder)
 
 
 def parse_document(data: bytes | None, folder_name: str) -> tuple[dict[str, Any] | None, Finding | None]:
