@@ -23,6 +23,7 @@ Promises checked afterwards (``StormReport.problems`` lists every broken one):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -131,7 +132,8 @@ class Storm:
             while len(lines) < target and (line := await proc.stdout.readline()):
                 lines.append(line)
             await asyncio.sleep(rng.uniform(0.0, 0.004))  # inside the next save
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
+            proc.kill()
         rest, _ = await proc.communicate()
         lines.extend(rest.splitlines())
         self.acks[run_id].extend(json.loads(line) for line in lines if line.strip())
@@ -154,7 +156,8 @@ class Storm:
         if run_id is not None:
             self._follow(run_id)
             await asyncio.sleep(rng.uniform(0.0, 0.5))
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
+            proc.kill()
         await proc.communicate()
         if self._count_kill("cli", proc.returncode) and run_id is not None:
             self.killed_runs.add(run_id)
