@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,8 @@ def serve(
     base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH",
                                             help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
     configs: Annotated[list[Path] | None, typer.Option(
-        envvar="PIPELINE_RECORDER_CONFIGS", help="Folder of extra pipeline configs (repeatable).")] = None,
+        envvar="PIPELINE_RECORDER_CONFIGS",
+        help="Folder of extra pipeline configs (repeatable; the variable takes a ':'-separated list).")] = None,
     workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64,
                                          help="Pipelines the runner executes at once.")] = 2,
     token: Annotated[str | None, typer.Option(
@@ -39,7 +41,8 @@ def serve(
     from ..http.settings import Settings
 
     try:
-        settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=configs or [],
+        config_dirs = [part for value in configs or [] for part in str(value).split(os.pathsep) if part]
+        settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
                                   cors_origins=_split(cors_origin))
     except ValidationError as exc:
