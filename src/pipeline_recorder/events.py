@@ -28,6 +28,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any
 from watchfiles._rust_notify import RustNotify
 
 from . import runformat
-from .errors import CorruptRunError, InvalidRunIdError, RunNotFoundError, ValidationError
+from .errors import CorruptRunError, RunNotFoundError, ValidationError
 from .naming import METADATA_FILENAME
 from .store import RunStore, apply_liveness, parse_metadata
 
@@ -101,23 +102,33 @@ def events_since(doc: dict[str, Any], last_event_id: int | None = None) -> list[
     """
     after = -1 if last_event_id is None else last_event_id
     revision = int(doc["revision"])
-    events = [
-        Event(event_id(rev, ENTITY), ENTITY, entity)
-        for entity in doc["entities"]
-        if event_id(rev := _entity_revision(entity, revision), ENTITY) > after
-    ]
+    # An entity's id is event_id(rev, ENTITY) = rev * 4, so "id > after" is "rev > after // 4".
+    events = [Event(event_id(rev, ENTITY), ENTITY, entity)
+              for rev, entity in _entities_after(doc["entities"], after // 4, revision)]
     return events + _status_events(doc, after)
+
+
+def _entities_after(entities: list[dict[str, Any]], revision: int, doc_revision: int) \
+        -> list[tuple[int, dict[str, Any]]]:
+    """The entities saved after ``revision``, with their revisions. Entities are listed in the order they were
+    saved, so the scan runs back from the end and stops at the first older one: a follower of a run with 10,000
+    entities pays for what is new, not for the whole list."""
+    found = []
+    for entity in reversed(entities):
+        rev = _entity_revision(entity, doc_revision)
+        if rev <= revision:
+            break
+        found.append((rev, entity))
+    found.reverse()
+    return found
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
     """The events that turn a client's view of ``old`` into ``new``: new entities, changed state and status, end."""
     old_revision = int(old["revision"])
     new_revision = int(new["revision"])
-    events = [
-        Event(event_id(rev, ENTITY), ENTITY, entity)
-        for entity in new["entities"]
-        if (rev := _entity_revision(entity, new_revision)) > old_revision
-    ]
+    events = [Event(event_id(rev, ENTITY), ENTITY, entity)
+              for rev, entity in _entities_after(new["entities"], old_revision, new_revision)]
     if new["current_state"] != old["current_state"]:
         events.append(Event(event_id(new_revision, STATE), STATE, new["current_state"]))
     if new["status"] != old["status"]:
@@ -208,6 +219,14 @@ HUB = _WatchHub()
 # -- reading the run as it changes -------------------------------------------------------------------------------
 
 
+_Signature = tuple[int, int, int, int]
+# Parsed documents shared by every follower in the process: two hundred clients of one run parse each new
+# version of its metadata.json once, not two hundred times. The documents are never changed after parsing.
+_PARSED: OrderedDict[Path, tuple[_Signature, dict[str, Any]]] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+_PARSED_SIZE = 64
+
+
 class _RunReader:
     """Reads a run's metadata.json again only when the file was replaced, and applies liveness on every look."""
 
@@ -215,8 +234,6 @@ class _RunReader:
         self.store = store
         self.run_id = run_id
         self.path = store.run_folder(run_id) / METADATA_FILENAME
-        self._signature: tuple[int, int, int] | None = None
-        self._stored: dict[str, Any] | None = None
 
     def read(self) -> dict[str, Any]:
         """The current document (RunNotFoundError when the run is gone, CorruptRunError when unreadable)."""
@@ -224,12 +241,19 @@ class _RunReader:
             st = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
             raise RunNotFoundError(f"run {self.run_id!r} not found") from None
-        signature = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if signature != self._signature or self._stored is None:
-            data = self.store.read_metadata_bytes(self.run_id)
-            self._stored = parse_metadata(data, self.path)
-            self._signature = signature
-        return apply_liveness(dict(self._stored))
+        signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with _PARSED_LOCK:
+            cached = _PARSED.get(self.path)
+        if cached is not None and cached[0] == signature:
+            stored = cached[1]
+        else:
+            stored = parse_metadata(self.store.read_metadata_bytes(self.run_id), self.path)
+            with _PARSED_LOCK:
+                _PARSED[self.path] = (signature, stored)
+                _PARSED.move_to_end(self.path)
+                while len(_PARSED) > _PARSED_SIZE:
+                    _PARSED.popitem(last=False)
+        return apply_liveness(dict(stored))
 
 
 class _Follower:
@@ -270,7 +294,7 @@ def _check_run(store: RunStore, run_id: str) -> None:
     if not (folder / METADATA_FILENAME).exists():
         raise RunNotFoundError(f"run {run_id!r} not found")
     if folder.is_symlink() or not folder.is_dir():
-        raise InvalidRunIdError(f"run {run_id!r} is not a run folder")
+        raise RunNotFoundError(f"run {run_id!r} not found (its folder is a link or not a directory)")
 
 
 def follow_sync(
