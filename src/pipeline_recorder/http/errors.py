@@ -4,6 +4,7 @@ builds every JSON error body: ``{"error": "<what was wrong, and what is accepted
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from ..errors import (
     CorruptRunError,
@@ -34,6 +35,8 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (CorruptRunError, 409),
     (StorageError, 503),
     (UnavailableError, 503),
+    (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
+    (OSError, 503),  # the disk failed a read: a condition of the server, not a bug
     (LookupError, 404),  # e.g. the runner's UnknownConfigError
     (ValueError, 400),
 )
@@ -68,5 +71,10 @@ def response_for(exc: BaseException) -> Response:
     if isinstance(exc, StorageError):
         message = exc.strerror or message
     headers = {"Retry-After": "1"} if status in (429, 503) else None
-    return error_response(status, message if isinstance(exc, RecorderError | LookupError | ValueError) else
-                          type(exc).__name__, headers)
+    if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+        message = f"the store could not be read: {exc.strerror or type(exc).__name__}"  # no server paths
+    elif isinstance(exc, sqlite3.Error):
+        message = f"the run index cannot be used right now ({exc}); the runs themselves are intact"
+    elif not isinstance(exc, RecorderError | LookupError | ValueError):
+        message = type(exc).__name__
+    return error_response(status, message, headers)
