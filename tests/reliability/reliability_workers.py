@@ -4,7 +4,7 @@
         record into RUN_ID forever, stage by stage; one JSON ack line after each save_entity has returned
     python reliability_workers.py pipeline BASE RUN_ID COUNT INTERVAL
         a paced pipeline: COUNT entities (text, JSON, PNG) about INTERVAL s apart with state changes, then
-        mark_complete; prints "ready" once the run exists and "done" at the end
+        mark_complete; prints "ready" once the run exists, starts on a "go" line on stdin, prints "done"
 
 An ack is printed only after ``save_entity`` returned: every acked entity is an acknowledged one.
 """
@@ -64,6 +64,8 @@ def pipeline(base: str, run_id: str, count: str, interval: str) -> None:
     rec = LivePipelineRecorder(run_id, *SETTINGS, base_path=base, expected_outputs=list(TYPES))
     rec.set_state(0, "pipeline_starting")
     say({"ready": run_id})
+    if sys.stdin.readline().strip() != "go":  # the load starts when every client is connected
+        return
     pause = float(interval)
     start = time.monotonic()
     for n in range(int(count)):
