@@ -4,8 +4,9 @@ Floor (measured in the same run, in the same folder): write one small file (crea
 replace one small JSON file (temp file, write, fsync, rename, fsync the folder) -- the least any recorder must do
 to make one small entity and the metadata that lists it durable.
 
-Then per-save cost as a run grows: the median ``save_entity`` of a small text entity around the 10th, 100th,
-1,000th and 10,000th entity of one run (a window of saves around each point, pooled over repeated runs).
+Then per-save cost as a run grows: the median ``save_entity`` of a small text entity at the 10th, 100th, 1,000th
+and 10,000th entity of a run. Runs are first grown (untimed) to just before each point; then every round times one
+floor sample per short-run save, and one save in each long run, so all figures see the same disk and machine load.
 
     .venv/bin/python bench/save_entity.py                 # full: floor, small runs, growth up to 10,000
     .venv/bin/python bench/save_entity.py --max 1000      # quicker: growth up to 1,000
@@ -61,17 +62,11 @@ def timed_saves(rec: LivePipelineRecorder, count: int) -> list[float]:
     return times
 
 
-def window(times: list[float], point: int, half: int = 5) -> list[float]:
-    """Durations of saves point-half .. point+half (1-based save numbers), as far as they exist."""
-    return times[max(0, point - 1 - half) : point + half]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="folder on the disk to measure (default: cwd)")
     parser.add_argument("--max", type=int, default=10_000, help="longest run measured (default 10000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs up to 1,000 pooled per point (default 3)")
-    parser.add_argument("--samples", type=int, default=300, help="floor and small-run samples (default 300)")
+    parser.add_argument("--rounds", type=int, default=60, help="measurement rounds (default 60)")
     parser.add_argument("--profile", type=int, default=0, help="profile saves N..N+100 of one run instead")
     args = parser.parse_args()
 
@@ -95,47 +90,45 @@ def profile(work: Path, start: int) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
 
 
+def new_run(work: Path, prefill: int) -> LivePipelineRecorder:
+    rec = LivePipelineRecorder(new_run_id(), "bench", "eco", "kids", base_path=work)
+    timed_saves(rec, prefill)
+    return rec
+
+
 def run(work: Path, args: argparse.Namespace) -> None:
+    """Interleave every measurement round by round, so that all of them see the same disk and machine load."""
     floor_dir = work / "floor"
     floor_dir.mkdir()
+    points = [p for p in (10, 100, 1_000, 10_000) if p <= args.max]
+    long_runs = {p: new_run(work, p - 1) for p in points if p > 10}  # untimed: grown to just before the point
     floor: list[float] = []
     small: list[float] = []
-    # Interleave floor and recorder samples so both see the same disk weather.
-    rec: LivePipelineRecorder | None = None
-    for index in range(args.samples):
-        floor.append(floor_once(floor_dir, index))
-        if index % 10 == 0:  # a fresh run every 10 saves: runs stay short, as in a real pipeline
-            rec = LivePipelineRecorder(new_run_id(), "bench", "eco", "kids", base_path=work)
-        assert rec is not None
-        small.extend(timed_saves(rec, 1))
+    at: dict[int, list[float]] = {p: [] for p in points}
+    for round_ in range(args.rounds):
+        fresh = LivePipelineRecorder(new_run_id(), "bench", "eco", "kids", base_path=work)
+        for i in range(10):  # a short run, as in a real pipeline: saves 1..10, each next to one floor sample
+            floor.append(floor_once(floor_dir, round_ * 10 + i))
+            small.extend(timed_saves(fresh, 1))
+        at[10].append(small[-1])
+        for p, rec in long_runs.items():  # one save each at ~the p-th entity (drifts by `rounds`)
+            at[p].extend(timed_saves(rec, 1))
+
     floor_ms = statistics.median(floor) * 1000
     small_ms = statistics.median(small) * 1000
-
-    points = [p for p in (10, 100, 1_000, 10_000) if p <= args.max]
-    pooled: dict[int, list[float]] = {p: [] for p in points}
-    for _ in range(args.repeat):
-        rec = LivePipelineRecorder(new_run_id(), "bench", "eco", "kids", base_path=work)
-        times = timed_saves(rec, min(args.max, 1_000) + 5)
-        for p in points:
-            if p <= 1_000:
-                pooled[p].extend(window(times, p))
-    if args.max >= 10_000:
-        rec = LivePipelineRecorder(new_run_id(), "bench", "eco", "kids", base_path=work)
-        times = timed_saves(rec, 10_005)
-        pooled[10_000].extend(window(times, 10_000, half=10))
-        size = (rec.run_folder / "metadata.json").stat().st_size
-
-    print(f"disk: {args.dir}  python {sys.version.split()[0]}")
-    print(f"{'measure':<40}{'median ms':>12}{'ratio':>10}")
-    print(f"{'floor (small file + atomic JSON replace)':<40}{floor_ms:>12.3f}{1.0:>10.2f}")
-    print(f"{'save_entity, runs of <= 10 entities':<40}{small_ms:>12.3f}{small_ms / floor_ms:>10.2f}  (target <= 1.5)")
-    tenth = statistics.median(pooled[points[0]]) * 1000 if points else 0.0
+    print(f"disk: {args.dir}  python {sys.version.split()[0]}  rounds: {args.rounds}")
+    print(f"{'measure':<44}{'median ms':>11}{'ratio':>8}")
+    print(f"{'floor (small file + atomic JSON replace)':<44}{floor_ms:>11.3f}{1.0:>8.2f}")
+    print(f"{'save_entity, runs of 10 entities':<44}{small_ms:>11.3f}{small_ms / floor_ms:>8.2f}"
+          "  vs floor (target <= 1.5)")
+    tenth = statistics.median(at[10]) * 1000
     for p in points:
-        ms = statistics.median(pooled[p]) * 1000
-        note = "  (target <= 2.0 vs 10th)" if p == 1_000 else ""
-        print(f"{f'save_entity, entity #{p:,} of a run':<40}{ms:>12.3f}{ms / tenth:>10.2f}{note}")
-    if args.max >= 10_000:
-        print(f"metadata.json with 10,005 entities: {size / 1e6:.2f} MB")
+        ms = statistics.median(at[p]) * 1000
+        note = "  vs 10th (target <= 2.0)" if p == 1_000 else "  vs 10th" if p > 10 else ""
+        print(f"{f'save_entity, entity #{p:,} of a run':<44}{ms:>11.3f}{ms / tenth:>8.2f}{note}")
+    for p, rec in long_runs.items():
+        size = (rec.run_folder / "metadata.json").stat().st_size
+        print(f"metadata.json of the #{p:,} run: {size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":
