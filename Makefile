@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/pipeline-recorder demo
+	$(BIN)/pipeline-recorder serve
 
 # The browser tests drive Debian's chromium (never `playwright install`): install it when missing and we can.
 chromium:
