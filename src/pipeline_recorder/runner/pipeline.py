@@ -142,7 +142,8 @@ class _Run:
         self._tell("state")
 
     def save(self, entity_type: str, content: Any, metadata: dict[str, Any]) -> str:
-        filename = self.recorder.save_entity(entity_type, content, metadata)
+        # Every entity says which stage made it, so a viewer's timeline needs no stage table of its own.
+        filename = self.recorder.save_entity(entity_type, content, {"stage": self.stage.number, **metadata})
         self._tell("entity", entity_type)
         return filename
 
