@@ -8,18 +8,20 @@ per request::
     runs, next_cursor = index.query(status="completed", limit=50)
     more, _ = index.query(status="completed", cursor=next_cursor)
 
-Freshness: every ``query`` first runs a cheap ``refresh``:
+Freshness: every ``query`` first runs a cheap ``refresh`` (figures and bounds: docs/PERFORMANCE.md, Listing):
 
-- New and deleted run folders: the runs dir's mtime is compared with the one recorded at the last scan; when it
-  differs the folder names are scanned (no file is read but the new runs' metadata.json). A scan whose mtime is
-  too recent to be trusted (same clock tick as a change) is repeated on the next query.
+- New, renamed-into-place and deleted run folders: learnt from inotify on the runs dir (drained without blocking
+  at each refresh), so a new run costs one read. Without inotify (other systems, no instances left) the runs dir's
+  mtime is compared with the one recorded at the last scan and the folder names are rescanned when it differs.
 - Runs whose metadata.json says ``running`` (up to ``RUNNING_BATCH`` per refresh, round robin): their
   metadata.json signature (inode, size, mtime, ctime) is compared and the file re-read when it changed; their
   owner's liveness is checked, so a run whose writer died lists as ``interrupted`` at the next query.
 - Folders present but not listable (no or unreadable metadata.json yet, half deleted): retried each refresh.
-- Runs already finished change only through out-of-band tools (repair, import over a run): a sweep checks the
-  signatures of ``SWEEP_BATCH`` of them per refresh, so any change shows within ``ceil(runs / SWEEP_BATCH)``
-  queries; ``note(run_id)`` makes one run current at once (for a writer in the same process).
+- Runs already finished change only through out-of-band tools rewriting metadata.json in place (a folder replaced
+  by a rename arrives through inotify): a sweep checks the signatures of ``SWEEP_BATCH`` of them per refresh, so
+  such a change shows within ``ceil(runs / SWEEP_BATCH)`` queries; ``note(run_id)`` makes one run current at once.
+- A signature whose mtime is within ``RACY_NS`` of the read may share a clock tick with a change not yet visible:
+  it is never trusted, and read again next time.
 
 Several processes may share one index (WAL mode, a busy timeout; folder scans are serialised by a lock file so a
 cold rebuild is done once). A run folder that cannot be read is skipped, never an error of the listing. When the
@@ -103,7 +105,14 @@ _INDEXES = {
     "runs_running": "runs (run_id) WHERE disk_status = 'running'",
 }
 BULK_THRESHOLD = 10_000
+# SQLite's primary result codes (an error's extended code & 0xFF).
 _CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_READONLY = 8  # SQLITE_READONLY: the file or its folder cannot be written (read-only store)
+_SKIPPABLE_CODES = frozenset({5, 6, 10, 13})  # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
 @dataclass(frozen=True)
@@ -386,6 +395,11 @@ class _DirWatch:
         if fd is not None and self.pid == os.getpid():
             os.close(fd)
 
+    def __del__(self) -> None:
+        # An index dropped without close() must not keep an inotify instance (128 per user by default).
+        with contextlib.suppress(OSError):
+            self.close()
+
 
 # -- the index ----------------------------------------------------------------------------------------------------
 
@@ -453,7 +467,7 @@ class RunIndex:
             try:
                 return self._open_file()
             except sqlite3.DatabaseError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _CORRUPT_CODES:
+                if _code(exc) not in _CORRUPT_CODES:
                     log.warning("run index %s cannot be used (%s); keeping the index in memory", self.db_path, exc)
                     self._in_memory = True
                 else:
@@ -534,11 +548,15 @@ class RunIndex:
             try:
                 return work(self._connection())
             except sqlite3.DatabaseError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _CORRUPT_CODES or self._in_memory:
+                if self._in_memory or _code(exc) not in (*_CORRUPT_CODES, _READONLY):
                     raise
-                log.warning("run index %s is corrupt (%s); rebuilding it from the run folders", self.db_path, exc)
                 self.close()
-                self._remove_db_files()
+                if _code(exc) == _READONLY:
+                    log.warning("run index %s is read-only (%s); keeping the index in memory", self.db_path, exc)
+                    self._in_memory = True
+                else:
+                    log.warning("run index %s is corrupt (%s); rebuilding it from the folders", self.db_path, exc)
+                    self._remove_db_files()
             return work(self._connection())
 
     @contextlib.contextmanager
@@ -598,7 +616,9 @@ class RunIndex:
             self._watch, self._watch_synced = None, False
             self._start_watch()
             dir_sig = self._dir_signature()
-        if self._watch is not None and self._watch_synced and names is not None:
+        use_events = self._watch is not None and self._watch_synced and names is not None
+        self._watch_synced = self._watch is not None  # from here on; a write that fails sets it back
+        if use_events and names is not None:
             for name in names:
                 if RUN_ID_PATTERN.fullmatch(name):
                     self._read_into(changes, name)
@@ -611,7 +631,6 @@ class RunIndex:
                     # Measured: after a cold build of 100,000 runs a full collection gives ~17 MB back to the
                     # OS (RSS 47 -> 31 MB) that a server would otherwise keep for its lifetime.
                     gc.collect()
-        self._watch_synced = self._watch is not None
         self._check_running(conn, changes)
         self._check_skipped(conn, changes)
         self._sweep(conn, changes)
@@ -652,19 +671,23 @@ class RunIndex:
             self._write(conn, lambda: [conn.execute(f"DROP INDEX IF EXISTS {name}") for name in _INDEXES])
         changes = _empty_changes()
         changes.removed = known
+        written = True
         for _, run_id in new:
             self._read_into(changes, run_id)
             if len(changes.upserts) + len(changes.skipped) >= WRITE_BATCH:
-                self._apply(conn, changes)  # short transactions: other processes keep writing between them
+                # Short transactions: other processes keep writing between them.
+                written = self._apply(conn, changes) and written
                 changes = _empty_changes()
         if bulk or _indexes_missing(conn):
-            self._apply(conn, changes)
+            written = self._apply(conn, changes) and written
             changes = _empty_changes()
             self._write(conn, lambda: _create_indexes(conn))
-        changes.dir_sig = dir_sig
+        if written:  # the scan is complete only if every batch was written: else the next refresh scans again
+            changes.dir_sig = dir_sig
         self._apply(conn, changes)
         if len(new) >= WRITE_BATCH:
-            conn.execute("ANALYZE")  # statistics let SQLite pick the most selective index for combined filters
+            # Statistics let SQLite pick the most selective index for combined filters.
+            self._write(conn, lambda: conn.execute("ANALYZE"))
         return bool(bulk)
 
     def _read_into(self, changes: _Changes, run_id: str) -> None:
@@ -719,9 +742,10 @@ class RunIndex:
             if not _same(sig, _metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
 
-    def _apply(self, conn: sqlite3.Connection, changes: _Changes) -> None:
+    def _apply(self, conn: sqlite3.Connection, changes: _Changes) -> bool:
+        """Write what a refresh found; False if it could not be written now."""
         if not changes:
-            return
+            return True
 
         def write() -> None:
             if changes.removed:
@@ -746,22 +770,27 @@ class RunIndex:
             if changes.dir_sig is not None:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('dir_sig', ?)", (changes.dir_sig,))
 
-        self._write(conn, write)
+        return self._write(conn, write)
 
-    def _write(self, conn: sqlite3.Connection, body: Any) -> None:
-        """Run ``body`` in one write transaction; if the database stays busy, leave the update to a later refresh."""
+    def _write(self, conn: sqlite3.Connection, body: Any) -> bool:
+        """Run ``body`` in one write transaction. If the database stays busy or the disk is full, answer from the
+        index as it is and leave the update to a later refresh, which then rescans (the events are spent)."""
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) not in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
-                raise
-            log.warning("run index %s is busy; answering from the index as it is", self.db_path)
-            return
-        try:
             body()
             conn.execute("COMMIT")
+            return True
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if _code(exc) not in _SKIPPABLE_CODES:
+                raise
+            log.warning("run index %s cannot be updated now (%s); answering from it as it is", self.db_path, exc)
+            self._watch_synced = False
+            return False
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     @staticmethod

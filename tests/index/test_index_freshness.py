@@ -336,3 +336,38 @@ def test_indexes_lost_by_a_cold_build_that_stopped_are_made_again(store: RunStor
     with RunIndex(store) as index:
         assert ids(index.query(status="completed")[0]) == ["run-2", "run-1", "run-0"]
     assert {"runs_order", "runs_status"} <= _index_names(store)
+
+
+def test_an_index_file_that_turns_read_only_is_kept_in_memory(store: RunStore, monkeypatch) -> None:
+    _three_runs(store)
+    with RunIndex(store) as index:
+        assert index.count() == 3
+    real_connect = sqlite3.connect
+
+    def read_only(path, *args, **kwargs):
+        if str(path) == ":memory:":
+            return real_connect(path, *args, **kwargs)
+        return real_connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    write_run(store.runs_dir, "run-3", timestamp=TS.format(3))
+    with RunIndex(store) as index:
+        assert ids(index.query()[0]) == ["run-3", "run-2", "run-1", "run-0"]
+        write_run(store.runs_dir, "run-4", timestamp=TS.format(4))
+        assert ids(index.query(limit=2)[0]) == ["run-4", "run-3"]
+
+
+def test_a_full_disk_leaves_the_listing_working_and_it_catches_up_afterwards(store: RunStore,
+                                                                             index: RunIndex) -> None:
+    _three_runs(store)
+    assert index.count() == 3
+    conn = index._conn
+    assert conn is not None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # as if the disk were full: no page more
+    for n in range(10, 70):
+        write_run(store.runs_dir, f"run-{n}", timestamp=TS.format(n % 60), user_id="x" * 150)
+    page, _ = index.query(limit=200)
+    assert {"run-2", "run-1", "run-0"} <= set(ids(page))
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    assert index.count() == 63
