@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 from . import runformat
 from .atomic import fsync_dir, replace_atomically, storage_errors, stream_temp, write_temp
 from .errors import (
+    CorruptRunError,
     InvalidContentError,
     InvalidMetadataError,
     RecorderError,
@@ -222,6 +223,8 @@ class LivePipelineRecorder:
                 self._doc, self._signature, self._head = None, None, b""
                 return
             raise RunNotFoundError(f"run {self.run_id!r} not found in {self._store.runs_dir}") from None
+        except OSError as exc:  # a link (refused: O_NOFOLLOW), a folder, no permission
+            raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
         with os.fdopen(fd, "rb") as f:
             st = os.fstat(fd)
             signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

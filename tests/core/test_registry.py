@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 from core_helpers import read_json_line, snapshot, spawn
 
-from pipeline_recorder import LivePipelineRecorder, RunExistsError, get_recorder, load_recorder, new_run_id, registry
+from pipeline_recorder import (
+    CorruptRunError,
+    LivePipelineRecorder,
+    RunExistsError,
+    RunStore,
+    get_recorder,
+    load_recorder,
+    new_run_id,
+    registry,
+)
 from pipeline_recorder.locking import LOCK_FILENAME
 
 
@@ -157,3 +166,19 @@ def test_the_registry_drops_recorders_of_big_runs_to_bound_the_entities_it_holds
         load_recorder(rec.run_id, base_path=base)  # registers again: the bound is applied
         assert 1 <= registry.registry_size() <= 3
     assert load_recorder(recorders[0].run_id, base_path=base).get_entity_paths()[-1].name == "10_translation.txt"
+
+
+def test_a_corrupt_or_linked_metadata_file_is_a_clear_corrupt_run_error(base: Path, tmp_path: Path) -> None:
+    made = made_run(base)
+    metadata = made.run_folder / "metadata.json"
+    metadata.write_bytes(b'{"run_id": "cut off')
+    with pytest.raises(CorruptRunError, match="not valid JSON"):
+        load_recorder(made.run_id, base_path=base)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(b"{}")
+    metadata.unlink()
+    metadata.symlink_to(elsewhere)
+    with pytest.raises(CorruptRunError, match="cannot be read"):
+        load_recorder(made.run_id, base_path=base)
+    with pytest.raises(CorruptRunError):
+        RunStore(base).read_metadata(made.run_id)
