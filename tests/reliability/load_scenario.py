@@ -27,6 +27,7 @@ from reliability_harness import (
     Followed,
     ServerProcess,
     clean_env,
+    cpu_seconds,
     follow_run,
     kill_group,
     listed,
@@ -57,6 +58,7 @@ class LoadReport:
     rss_end_of_load: int = 0
     rss_after: int = 0
     rss_samples: list[tuple[float, int]] = field(default_factory=list)
+    server_cpu: float = 0.0  # CPU seconds the server process used during the load
     wall: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -68,7 +70,10 @@ class LoadReport:
             "polls_200": self.polls[200], "polls_304": self.polls[304], "poll_errors": self.poll_errors,
             "rss_before_mb": round(self.rss_before / MB, 1), "rss_connected_mb": round(self.rss_connected / MB, 1),
             "rss_peak_mb": round(self.rss_peak / MB, 1), "rss_end_of_load_mb": round(self.rss_end_of_load / MB, 1),
-            "rss_after_mb": round(self.rss_after / MB, 1), "wall_seconds": round(self.wall, 1),
+            "rss_after_mb": round(self.rss_after / MB, 1),
+            "server_cpu_seconds": round(self.server_cpu, 1),
+            "server_cpu_ms_per_sse_event": round(1000 * self.server_cpu / max(1, self.events_received), 3),
+            "wall_seconds": round(self.wall, 1),
             "problems": len(self.problems),
         }
 
@@ -160,7 +165,9 @@ class Load:
                 for run_id in self.run_ids:
                     client.get(f"{self.server.url}/api/pipeline/{run_id}/status")
             self.report.rss_before = rss_bytes(self.server.pid)
+            cpu_before = cpu_seconds(self.server.pid)
             followed = asyncio.run(self._load(pipelines))
+            self.report.server_cpu = cpu_seconds(self.server.pid) - cpu_before
             for proc in pipelines:
                 proc.wait(60)
             wait_until(lambda: self._settled(), timeout=30, what="the server to close the finished streams")
