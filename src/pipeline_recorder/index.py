@@ -14,8 +14,9 @@ Freshness: every ``query`` first runs a cheap ``refresh`` (figures and bounds: d
   at each refresh), so a new run costs one read. Without inotify (other systems, no instances left) the runs dir's
   mtime is compared with the one recorded at the last scan and the folder names are rescanned when it differs.
 - Runs whose metadata.json says ``running`` (up to ``RUNNING_BATCH`` per refresh, round robin): their
-  metadata.json signature (inode, size, mtime, ctime) is compared and the file re-read when it changed; their
-  owner's liveness is checked, so a run whose writer died lists as ``interrupted`` at the next query.
+  metadata.json signature (inode, size, mtime, ctime) is compared and the file re-read when it changed; the
+  liveness of their writers (``owner`` and ``writers``, judged by ``liveness.run_is_alive`` as every other reader
+  does) is checked, so a run whose last writer died lists as ``interrupted`` at the next query.
 - Folders present but not listable (no or unreadable metadata.json yet, half deleted): retried each refresh.
 - Runs already finished change only through out-of-band tools rewriting metadata.json in place (a folder replaced
   by a rename arrives through inotify): a sweep checks the signatures of ``SWEEP_BATCH`` of them per refresh, so
@@ -54,14 +55,15 @@ from typing import Any, TypeVar
 
 from . import runformat
 from .errors import CorruptRunError, ValidationError
-from .liveness import owner_is_alive
+from .liveness import run_is_alive
 from .naming import METADATA_FILENAME, RUN_ID_PATTERN
 from .store import RunStore, parse_metadata
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-SCHEMA_VERSION = "1"
+# 2: the ``writers`` column holds every recorded writer (``owner`` and ``writers``), not only the owner.
+SCHEMA_VERSION = "2"
 INDEX_DIRNAME = ".index"  # a helper folder: its WAL files then never touch the runs dir's mtime
 INDEX_FILENAME = "runs.sqlite3"
 SYNC_LOCK_FILENAME = "sync.lock"
@@ -89,7 +91,7 @@ CREATE TABLE IF NOT EXISTS runs (
     user_id TEXT NOT NULL,
     status TEXT NOT NULL,
     disk_status TEXT NOT NULL,
-    owner TEXT,
+    writers TEXT,
     sig TEXT NOT NULL,
     summary TEXT NOT NULL
 );
@@ -125,13 +127,13 @@ class _Row:
     user_id: str
     status: str
     disk_status: str
-    owner: str | None
+    writers: str | None  # JSON {"owner", "writers"} of a running run: what run_is_alive judges; else None
     sig: str
     summary: str
 
     def values(self) -> tuple[Any, ...]:
-        return (self.run_id, self.ts_us, self.config_name, self.user_id, self.status, self.disk_status, self.owner,
-                self.sig, self.summary)
+        return (self.run_id, self.ts_us, self.config_name, self.user_id, self.status, self.disk_status,
+                self.writers, self.sig, self.summary)
 
 
 @dataclass
@@ -303,9 +305,9 @@ def _read_row(runs_dir: str, run_id: str) -> _Row | str | None:
     except (ValueError, OverflowError):
         ts_us = 0  # listed, as the oldest: an odd timestamp must not hide a run
     disk_status = str(doc["status"])
-    owner = doc.get("owner") if disk_status == runformat.RUNNING else None
+    writers = _writers_of(doc) if disk_status == runformat.RUNNING else None
     status = disk_status
-    if disk_status == runformat.RUNNING and not owner_is_alive(owner):
+    if writers is not None and not run_is_alive(writers):
         status = runformat.INTERRUPTED
     doc["status"] = status
     return _Row(
@@ -315,10 +317,15 @@ def _read_row(runs_dir: str, run_id: str) -> _Row | str | None:
         user_id=str(doc.get("user_id")),
         status=status,
         disk_status=disk_status,
-        owner=json.dumps(owner) if owner is not None else None,
+        writers=json.dumps(writers) if writers is not None else None,
         sig=sig,
         summary=json.dumps(summarize(doc), ensure_ascii=False),
     )
+
+
+def _writers_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's metadata that ``run_is_alive`` judges: every recorded writer, not only the last."""
+    return {"owner": doc.get("owner"), "writers": doc.get("writers")}
 
 
 def _folder_signature(folder: str | Path) -> str | None:
@@ -700,15 +707,15 @@ class RunIndex:
             changes.skipped[run_id] = found
 
     def _check_running(self, conn: sqlite3.Connection, changes: _Changes) -> None:
-        rows = self._batch(conn, "SELECT run_id, sig, owner, status FROM runs WHERE disk_status = 'running' "
+        rows = self._batch(conn, "SELECT run_id, sig, writers, status FROM runs WHERE disk_status = 'running' "
                                  "AND run_id > ? ORDER BY run_id LIMIT ?", "_running_after", RUNNING_BATCH)
-        for run_id, sig, owner, status in rows:
+        for run_id, sig, writers, status in rows:
             if not _same(sig, _metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
                 continue
             if status == runformat.INTERRUPTED:
-                continue  # a dead owner stays dead (pid reuse is told apart by the start time)
-            alive = owner_is_alive(json.loads(owner) if owner else None)
+                continue  # dead writers stay dead (pid reuse is told apart by the start time)
+            alive = run_is_alive(json.loads(writers) if writers else {})
             effective = runformat.RUNNING if alive else runformat.INTERRUPTED
             if effective != status:
                 changes.statuses[run_id] = effective
@@ -760,7 +767,7 @@ class RunIndex:
                 conn.executemany(
                     "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
                     "ts_us = excluded.ts_us, config_name = excluded.config_name, user_id = excluded.user_id, "
-                    "status = excluded.status, disk_status = excluded.disk_status, owner = excluded.owner, "
+                    "status = excluded.status, disk_status = excluded.disk_status, writers = excluded.writers, "
                     "sig = excluded.sig, summary = excluded.summary",
                     [row.values() for row in changes.upserts],
                 )

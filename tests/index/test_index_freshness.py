@@ -17,6 +17,7 @@ from index_helpers import DEAD_OWNER, edit_metadata, ids, wait_until, write_run
 
 from pipeline_recorder import LivePipelineRecorder, RunStore
 from pipeline_recorder.index import INDEX_DIRNAME, INDEX_FILENAME, RunIndex
+from pipeline_recorder.liveness import current_owner, process_start_ticks
 
 TS = "2025-11-04T20:12:{:02d}.000000+00:00"
 
@@ -77,6 +78,46 @@ def test_a_running_run_whose_owner_died_lists_as_interrupted(store: RunStore, in
     assert statuses(index) == {"alive": "running", "dead": "interrupted"}
     assert ids(index.query(status="interrupted")[0]) == ["dead"]
     assert ids(index.query(status="running")[0]) == ["alive"]
+
+
+def _owner_record(pid: int) -> dict[str, object]:
+    """A writer record for process ``pid`` as the recorder would write it."""
+    return {**current_owner(), "pid": pid, "start_ticks": process_start_ticks(pid)}
+
+
+def test_a_running_run_lists_as_running_while_any_of_its_writers_lives(store: RunStore, index: RunIndex) -> None:
+    """The last writer (``owner``) died but an earlier writer still lives: every reader of the run (RunStore, the
+    HTTP status, verify) says running, so the listing must too, and turn to interrupted once that writer dies."""
+    helper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        folder = write_run(store.runs_dir, "shared", status="running", owner=DEAD_OWNER, timestamp=TS.format(1))
+        edit_metadata(folder, writers=[_owner_record(helper.pid), DEAD_OWNER])
+        old = 1_600_000_000  # an mtime far from now: the index trusts the signature and judges the stored writers
+        os.utime(folder / "metadata.json", (old, old))
+        assert store.read_metadata("shared")["status"] == "running"
+        assert statuses(index) == {"shared": "running"}
+        assert statuses(index) == {"shared": "running"}  # judged again from the index row, file unchanged
+    finally:
+        helper.kill()
+        helper.wait()
+    assert store.read_metadata("shared")["status"] == "interrupted"
+    assert statuses(index) == {"shared": "interrupted"}
+
+
+def test_an_index_of_schema_1_is_rebuilt_with_the_writers(store: RunStore) -> None:
+    """Schema 1 stored only the owner; its rows must not be judged by the owner alone after an upgrade."""
+    folder = write_run(store.runs_dir, "shared", status="running", owner=DEAD_OWNER, timestamp=TS.format(1))
+    edit_metadata(folder, writers=[current_owner(), DEAD_OWNER])
+    with RunIndex(store) as index:
+        assert statuses(index) == {"shared": "running"}
+    with sqlite3.connect(_db_path(store)) as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+    with RunIndex(store) as index:
+        assert statuses(index) == {"shared": "running"}
+    with sqlite3.connect(_db_path(store)) as conn:
+        [(writers,)] = conn.execute("SELECT writers FROM runs").fetchall()
+    assert json.loads(writers)["writers"] == [current_owner(), DEAD_OWNER]
 
 
 RECORD_AND_WAIT = """

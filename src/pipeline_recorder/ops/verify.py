@@ -148,7 +148,7 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 
 def is_live(doc: dict[str, Any] | None) -> bool:
-    """A run whose writer may still be at work: status running and its owner process alive."""
+    """A run whose writer may still be at work: status running and any recorded writer alive (run_is_alive)."""
     return doc is not None and doc.get("status") == runformat.RUNNING and run_is_alive(doc)
 
 
