@@ -38,6 +38,7 @@ from watchfiles._rust_notify import RustNotify
 
 from . import runformat
 from .errors import CorruptRunError, RunNotFoundError, ValidationError
+from .fileversion import Version, read_if_changed, version_of
 from .naming import METADATA_FILENAME
 from .store import RunStore, apply_liveness, parse_metadata
 
@@ -219,16 +220,17 @@ HUB = _WatchHub()
 # -- reading the run as it changes -------------------------------------------------------------------------------
 
 
-_Signature = tuple[int, int, int, int]
 # Parsed documents shared by every follower in the process: two hundred clients of one run parse each new
 # version of its metadata.json once, not two hundred times. The documents are never changed after parsing.
-_PARSED: OrderedDict[Path, tuple[_Signature, dict[str, Any]]] = OrderedDict()
+_PARSED: OrderedDict[Path, tuple[Version, dict[str, Any]]] = OrderedDict()
 _PARSED_LOCK = threading.Lock()
 _PARSED_SIZE = 64
 
 
 class _RunReader:
-    """Reads a run's metadata.json again only when the file was replaced, and applies liveness on every look."""
+    """Reads a run's metadata.json again only when the file was replaced (its stat *and* its header tell, see
+    fileversion.py: a stale copy kept here would hide the run's last change, its end, until the next one -- which
+    never comes), and applies liveness on every look."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store = store
@@ -237,19 +239,21 @@ class _RunReader:
 
     def read(self) -> dict[str, Any]:
         """The current document (RunNotFoundError when the run is gone, CorruptRunError when unreadable)."""
-        try:
-            st = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
-            raise RunNotFoundError(f"run {self.run_id!r} not found") from None
-        signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         with _PARSED_LOCK:
             cached = _PARSED.get(self.path)
-        if cached is not None and cached[0] == signature:
+        try:
+            st, data = read_if_changed(self.path, cached[0] if cached is not None else None)
+        except (FileNotFoundError, NotADirectoryError):
+            raise RunNotFoundError(f"run {self.run_id!r} not found") from None
+        except OSError as exc:
+            raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
+        if data is None:
+            assert cached is not None
             stored = cached[1]
         else:
-            stored = parse_metadata(self.store.read_metadata_bytes(self.run_id), self.path)
+            stored = parse_metadata(data, self.path)
             with _PARSED_LOCK:
-                _PARSED[self.path] = (signature, stored)
+                _PARSED[self.path] = (version_of(st, stored, data), stored)
                 _PARSED.move_to_end(self.path)
                 while len(_PARSED) > _PARSED_SIZE:
                     _PARSED.popitem(last=False)

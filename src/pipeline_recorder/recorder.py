@@ -38,6 +38,7 @@ from .errors import (
     RunNotFoundError,
     ValidationError,
 )
+from .fileversion import Version, read_if_changed, signature_of, version_of
 from .formats import JSON, SNIFF_BYTES, TEXT, Format, detect_binary, normalize_format
 from .liveness import current_owner, with_writer
 from .locking import RunLock
@@ -94,8 +95,7 @@ class LivePipelineRecorder:
 
     run_id: str
     _doc: MetadataDocument | None
-    _signature: tuple[int, int, int, int] | None
-    _head: bytes
+    _version: Version | None
 
     def __init__(
         self,
@@ -177,8 +177,7 @@ class LivePipelineRecorder:
         self._lock = RunLock(self._folder)
         self._mutex = threading.RLock()
         self._doc = None
-        self._signature = None
-        self._head = b""
+        self._version = None
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -212,28 +211,24 @@ class LivePipelineRecorder:
         """Reload metadata.json if any writer replaced it since we last read or wrote it (caller holds _mutex).
 
         Unchanged means: same inode, size, mtime and ctime as we last saw, *and* the file still starts with the
-        header we last saw. The stat alone is not enough: a replaced file can reuse the freed inode number with the
-        same size within one coarse timestamp tick, and trusting a stale copy inside a transaction would overwrite
-        another writer's entity. The header holds ``revision``, which every write changes.
+        header we last saw (fileversion.py). The stat alone is not enough: a replaced file can reuse the freed inode
+        number with the same size within one coarse timestamp tick, and trusting a stale copy inside a transaction
+        would overwrite another writer's entity.
         """
         try:
-            fd = os.open(self._metadata_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            st, data = read_if_changed(self._metadata_path, self._version if self._doc is not None else None)
         except FileNotFoundError:
             if allow_missing:
-                self._doc, self._signature, self._head = None, None, b""
+                self._doc, self._version = None, None
                 return
             raise RunNotFoundError(f"run {self.run_id!r} not found in {self._store.runs_dir}") from None
         except OSError as exc:  # a link (refused: O_NOFOLLOW), a folder, no permission
             raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(fd)
-            signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            if (self._doc is not None and signature == self._signature and self._head
-                    and os.pread(fd, len(self._head), 0) == self._head):
-                return
-            data = f.read()
-        doc = MetadataDocument.from_dict(parse_metadata(data, self._metadata_path))
-        self._doc, self._signature, self._head = doc, signature, doc.head_bytes()
+        if data is None:
+            return
+        parsed = parse_metadata(data, self._metadata_path)
+        self._version = version_of(st, parsed, data)
+        self._doc = MetadataDocument.from_dict(parsed)
 
     def _current(self) -> MetadataDocument:
         self._refresh()
@@ -272,16 +267,15 @@ class LivePipelineRecorder:
             try:
                 yield
             except BaseException:
-                self._signature = None  # reread from disk next time: memory may hold an unwritten change
+                self._version = None  # reread from disk next time: memory may hold an unwritten change
                 raise
 
     def _write(self) -> None:
         assert self._doc is not None
         chunks = self._doc.chunks()
         replace_atomically(self._metadata_path, chunks)
-        st = os.stat(self._metadata_path)
-        self._signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        self._head = bytes(chunks[0])
+        # Under the run lock nobody else replaces the file between the rename and this stat.
+        self._version = Version(signature_of(os.stat(self._metadata_path)), bytes(chunks[0]))
 
     def _open_document(self) -> MetadataDocument:
         doc = self._current()

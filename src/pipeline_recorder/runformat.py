@@ -50,6 +50,14 @@ def dumps_compact(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
+def head_bytes(doc: dict[str, Any]) -> bytes:
+    """The start of metadata.json up to the entity list, for a header or a whole parsed document (its
+    ``entities`` are skipped): what a file written from ``doc`` begins with."""
+    # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
+    lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}" for key, value in doc.items() if key != "entities"]
+    return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
+
+
 class MetadataDocument:
     """The in-memory form of one metadata.json: a header dict and the entity list with cached JSON fragments."""
 
@@ -78,12 +86,9 @@ class MetadataDocument:
         """The serialised header: the start of metadata.json up to the entity list.
 
         It holds ``revision`` and ``updated_at``, which every write changes, so comparing it with the start of the
-        file on disk tells whether another writer replaced the file since (see LivePipelineRecorder._refresh).
+        file on disk tells whether another writer replaced the file since (see fileversion.py).
         """
-        # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
-        lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}"
-                 for key, value in self.header.items() if key != "entities"]
-        return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
+        return head_bytes(self.header)
 
     def chunks(self) -> list[bytes | bytearray]:
         """metadata.json as a few buffers to write in order (no copy of the entity list: it can be megabytes)."""

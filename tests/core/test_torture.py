@@ -20,6 +20,7 @@ import pytest
 from core_helpers import check_run, read_json_line, spawn
 
 from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
+from pipeline_recorder.fileversion import Version
 
 KILLS = 120       # writer processes killed with SIGKILL
 PARALLEL = 4      # at a time, so writers of one run also die mid-transaction while others wait on the lock
@@ -155,12 +156,14 @@ def test_a_writer_with_a_stale_stat_still_sees_other_writers_entities(base: Path
 
     def colliding_fstat(fd: int) -> SimpleNamespace:
         return SimpleNamespace(st_ino=frozen.st_ino, st_size=frozen.st_size, st_mtime_ns=frozen.st_mtime_ns,
-                               st_ctime_ns=frozen.st_ctime_ns)
+                               st_ctime_ns=frozen.st_ctime_ns, st_mode=frozen.st_mode)
 
     first.save_entity("translation", "b")
     monkeypatch.setattr(recorder_module.os, "fstat", colliding_fstat)
     # Every stat now looks like the one second last saw; only the header comparison can tell the truth.
-    second._signature = (frozen.st_ino, frozen.st_size, frozen.st_mtime_ns, frozen.st_ctime_ns)
+    assert second._version is not None
+    second._version = Version((frozen.st_ino, frozen.st_size, frozen.st_mtime_ns, frozen.st_ctime_ns),
+                              second._version.head)
     assert second.save_entity("safety", {"ok": True}) == "03_safety.json"
     monkeypatch.undo()
     doc = check_run(first.run_folder)

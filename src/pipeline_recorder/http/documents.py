@@ -1,5 +1,9 @@
 """Reading a run's metadata.json for the HTTP layer: validated, never through a symlinked run folder, and cached
-by file signature so that a poll of an unchanged run costs one ``stat``."""
+by file version so that a poll of an unchanged run costs an ``fstat`` and a small ``pread``.
+
+The version is the stat signature *and* the file's header bytes (fileversion.py): a metadata.json replaced within
+one timestamp tick can reuse the inode, size, mtime and ctime of the version before, and a cache keyed by the stat
+alone would then serve the old document -- for good, if that was the run's last change."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptRunError, RunNotFoundError
+from ..fileversion import Version, read_if_changed, version_of
 from ..naming import METADATA_FILENAME, validate_run_id
 from ..store import RunStore, apply_liveness, parse_metadata
 
@@ -39,7 +44,7 @@ class Documents:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[tuple[int, int, int, int], Snapshot]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Version, Snapshot]] = OrderedDict()
 
     def run_folder(self, run_id: str) -> Path:
         """The run's folder: validated id, present, a real directory (a symlinked run folder is not served)."""
@@ -56,25 +61,26 @@ class Documents:
         """The run's metadata as stored now. RunNotFoundError, CorruptRunError."""
         folder = self.run_folder(run_id)
         path = folder / METADATA_FILENAME
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise CorruptRunError(f"run {run_id!r}: metadata.json is not a regular file")
-        signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         with self._lock:
             cached = self._cache.get(run_id)
-            if cached is not None and cached[0] == signature:
-                self._cache.move_to_end(run_id)
-                return cached[1]
-        raw = self.store.read_metadata_bytes(run_id)
+        try:
+            st, raw = read_if_changed(path, cached[0] if cached is not None else None)
+        except (FileNotFoundError, NotADirectoryError):
+            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
+        except OSError as exc:  # a link, a folder or a fifo under the name; no permission
+            raise CorruptRunError(f"run {run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
+        if raw is None:
+            assert cached is not None
+            with self._lock:
+                if run_id in self._cache:
+                    self._cache.move_to_end(run_id)
+            return cached[1]
         doc = parse_metadata(raw, path)
         if doc.get("run_id") != run_id:
             raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
         snapshot = Snapshot(raw, doc, hashlib.blake2b(raw, digest_size=12).hexdigest())
         with self._lock:
-            self._cache[run_id] = (signature, snapshot)
+            self._cache[run_id] = (version_of(st, doc, raw), snapshot)
             self._cache.move_to_end(run_id)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
