@@ -10,9 +10,8 @@ import os
 import socket
 import struct
 import threading
-import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from PIL import Image
 
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.settings import Settings
+from support import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -36,17 +36,6 @@ MISSING_CHROMIUM = (
     "(as root; `make test` does this when it can). Playwright's own browser download is never used."
 )
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(interval)
 
 
 @contextlib.contextmanager

@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_harness import png_bytes, wait_until, wav_bytes
+from browser_harness import png_bytes, wav_bytes
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
+from support import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,6 @@ event-stream client's resume after a dropped connection against a small SSE serv
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -14,17 +13,13 @@ from typing import ClassVar
 
 import httpx
 import pytest
-from cli_harness import cli, cli_command, cli_env, make_run, wait_until
+from cli_harness import cli, cli_command, cli_env, make_run
 
 from pipeline_recorder import RunStore
+from support import free_port, wait_until
 
 TOKEN = "s3cret-token-for-tests"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def answers(url: str) -> bool:

@@ -7,10 +7,11 @@ import os
 import signal
 from pathlib import Path
 
-from core_helpers import read_json_line, spawn, wait_until
+from core_helpers import read_json_line, spawn
 
 from pipeline_recorder import RunStore, load_recorder, new_run_id
 from pipeline_recorder.registry import clear_registry
+from support import wait_until
 
 
 def statuses(base: Path, run_id: str) -> dict[str, str]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.settings import Settings
+from support import wait_until
 
 ADAPTERS = ("fastapi", "flask")
 
@@ -32,14 +32,6 @@ class Live:
     client: httpx.Client
     run_id: str  # a completed run with several entity kinds
 
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @contextmanager

@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 from http_runs import metadata, orphaned_run, running_run
-from http_servers import Live, wait_until
+from http_servers import Live
 from http_sse import SSEReader
 
 from pipeline_recorder import new_run_id
+from support import wait_until
 
 
 def events_url(live: Live, run_id: str) -> str:

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 from http_runs import completed_run, running_run
-from http_servers import wait_until
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from support import free_port, wait_until
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

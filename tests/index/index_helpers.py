@@ -5,8 +5,6 @@ A module of its own (not conftest) so that its name cannot clash with helpers of
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +55,6 @@ def edit_metadata(folder: Path, **changes: Any) -> None:
     doc.update(changes)
     replace_atomically(path, MetadataDocument.from_dict(doc).to_bytes())
 
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.01)
 
 
 def ids(page: list[dict[str, Any]]) -> list[str]:

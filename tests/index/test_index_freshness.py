@@ -13,11 +13,12 @@ import sys
 import threading
 from pathlib import Path
 
-from index_helpers import DEAD_OWNER, edit_metadata, ids, wait_until, write_run
+from index_helpers import DEAD_OWNER, edit_metadata, ids, write_run
 
 from pipeline_recorder import LivePipelineRecorder, RunStore
 from pipeline_recorder.index import INDEX_DIRNAME, INDEX_FILENAME, RunIndex
 from pipeline_recorder.liveness import current_owner, process_start_ticks
+from support import wait_until
 
 TS = "2025-11-04T20:12:{:02d}.000000+00:00"
 

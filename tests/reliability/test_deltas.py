@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from http_servers import fastapi_server
-from reliability_harness import wait_until
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.http.settings import Settings
+from support import wait_until
 
 LONG = 400
 # The same entity at sequence 10 and 400 differs only in a few digits (sequence, revision, filename, size fields).

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,18 +18,6 @@ from PIL import Image
 Reply = tuple[int, Any]  # (status, dict -> JSON | bytes | str)
 Route = Callable[[dict[str, Any], dict[str, str]], Reply]
 
-
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it is truthy (returning its value) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    event = threading.Event()
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        event.wait(0.01)
 
 
 class FakeServer:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 import runner_fakes as fakes
 import uvicorn
-from runner_fakes import wait_until
 
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.settings import Settings
+from support import wait_until
 
 CURL_BODY = {"schema": "stillepost", "input_text": "Test input", "execution_mode": "eco", "safety_level": "kids"}
 TERMINAL = {"completed", "failed", "blocked", "cancelled"}

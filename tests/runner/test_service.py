@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_fakes import wait_until
 
 from pipeline_recorder import RecorderError, RunNotFoundError, ValidationError
 from pipeline_recorder.runner import (
@@ -21,6 +20,7 @@ from pipeline_recorder.runner import (
     UnknownConfigError,
 )
 from pipeline_recorder.runner.backends import EmbeddedMediaBackend, EmbeddedTextBackend
+from support import wait_until
 
 BODY = {"schema": "stillepost", "input_text": "Test input", "execution_mode": "eco", "safety_level": "kids"}
 
