@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 from cli_harness import cli, make_interrupted_run, make_run
@@ -90,3 +91,23 @@ def test_gc_finishes_a_removal_that_was_interrupted_halfway(tmp_path: Path) -> N
     assert done.code == 0, done.text
     assert not trash.exists()
     assert run_ids(tmp_path) == {keep.run_id}
+
+
+def test_gc_removes_what_a_killed_run_creation_and_a_killed_save_left(tmp_path: Path) -> None:
+    keep = make_run(tmp_path)
+    interrupted = make_interrupted_run(tmp_path)
+    temp = tmp_path / "pipeline_runs" / interrupted / ".tmp-0123abcd"
+    temp.write_bytes(b"half an entity")  # its writer is dead
+    staging = tmp_path / "pipeline_runs" / f".create-{keep.run_id}x-0123456789ab"
+    staging.mkdir()  # a creation killed before its metadata.json was written, two hours ago
+    two_hours_ago = time.time() - 7200
+    os.utime(staging, (two_hours_ago, two_hours_ago))
+    dry = cli("gc", "-b", str(tmp_path), "--status", "failed")
+    assert f"would finish removing {staging.name} (left by an interrupted run creation)" in dry.out, dry.text
+    assert f"would finish removing {interrupted}/.tmp-0123abcd (left by an interrupted entity save)" in dry.out
+    assert staging.exists() and temp.exists()
+    done = cli("gc", "-b", str(tmp_path), "--status", "failed", "--delete", "--json")
+    assert done.code == 0, done.text
+    assert sorted(json.loads(done.out)["leftovers"]) == sorted([str(staging), str(temp)])
+    assert not staging.exists() and not temp.exists()
+    assert run_ids(tmp_path) == {keep.run_id, interrupted}

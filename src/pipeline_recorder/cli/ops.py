@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..ops.archive import export_runs, import_archive
-from ..ops.leftovers import find_leftovers, finish_leftovers
+from ..ops.leftovers import MADE_BY, find_leftovers, finish_leftovers
 from ..ops.repair import repair_leftovers, repair_run
 from ..ops.retention import parse_statuses, plan_gc, remove_run
 from ..ops.timespec import parse_duration
@@ -36,7 +36,7 @@ def verify(
     base_path: BasePath = Path("."),
     repair: Annotated[bool, typer.Option(
         "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
-                         "files and half-done gc/import folders. Never deletes an entity file.")] = False,
+                         "files and half-done gc/import/run creation folders. Never deletes an entity file.")] = False,
     as_json: Json = False,
 ) -> None:
     """Check runs on disk, and with --repair fix what the files allow.
@@ -100,7 +100,8 @@ def gc(
     """Remove old runs (retention); a dry run unless --delete is given.
 
     Removes the runs that match every given rule, never a run that is still running. Also finishes what an
-    interrupted gc or import left behind.
+    interrupted gc, import, run creation or entity save left behind (temp files only once their run's writers are
+    gone, or after an hour untouched).
 
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
@@ -110,7 +111,7 @@ def gc(
                        older_than=parse_duration(older_than) if older_than is not None else None,
                        keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None)
         act = delete and not dry_run
-        leftovers = finish_leftovers(store.runs_dir) if act else find_leftovers(store.runs_dir)
+        leftovers = (finish_leftovers if act else find_leftovers)(store.runs_dir, temp_files=True)
         removed: list[str] = []
         kept_running: list[str] = []
         if act:
@@ -137,8 +138,7 @@ def gc(
                 out.print(table)
             verb = "finished removing" if act else "would finish removing"
             for item in leftovers:
-                what = "gc" if item.kind == "trash" else "import"
-                out.print(f"{verb} {item.path.name} (left by an interrupted {what})", highlight=False)
+                out.print(f"{verb} {item.name} (left by an interrupted {MADE_BY[item.kind]})", highlight=False)
             if plan.spared_running or kept_running:
                 out.print(f"{len(plan.spared_running) + len(kept_running)} running run(s) left alone", highlight=False)
             if plan.unreadable:

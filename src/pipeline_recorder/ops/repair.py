@@ -4,8 +4,9 @@
   from each filename, size, sha256 and MIME type from the content, and whatever the old document still says
   (settings, state, status, per-entity metadata of unchanged files) is kept. A corrupt file is first kept as
   ``.metadata.json.corrupt-{time}`` so nothing is lost.
-- Leftover temp files (``.tmp-*``) of a writer that is gone are removed; those of a live writer are left.
-- Half-done ``gc`` or ``import`` folders in the store are finished (deleted).
+- Leftover temp files (``.tmp-*``) of a writer that is gone are removed; those of a live writer are left unless
+  they were not written to for an hour.
+- Half-done ``gc``, ``import`` or run creation folders in the store are finished (deleted).
 - Unlisted entity files, unexpected files and truncated or changed entities are reported, not touched.
 
 metadata.json is written with ``replace_atomically`` under the run lock, so a live writer never sees a torn file
@@ -23,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import runformat
-from ..atomic import TEMP_PREFIX, replace_atomically
+from ..atomic import replace_atomically
 from ..formats import MIME_TYPES, SNIFF_BYTES, detect_binary
 from ..locking import RunLock
 from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, parse_entity_filename
 from ..progress import completed_outputs, progress
 from ..store import RunStore
-from .leftovers import finish_leftovers
+from .leftovers import MADE_BY, finish_leftovers, is_live, stale_temp_files
 from .verify import (
     METADATA_CORRUPT,
     METADATA_FORMAT,
@@ -38,7 +39,6 @@ from .verify import (
     RunCheck,
     check_run,
     file_digest,
-    is_live,
     parse_document,
     read_snapshot_unlocked,
 )
@@ -192,12 +192,10 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
                 result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) "
                                       f"(status {doc['status']})")
                 result.actions.extend(notes)
-            if not is_live(doc):
-                for name in snapshot.names:
-                    if name.startswith(TEMP_PREFIX):
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(folder / name)
-                            result.actions.append(f"removed leftover temp file {name}")
+            for name in stale_temp_files(folder, snapshot.names, is_live(doc)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(folder / name)
+                    result.actions.append(f"removed leftover temp file {name}")
     finally:
         lock.close()
     result.check = check_run(store, run_id)
@@ -206,6 +204,6 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
 
 
 def repair_leftovers(store: RunStore) -> list[str]:
-    """Finish half-done gc and import folders; returns what was done."""
-    return [f"removed {leftover.path.name} ({'unfinished gc' if leftover.kind == 'trash' else 'unfinished import'})"
+    """Finish half-done gc, import and run creation folders; returns what was done."""
+    return [f"removed {leftover.name} (left by an interrupted {MADE_BY[leftover.kind]})"
             for leftover in finish_leftovers(store.runs_dir)]

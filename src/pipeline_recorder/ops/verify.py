@@ -2,8 +2,9 @@
 
 A run is clean when its ``metadata.json`` parses and follows the format, every listed entity exists as a regular
 file with the listed size and sha256, no other file sits in the folder besides helper files starting with '.', and
-no temp file (``.tmp-*``) was left by a writer that is gone. The store is clean when every run is and no operation
-left a half-done folder behind (see :mod:`pipeline_recorder.ops.leftovers`).
+no temp file (``.tmp-*``) was abandoned (its run's writers are gone, or it was not written to for an hour). The
+store is clean when every run is and no operation or run creation left a half-done folder behind (see
+:mod:`pipeline_recorder.ops.leftovers`).
 
 The folder listing and metadata.json are read under the run lock, so a live writer is never caught between
 renaming an entity into place and listing it; hashing happens outside the lock (listed entities never change).
@@ -24,11 +25,10 @@ from typing import Any
 from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..errors import RunNotFoundError
-from ..liveness import run_is_alive
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
 from ..store import RunStore
-from .leftovers import Leftover, find_leftovers
+from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
 
 HASH_CHUNK = 1024 * 1024
 
@@ -147,11 +147,6 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def is_live(doc: dict[str, Any] | None) -> bool:
-    """A run whose writer may still be at work: status running and any recorded writer alive (run_is_alive)."""
-    return doc is not None and doc.get("status") == runformat.RUNNING and run_is_alive(doc)
-
-
 def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding | None:
     filename = str(entity["filename"])
     path = folder / filename
@@ -204,18 +199,20 @@ def check_run(store: RunStore, run_id: str) -> RunCheck:
         else:
             check.findings.append(Finding(run_id, UNEXPECTED_FILE, f"file {name} is neither an entity nor a helper "
                                           "file; it is left in place", folder / name))
-    if temps and check.live:
-        check.notes.append(f"{len(temps)} temp file(s) belong to the live writer and are not leftovers")
-    elif temps:
-        check.findings.extend(Finding(run_id, TEMP_FILE, f"leftover temp file {name} of a writer that is gone",
-                                      folder / name) for name in temps)
+    stale = stale_temp_files(folder, temps, check.live)
+    if len(temps) > len(stale):
+        check.notes.append(f"{len(temps) - len(stale)} temp file(s) belong to the live writer and are not leftovers")
+    why = "untouched for over an hour" if check.live else "of a writer that is gone"
+    check.findings.extend(Finding(run_id, TEMP_FILE, f"leftover temp file {name} {why}", folder / name)
+                          for name in stale)
     return check
 
 
 def leftover_findings(leftovers: Iterable[Leftover]) -> list[Finding]:
     what = {"trash": "a run folder that gc was deleting when it stopped",
-            "import": "an import that stopped before it finished"}
-    return [Finding(None, LEFTOVER, f"{leftover.path.name} is {what[leftover.kind]}", leftover.path)
+            "import": "an import that stopped before it finished",
+            "create": "a new run whose creator stopped before it appeared"}
+    return [Finding(None, LEFTOVER, f"{leftover.name} is {what[leftover.kind]}", leftover.path)
             for leftover in leftovers]
 
 
