@@ -8,6 +8,7 @@
   they were not written to for an hour.
 - Half-done ``gc``, ``import`` or run creation folders in the store are finished (deleted).
 - Unlisted entity files, unexpected files and truncated or changed entities are reported, not touched.
+- A run whose metadata.json was rebuilt is noted in the run index at once, so listings show it without delay.
 
 metadata.json is written with ``replace_atomically`` under the run lock, so a live writer never sees a torn file
 and never has its change overwritten.
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from typing import Any
 from .. import runformat
 from ..atomic import replace_atomically
 from ..formats import MIME_TYPES, SNIFF_BYTES, detect_binary
+from ..index import RunIndex
 from ..locking import RunLock
 from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, parse_entity_filename
 from ..progress import completed_outputs, progress
@@ -42,6 +46,8 @@ from .verify import (
     parse_document,
     read_snapshot_unlocked,
 )
+
+log = logging.getLogger(__name__)
 
 REBUILT_REASON = "metadata.json was rebuilt from the entity files by `pipeline-recorder verify --repair`"
 SETTINGS = ("config_name", "execution_mode", "safety_level", "user_id")
@@ -176,6 +182,7 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
         return result
     folder = store.run_folder(run_id)
     broken = {METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT}
+    rebuilt_doc = False
     lock = RunLock(folder)
     try:
         with lock.held():
@@ -188,6 +195,7 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
                     result.actions.append(f"kept the broken metadata.json as {backup}")
                 rebuilt, notes = rebuild_document(folder, run_id, _salvage(snapshot.metadata))
                 replace_atomically(folder / METADATA_FILENAME, rebuilt.to_bytes())
+                rebuilt_doc = True
                 doc = rebuilt.to_dict()
                 result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) "
                                       f"(status {doc['status']})")
@@ -198,9 +206,27 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
                     result.actions.append(f"removed leftover temp file {name}")
     finally:
         lock.close()
+    if rebuilt_doc:
+        note_in_index(store, run_id)
     result.check = check_run(store, run_id)
     result.remaining = result.check.findings
     return result
+
+
+def note_in_index(store: RunStore, run_id: str) -> None:
+    """Make listings show a rewritten run at once: the run index otherwise learns of it only when its round-robin
+    check of unlistable runs comes round to it. Costs one small SQLite transaction. An index that does not exist is
+    not created (the next listing builds it from the folders), and a failing index never fails a repair: the index
+    is a cache of the folders, and it rechecks the run by itself later."""
+    index = RunIndex(store)
+    if not index.db_path.is_file():
+        return
+    try:
+        with index:
+            index.note(run_id)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("run index %s not updated for run %s (%s); listings catch up by themselves", index.db_path,
+                    run_id, exc)
 
 
 def repair_leftovers(store: RunStore) -> list[str]:
