@@ -57,6 +57,9 @@ class GuardMiddleware:
     It also answers ``GET /api/pipeline/{run_id}/status`` itself, from the same handler as the FastAPI route: a
     frontend polls it every second per open run, and FastAPI's per-request routing and parameter solving would
     cost more than the handler (a cached stat-and-compare). The FastAPI route stays for the OpenAPI document.
+
+    ``HEAD`` is answered for every route as ``GET`` would be, without the body (FastAPI routes declared with
+    ``@app.get`` would answer 405): see ``_head_as_get``.
     """
 
     def __init__(self, app: ASGIApp, guard: Guard, api: Api | None = None) -> None:
@@ -67,6 +70,9 @@ class GuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+            await _head_as_get(self, scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         origin = headers.get("origin")
@@ -97,6 +103,38 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _head_as_get(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a HEAD request with the status and headers (Content-Length included) that GET would get, and no body.
+
+    The request is passed on as a GET; the body it produces is dropped. A streamed body (a media file, an SSE feed
+    that would only end with its run, a zip export) is stopped as soon as the headers are out: the inner app is
+    told that the client disconnected, the way an ASGI 2.3 server tells it (which is why spec_version says 2.3).
+    """
+    headers_sent = anyio.Event()
+    first_receive = True
+
+    async def head_receive() -> Message:
+        nonlocal first_receive
+        if first_receive:  # the (empty) request body
+            first_receive = False
+            return await receive()
+        await headers_sent.wait()
+        return {"type": "http.disconnect"}
+
+    async def head_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            if headers_sent.is_set():
+                return
+            await send(message)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            headers_sent.set()
+        elif message["type"] != "http.response.body":
+            await send(message)
+
+    get_scope = {**scope, "method": "GET", "asgi": {**scope.get("asgi", {}), "spec_version": "2.3"}}
+    await app(get_scope, head_receive, head_send)
 
 
 def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
