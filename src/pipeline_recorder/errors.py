@@ -9,7 +9,9 @@ these classes to status codes in one table)::
      │    ├── InvalidEntityTypeError
      │    ├── InvalidFormatError
      │    ├── InvalidMetadataError
-     │    └── InvalidContentError   (also TypeError) content of a type that cannot be stored
+     │    ├── InvalidContentError   (also TypeError) content of a type that cannot be stored
+     │    ├── ArchiveRefusedError   an archive to import is unsafe, incomplete or tampered; nothing was imported
+     │    └── ExportFormatError     an export file name ends neither in .zip nor in .tar.gz / .tgz
      ├── RunNotFoundError           (also LookupError) no such run in the store
      ├── EntityNotFoundError        (also LookupError) no such entity in the run
      ├── RunExistsError             a run with that id exists with other settings
@@ -47,6 +49,14 @@ class InvalidMetadataError(ValidationError):
 
 class InvalidContentError(ValidationError, TypeError):
     """Content of a type that cannot be stored as an entity."""
+
+
+class ArchiveRefusedError(ValidationError):
+    """An archive was refused (unsafe, incomplete or tampered); nothing was written to the store."""
+
+
+class ExportFormatError(ValidationError):
+    """The export file name ends neither in .zip nor in .tar.gz / .tgz."""
 
 
 class RunNotFoundError(RecorderError, LookupError):

@@ -32,6 +32,7 @@ import httpx
 import typer
 
 from ..errors import (
+    ArchiveRefusedError,
     CorruptRunError,
     EntityNotFoundError,
     RecorderError,
@@ -76,8 +77,6 @@ def for_status(status: object) -> ExitCode:
 
 def for_error(exc: BaseException) -> ExitCode:
     """The exit code for an error a command could not handle itself (most specific class first)."""
-    from ..ops.archive import ArchiveRefusedError  # the ops layer is imported lazily by the commands too
-
     table: tuple[tuple[type[BaseException], ExitCode], ...] = (
         (ArchiveRefusedError, ExitCode.REFUSED),
         (RunExistsError, ExitCode.REFUSED),

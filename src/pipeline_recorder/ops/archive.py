@@ -37,7 +37,7 @@ from typing import IO, Any, BinaryIO
 
 from .. import runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
-from ..errors import CorruptRunError, RunExistsError, ValidationError
+from ..errors import ArchiveRefusedError, CorruptRunError, ExportFormatError, RunExistsError, ValidationError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename, validate_run_id
 from ..store import RunStore, parse_metadata
 from .leftovers import staging_folder
@@ -48,14 +48,6 @@ EXPORT_VERSION = 1
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # Text is compressed; media (already compressed) is stored as it is.
 _COMPRESSED_EXTS = frozenset({"txt", "json", "md", "csv", "svg", "bin", "wav", "bmp", "tif"})
-
-
-class ArchiveRefusedError(ValidationError):
-    """An archive was refused (unsafe, incomplete or tampered); nothing was written to the store."""
-
-
-class ExportFormatError(ValidationError):
-    """The export file name ends neither in .zip nor in .tar.gz / .tgz."""
 
 
 # -- export --------------------------------------------------------------------------------------------------------
