@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "reliability")]
+sys.path[:0] = [str(ROOT / "tests" / "reliability"), str(ROOT / "tests")]
 
 from kill_storm import Storm  # noqa: E402
 

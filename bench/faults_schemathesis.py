@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "http")]
+sys.path[:0] = [str(ROOT / "tests" / "http"), str(ROOT / "tests")]
 
 import schemathesis  # noqa: E402
 from http_runs import completed_run, orphaned_run, running_run  # noqa: E402
