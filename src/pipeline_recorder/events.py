@@ -130,10 +130,13 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
     new_revision = int(new["revision"])
     events = [Event(event_id(rev, ENTITY), ENTITY, entity)
               for rev, entity in _entities_after(new["entities"], old_revision, new_revision)]
-    if new["current_state"] != old["current_state"]:
-        events.append(Event(event_id(new_revision, STATE), STATE, new["current_state"]))
-    if new["status"] != old["status"]:
-        events.append(Event(event_id(new_revision, STATUS), STATUS, {"status": new["status"]}))
+    # A status can change without a new revision: liveness reads a running run as "interrupted" once its writer
+    # died. Ids of that revision were sent already, so only "end" (whose data carries the status) may follow.
+    if new_revision > old_revision:
+        if new["current_state"] != old["current_state"]:
+            events.append(Event(event_id(new_revision, STATE), STATE, new["current_state"]))
+        if new["status"] != old["status"]:
+            events.append(Event(event_id(new_revision, STATUS), STATUS, {"status": new["status"]}))
     if new["status"] in ENDED_STATUSES:
         events.append(Event(event_id(new_revision, END), END, {"status": new["status"]}))
     return events

@@ -77,6 +77,16 @@ def test_diff_sends_new_entities_and_changed_state_and_status_only() -> None:
     assert diff(old, old) == []
 
 
+def test_diff_of_a_writer_dying_sends_only_end_so_no_event_id_repeats() -> None:
+    running = _doc(4, 2)
+    sent = events_since(running)  # a client connected: ..., state and status of revision 4
+    interrupted = {**running, "status": "interrupted"}  # liveness: same revision, the writer died
+    more = diff(running, interrupted)
+    assert [(e.event, e.data) for e in more] == [("end", {"status": "interrupted"})]
+    ids = [e.id for e in [*sent, *more]]
+    assert ids == sorted(set(ids))
+
+
 @pytest.mark.parametrize("value", ["x", "-1", "1.0", "1" * 30])
 def test_last_event_id_must_be_one_of_ours(value: str) -> None:
     with pytest.raises(errors.ValidationError):
