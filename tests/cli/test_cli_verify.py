@@ -113,13 +113,20 @@ def test_repair_recovers_a_binary_entitys_mime_type_from_its_content(tmp_path: P
     assert doc["status"] == "interrupted"  # the original status was lost with the file
 
 
-def test_an_unlisted_entity_file_is_reported_and_left_in_place(tmp_path: Path) -> None:
+def test_an_unlisted_entity_file_is_reported_then_set_aside_by_repair_with_its_bytes_kept(tmp_path: Path) -> None:
     rec = make_run(tmp_path)
     (rec.run_folder / "04_interception.txt").write_text("orphan")
-    result = cli("verify", "-b", str(tmp_path), "--repair")
-    assert result.code == 1
-    assert "04_interception.txt is not listed" in result.out and "left in place" in result.out
-    assert (rec.run_folder / "04_interception.txt").read_text() == "orphan"
+    found = cli("verify", "-b", str(tmp_path))
+    assert found.code == 1
+    assert "04_interception.txt is not listed" in found.out and ".unacknowledged-04_interception.txt" in found.out
+    assert (rec.run_folder / "04_interception.txt").read_text() == "orphan"  # verify alone changes nothing
+    repaired = cli("verify", "-b", str(tmp_path), "--repair")
+    assert repaired.code == 0, repaired.text
+    assert not (rec.run_folder / "04_interception.txt").exists()
+    assert (rec.run_folder / ".unacknowledged-04_interception.txt").read_text() == "orphan"
+    assert [e["filename"] for e in RunStore(tmp_path).read_metadata(rec.run_id)["entities"]] == [
+        e["filename"] for e in rec.get_status()["entities"]]
+    assert cli("verify", "-b", str(tmp_path)).code == 0
 
 
 def test_temp_files_of_a_live_writer_are_neither_reported_nor_removed(tmp_path: Path) -> None:

@@ -30,8 +30,8 @@ def test_rebuild_lists_one_file_per_sequence_and_reports_the_duplicate(tmp_path:
                for a in result.actions)
     doc = RunStore(tmp_path).read_metadata(rec.run_id)
     assert [e["filename"] for e in doc["entities"]] == ["01_input.txt", "02_error.json"]
-    assert [f.code for f in result.remaining] == [verify.UNLISTED_ENTITY]
-    assert (rec.run_folder / "02_translation.txt").read_text() == "Hello"
+    assert result.remaining == []  # the duplicate is set aside as a helper file, its bytes kept
+    assert (rec.run_folder / ".unacknowledged-02_translation.txt").read_text() == "Hello"
 
 
 def test_a_live_writer_continues_after_its_metadata_was_rebuilt(tmp_path: Path) -> None:

@@ -7,7 +7,10 @@
 - Leftover temp files (``.tmp-*``) of a writer that is gone are removed; those of a live writer are left unless
   they were not written to for an hour.
 - Half-done ``gc``, ``import`` or run creation folders in the store are finished (deleted).
-- Unlisted entity files, unexpected files and truncated or changed entities are reported, not touched.
+- Unlisted entity files (saves that were never acknowledged: the writer died between renaming the file into place
+  and listing it) are renamed to ``.unacknowledged-{name}``: kept byte for byte, but as helper files, so they are
+  never taken for entities and the run verifies clean.
+- Unexpected files and truncated or changed entities are reported, not touched.
 - A run whose metadata.json was rebuilt is noted in the run index at once, so listings show it without delay.
 
 metadata.json is written with ``replace_atomically`` under the run lock, so a live writer never sees a torn file
@@ -39,6 +42,7 @@ from .verify import (
     METADATA_CORRUPT,
     METADATA_FORMAT,
     METADATA_MISSING,
+    UNACKNOWLEDGED_PREFIX,
     Finding,
     RunCheck,
     check_run,
@@ -200,6 +204,7 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
                 result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) "
                                       f"(status {doc['status']})")
                 result.actions.extend(notes)
+            result.actions.extend(_set_aside_unlisted(folder, doc))
             for name in stale_temp_files(folder, snapshot.names, is_live(doc)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(folder / name)
@@ -211,6 +216,25 @@ def repair_run(store: RunStore, run_id: str) -> RunRepair:
     result.check = check_run(store, run_id)
     result.remaining = result.check.findings
     return result
+
+
+def _set_aside_unlisted(folder: Path, doc: dict[str, Any] | None) -> list[str]:
+    """Rename entity files that the (possibly rebuilt) document does not list; the caller holds the run lock."""
+    if doc is None:
+        return []
+    listed = {str(entity["filename"]) for entity in doc["entities"]}
+    actions = []
+    for name in sorted(os.listdir(folder)):
+        if name in listed or parse_entity_filename(name) is None:
+            continue
+        target = UNACKNOWLEDGED_PREFIX + name
+        suffix = 1
+        while os.path.lexists(folder / target):
+            suffix += 1
+            target = f"{UNACKNOWLEDGED_PREFIX}{suffix}-{name}"
+        os.rename(folder / name, folder / target)
+        actions.append(f"moved unacknowledged entity file {name} aside as {target} (never listed; bytes kept)")
+    return actions
 
 
 def note_in_index(store: RunStore, run_id: str) -> None:

@@ -45,7 +45,12 @@ ENTITY_HASH = "entity_hash"
 UNLISTED_ENTITY = "unlisted_entity"
 UNEXPECTED_FILE = "unexpected_file"
 UNREADABLE = "unreadable"
-FIXABLE = frozenset({METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT, TEMP_FILE, LEFTOVER})
+FIXABLE = frozenset({METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT, TEMP_FILE, LEFTOVER, UNLISTED_ENTITY})
+
+# An entity file that no metadata.json lists is the file of a save that was never acknowledged: its writer died
+# between renaming the file into place and listing it (the lock rules out a writer still at work). Repair moves it
+# aside under this prefix: a helper file, so the run verifies clean, with every byte kept.
+UNACKNOWLEDGED_PREFIX = ".unacknowledged-"
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,8 @@ def check_run(store: RunStore, run_id: str) -> RunCheck:
             continue
         if parse_entity_filename(name) is not None:
             check.findings.append(Finding(run_id, UNLISTED_ENTITY, f"entity file {name} is not listed in "
-                                          "metadata.json (its save never completed); it is left in place",
+                                          "metadata.json (its save was never acknowledged: the writer died before "
+                                          f"listing it); --repair keeps it as {UNACKNOWLEDGED_PREFIX}{name}",
                                           folder / name))
         else:
             check.findings.append(Finding(run_id, UNEXPECTED_FILE, f"file {name} is neither an entity nor a helper "
