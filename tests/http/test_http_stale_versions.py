@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from pipeline_recorder.events import END, Event, follow_sync
 from pipeline_recorder.http.handlers import Api
 from pipeline_recorder.http.settings import Settings
 from pipeline_recorder.store import RunStore
+from support import wait_until
 
 
 class _SameSignature:
@@ -64,14 +63,6 @@ def freeze_signature(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     monkeypatch.setattr(os, "fstat", fake_fstat)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
 
 def test_status_serves_the_final_document_after_a_replacement_with_the_same_signature(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,12 +96,12 @@ def test_the_change_feed_ends_after_a_final_replacement_with_the_same_signature(
     follower = threading.Thread(target=follow, daemon=True)
     follower.start()
     try:
-        assert wait_until(lambda: any(e.event == "entity" for e in received))
+        wait_until(lambda: any(e.event == "entity" for e in received), what="the first entity event")
         freeze_signature(monkeypatch, rec.run_folder / "metadata.json")
         rec.mark_complete()
-        ended = wait_until(lambda: any(e.event == END for e in received))
+        wait_until(lambda: any(e.event == END for e in received), timeout=10,
+                   what="an end event after the run completed")
     finally:
         stop.set()
         follower.join(timeout=10)
-    assert ended, f"no end event after the run completed; received {[e.event for e in received]}"
     assert received[-1] == Event(received[-1].id, END, {"status": "completed"})

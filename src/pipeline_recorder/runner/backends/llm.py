@@ -6,6 +6,7 @@ each server class only says how to send a system and a user message and where th
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import BackendError
@@ -20,16 +21,17 @@ JUDGE_PROMPT = ("You check content for an audience of safety level '{level}' (ki
                 "SAFE or UNSAFE, optionally followed by ': ' and a short reason.")
 
 
-class PromptedTextBackend:
+class PromptedTextBackend(ABC):
     """Translation, transformation and judgement through one ``complete(system, user)`` call."""
 
     name = "prompted"
     model = ""
 
+    @abstractmethod
     def complete(self, system: str, user: str) -> str:
-        raise NotImplementedError
+        """The model's answer to one system + user prompt."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- an optional hook: only backends that hold a client override it
         """Release the HTTP connections (subclasses that hold a client close it)."""
 
     def _result(self, text: str, **details: Any) -> TextResult:
