@@ -266,16 +266,32 @@ class _RunReader:
 class _Follower:
     """The logic both followers share: the opening events, then events from each changed document."""
 
-    def __init__(self, store: RunStore, run_id: str, last_event_id: int | None) -> None:
+    def __init__(self, store: RunStore, run_id: str, last_event_id: int | None, heartbeat: float | None) -> None:
         self.reader = _RunReader(store, run_id)
         self.folder = store.run_folder(run_id)
         self.last_event_id = last_event_id
+        self.heartbeat = heartbeat
+        # How long a follower waits for a wake-up before it looks anyway (liveness, heartbeats).
+        self.tick = min(LIVENESS_INTERVAL, heartbeat) if heartbeat else LIVENESS_INTERVAL
         self.doc: dict[str, Any] | None = None
         self.ended = False
+        self._last_sent = time.monotonic()
 
     def opening(self) -> list[Event]:
         self.doc = self.reader.read()
+        self._last_sent = time.monotonic()
         return self._note(events_since(self.doc, self.last_event_id))
+
+    def next_batch(self) -> list[Event]:
+        """What to send after a wake-up or a tick: the changes, else a heartbeat when one is due."""
+        events = self.changed()
+        now = time.monotonic()
+        if events:
+            self._last_sent = now
+        elif self.heartbeat and now - self._last_sent >= self.heartbeat and not self.ended:
+            self._last_sent = now
+            events = [Event(None, HEARTBEAT, None)]
+        return events
 
     def changed(self) -> list[Event]:
         assert self.doc is not None
@@ -319,24 +335,15 @@ def follow_sync(
     be followed. ``stop`` ends the feed early (server shutdown).
     """
     _check_run(store, run_id)
-    follower = _Follower(store, run_id, last_event_id)
+    follower = _Follower(store, run_id, last_event_id, heartbeat)
     woken = threading.Event()
     HUB.subscribe(follower.folder, woken.set)
     try:
         yield from follower.opening()
-        last_sent = time.monotonic()
-        tick = min(LIVENESS_INTERVAL, heartbeat) if heartbeat else LIVENESS_INTERVAL
         while not follower.ended and not (stop is not None and stop.is_set()):
-            woken.wait(tick)
+            woken.wait(follower.tick)
             woken.clear()
-            events = follower.changed()
-            yield from events
-            now = time.monotonic()
-            if events:
-                last_sent = now
-            elif heartbeat and now - last_sent >= heartbeat and not follower.ended:
-                last_sent = now
-                yield Event(None, HEARTBEAT, None)
+            yield from follower.next_batch()
     finally:
         HUB.unsubscribe(follower.folder, woken.set)
 
@@ -350,7 +357,7 @@ async def follow(
 ) -> AsyncIterator[Event]:
     """The asyncio twin of ``follow_sync``: same events, no thread per follower (the shared watcher wakes it)."""
     _check_run(store, run_id)
-    follower = _Follower(store, run_id, last_event_id)
+    follower = _Follower(store, run_id, last_event_id, heartbeat)
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
@@ -362,20 +369,11 @@ async def follow(
     try:
         for event in follower.opening():
             yield event
-        last_sent = time.monotonic()
-        tick = min(LIVENESS_INTERVAL, heartbeat) if heartbeat else LIVENESS_INTERVAL
         while not follower.ended:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), tick)
+                await asyncio.wait_for(woken.wait(), follower.tick)
             woken.clear()
-            events = follower.changed()
-            for event in events:
+            for event in follower.next_batch():
                 yield event
-            now = time.monotonic()
-            if events:
-                last_sent = now
-            elif heartbeat and now - last_sent >= heartbeat and not follower.ended:
-                last_sent = now
-                yield Event(None, HEARTBEAT, None)
     finally:
         HUB.unsubscribe(follower.folder, wake)
