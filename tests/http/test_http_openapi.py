@@ -82,3 +82,11 @@ def test_viewer_pages_are_served_from_the_package(fastapi_url: str) -> None:
         assert script.headers["x-content-type-options"] == "nosniff"
         assert client.get("/static/no-such-file.js").status_code == 404
         assert client.get("/runs/bad!id").status_code == 400
+
+
+def test_viewer_pages_allow_only_the_servers_own_scripts_and_cannot_be_framed(fastapi_url: str) -> None:
+    with httpx.Client(base_url=fastapi_url) as client:
+        for path in ("/", "/runs/some-run-id"):
+            policy = client.get(path).headers["content-security-policy"]
+            assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+            assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

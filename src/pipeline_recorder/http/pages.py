@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import EntityNotFoundError, ValidationError
 from .response import FileBody, Response
+from .security import PAGE_HEADERS
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 MEDIA_TYPES = {
@@ -63,4 +64,6 @@ class Pages:
         ext = segments[-1].rsplit(".", 1)[-1].lower() if "." in segments[-1] else ""
         headers = {"Content-Type": MEDIA_TYPES.get(ext, "application/octet-stream"),
                    "Content-Length": str(st.st_size), "Cache-Control": "no-cache"}
+        if ext == "html":
+            headers.update(PAGE_HEADERS)
         return Response(200, headers, FileBody(file, 0, st.st_size))

@@ -17,6 +17,10 @@ _WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 # Entities are user-generated content: never let one run script, submit forms or be framed as an app.
 ENTITY_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'"}
+# The viewer's pages load only the server's own scripts, styles and media: even if an entity's text ever reached
+# the DOM as markup, no inline or foreign script could run, and the page cannot be framed.
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
 
 # Families a browser shows inline without running anything; everything else is an attachment.
 _INLINE_PREFIXES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "audio/", "video/",
