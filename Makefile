@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup lint typecheck pytest chromium bench clean
+.PHONY: run test setup lint typecheck pytest chromium wrk bench bench-faults clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,24 @@ pytest: setup chromium
 
 test: lint pytest
 
-bench: setup
+# The /status benchmark uses Debian's wrk when it is there (else an in-repo asyncio load generator).
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "wrk not installed: bench/http_status.py falls back to its asyncio load generator"
+
+# Figures of docs/PERFORMANCE.md, each printed as ratios against a baseline measured in the same run.
+bench: setup wrk
 	$(BIN)/python bench/save_entity.py
+	$(BIN)/python bench/http_status.py
+	$(BIN)/python bench/sse_latency.py
+	$(BIN)/python bench/listing.py
+
+# Fault, load and hostile-input scripts of docs/RELIABILITY.md (several minutes; root for nothing here).
+bench-faults: setup
+	$(BIN)/python bench/faults_kill.py
+	$(BIN)/python bench/load_sse.py
+	$(BIN)/python bench/faults_schemathesis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
