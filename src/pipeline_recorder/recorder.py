@@ -131,12 +131,7 @@ class LivePipelineRecorder:
                     self._doc = MetadataDocument(header, [])
                     self._write()
                 else:
-                    differing = [k for k, v in settings.items() if self._doc.header.get(k) != v]
-                    if differing:
-                        raise RunExistsError(
-                            f"run {run_id!r} already exists with other {', '.join(differing)}; "
-                            "use load_recorder() to continue it, or a new run id"
-                        )
+                    self._check_settings(self._doc.header, settings)
 
     def _create_folder(self, header: dict[str, Any]) -> None:
         """Make the run folder appear whole: metadata.json is written in a hidden staging folder, which is then
@@ -199,8 +194,10 @@ class LivePipelineRecorder:
         """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ...)."""
         checked = {name: _setting(name, value) for name, value in settings.items()}
         with self._mutex:
-            header = self._current().header
-            differing = [name for name, value in checked.items() if header.get(name) != value]
+            self._check_settings(self._current().header, checked)
+
+    def _check_settings(self, header: dict[str, Any], settings: dict[str, str]) -> None:
+        differing = [name for name, value in settings.items() if header.get(name) != value]
         if differing:
             raise RunExistsError(
                 f"run {self.run_id!r} already exists with other {', '.join(differing)}; "
