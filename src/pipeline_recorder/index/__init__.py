@@ -53,11 +53,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import runformat
-from .errors import CorruptRunError, ValidationError
-from .liveness import run_is_alive
-from .naming import METADATA_FILENAME, RUN_ID_PATTERN
-from .store import RunStore, parse_metadata
+from .. import runformat
+from ..errors import CorruptRunError, ValidationError
+from ..liveness import run_is_alive
+from ..naming import METADATA_FILENAME, RUN_ID_PATTERN
+from ..store import RunStore, parse_metadata
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
