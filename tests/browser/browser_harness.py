@@ -39,13 +39,15 @@ MISSING_CHROMIUM = (
 
 
 @contextlib.contextmanager
-def running_server(base_path: Path) -> Iterator[str]:
-    """The project's FastAPI app under uvicorn on 127.0.0.1 (a port the OS picks), runs under ``base_path``."""
+def running_server(base_path: Path, config_dirs: tuple[Path, ...] = (), token: str | None = None) -> Iterator[str]:
+    """The project's FastAPI app under uvicorn on 127.0.0.1 (a port the OS picks), runs under ``base_path``,
+    with the pipeline configs of ``config_dirs`` besides the shipped ones and, if given, a token to ask for."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    app = create_app(Settings(base_path=base_path, port=port))
+    app = create_app(Settings(base_path=base_path, port=port, config_dirs=config_dirs,
+                                 token=token))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

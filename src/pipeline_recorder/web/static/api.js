@@ -69,6 +69,7 @@ const seg = encodeURIComponent;
 export const runsUrl = (params) => `/api/pipeline/runs${params && String(params) ? `?${params}` : ""}`;
 export const statusUrl = (runId) => `/api/pipeline/${seg(runId)}/status`;
 export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
+export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
 export const CONFIGS_URL = "/api/schema/configs";

@@ -1,6 +1,7 @@
 // The run page: header, progress, stage timeline and the entities in order, filled in live.
 
 import { ApiError, fileUrl, getStatusIfChanged } from "./api.js";
+import { setUpCancel, showCancel } from "./cancel.js";
 import { h, setChildren } from "./dom.js";
 import { follow } from "./follow.js";
 import { formatDuration, formatTime, stageName, t, translatePage } from "./i18n.js";
@@ -107,6 +108,7 @@ function update() {
   showFacts();
   showProgress();
   showTimeline();
+  showCancel(doc.status);
   document.body.dataset.status = doc.status;
 }
 
@@ -137,6 +139,7 @@ const handlers = {
 
 async function start() {
   translatePage();
+  setUpCancel(runId);
   if (!runId) {
     showLoadError(t("run.noId"));
     return;
