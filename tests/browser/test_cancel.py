@@ -100,12 +100,15 @@ def test_cancel_button_stops_a_running_pipeline_which_then_shows_cancelled_with_
     error = page.wait_for_selector("#entities li.kind-error .error-box")
     assert error.is_visible()
     assert "cancelled" in (page.text_content("#entities li.kind-error .error-message") or "")
+    stopped = page.wait_for_selector("#timeline > li.stage-failed")
+    assert "cancelled" in (stopped.text_content() or "")
     page.wait_for_selector(BUTTON, state="hidden")
     assert page.is_hidden("#cancel-box")
 
     doc = httpx.get(f"{server.url}/api/pipeline/{run_id}/status").json()
     assert doc["status"] == "cancelled"
     assert doc["entities"][-1]["type"] == "error"
+    assert stopped.get_attribute("data-stage") == str(doc["entities"][-1]["metadata"]["stage"])
     assert viewer.errors == []
 
 

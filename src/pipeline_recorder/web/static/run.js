@@ -70,8 +70,9 @@ function showTimeline() {
   const list = [...entities.values()].sort((a, b) => a.sequence - b.sequence);
   const stages = computeTimeline(doc, list, ended());
   const now = new Date().toISOString();
-  // A stage with an error entity: "blocked" when the safety check stopped the run, else "failed".
-  const what = t(doc.status === "blocked" ? "status.blocked" : "status.failed");
+  // A stage with an error entity: "blocked" when the safety check stopped the run, "cancelled" when a cancel
+  // stopped it there, else "failed".
+  const what = t(doc.status === "blocked" || doc.status === "cancelled" ? `status.${doc.status}` : "status.failed");
   setChildren(
     $("timeline"),
     stages.map((s) => {
