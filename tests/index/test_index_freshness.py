@@ -356,16 +356,16 @@ def _index_names(store: RunStore) -> set[str]:
 
 
 def test_a_cold_build_in_bulk_lists_everything_and_keeps_its_indexes(store: RunStore, monkeypatch) -> None:
-    from pipeline_recorder import index as index_module
+    from pipeline_recorder.index import freshness, schema
 
-    monkeypatch.setattr(index_module, "BULK_THRESHOLD", 10)
-    monkeypatch.setattr(index_module, "WRITE_BATCH", 7)
+    monkeypatch.setattr(freshness, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(freshness, "WRITE_BATCH", 7)
     for n in range(40):
         write_run(store.runs_dir, f"run-{n:02d}", timestamp=TS.format(n), user_id=f"user-{n % 4}")
     with RunIndex(store) as index:
         assert ids(index.query(user_id="user-1", limit=3)[0]) == ["run-37", "run-33", "run-29"]
         assert index.count() == 40
-    assert set(index_module._INDEXES) <= _index_names(store)
+    assert set(schema.INDEXES) <= _index_names(store)
 
 
 def test_indexes_lost_by_a_cold_build_that_stopped_are_made_again(store: RunStore) -> None:

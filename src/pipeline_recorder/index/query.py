@@ -1,0 +1,153 @@
+"""The run listing's parameters: filters, page size and cursor, checked and turned into one SQL query.
+
+Pure functions, no I/O: every bad value is a ValidationError that says what was wrong and what is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .. import runformat
+from ..errors import ValidationError
+from ..naming import RUN_ID_PATTERN
+from .summaries import timestamp_us
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+_CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page's query: ``sql`` with ``params`` selects up to ``page + 1`` rows (the extra one tells of a next
+    page) of ``ts_us, run_id, status, summary``."""
+
+    sql: str
+    params: tuple[Any, ...]
+    page: int
+
+    def result(self, rows: list[Any]) -> tuple[list[dict[str, Any]], str | None]:
+        """The summaries of the rows this query fetched, and the cursor of the next page (None on the last)."""
+        summaries = []
+        for _, _, row_status, summary in rows[: self.page]:
+            item: dict[str, Any] = json.loads(summary)
+            item["status"] = row_status
+            summaries.append(item)
+        last = rows[self.page - 1] if len(rows) > self.page else None
+        return summaries, None if last is None else encode_cursor(last[0], last[1])
+
+
+def listing(
+    *,
+    config_name: object,
+    user_id: object,
+    status: object,
+    since: object,
+    until: object,
+    cursor: object,
+    limit: object,
+) -> Listing:
+    """The query of one listing page (see ``RunIndex.query``); ValidationError for a bad filter, cursor or limit."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("config_name", _text_filter("config_name", config_name)),
+                          ("user_id", _text_filter("user_id", user_id)),
+                          ("status", _status_filter(status))):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    since_us, until_us = _time_bound("since", since), _time_bound("until", until)
+    if since_us is not None:
+        where.append("ts_us >= ?")
+        params.append(since_us)
+    if until_us is not None:
+        where.append("ts_us < ?")
+        params.append(until_us)
+    if cursor is not None:
+        where.append("(ts_us, run_id) < (?, ?)")
+        params.extend(decode_cursor(cursor))
+    page = _limit(limit)
+    sql = "SELECT ts_us, run_id, status, summary FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY ts_us DESC, run_id DESC LIMIT ?"
+    params.append(page + 1)
+    return Listing(sql, tuple(params), page)
+
+
+def _time_bound(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if isinstance(value, str) and value.strip():
+        try:
+            return timestamp_us(value.strip())
+        except (ValueError, OverflowError):
+            pass
+    raise ValidationError(
+        f"{name} {value!r:.60} is not an ISO 8601 datetime; use e.g. '2025-11-04T20:12:37+00:00' "
+        "(a value without offset is taken as UTC)"
+    )
+
+
+def _text_filter(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 200 or "\0" in value:
+        raise ValidationError(f"{name} filter must be a non-empty string of at most 200 characters, got {value!r:.60}")
+    return value
+
+
+def _status_filter(value: object) -> str | None:
+    if value is None:
+        return None
+    if value not in runformat.STATUSES:
+        raise ValidationError(f"status filter {value!r:.60} is not one of {sorted(runformat.STATUSES)}")
+    assert isinstance(value, str)
+    return value
+
+
+def _limit(value: object) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 1 <= number <= MAX_LIMIT:
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r:.40}")
+    return number
+
+
+def encode_cursor(ts_us: int, run_id: str) -> str:
+    """The opaque cursor naming the position just after the run (ts_us, run_id) in newest-first order."""
+    raw = json.dumps([_CURSOR_VERSION, ts_us, run_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: object) -> tuple[int, str]:
+    """(ts_us, run_id) of a cursor from ``encode_cursor``; ValidationError for anything else."""
+    problem = ValidationError(
+        f"malformed cursor {cursor!r:.60}: pass the next_cursor of a previous listing unchanged, or none for the "
+        "first page"
+    )
+    if not isinstance(cursor, str) or not cursor or len(cursor) > 400:
+        raise problem
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (ValueError, binascii.Error):
+        raise problem from None
+    if not (isinstance(decoded, list) and len(decoded) == 3 and decoded[0] == _CURSOR_VERSION):
+        raise problem
+    _, ts_us, run_id = decoded
+    if not isinstance(ts_us, int) or isinstance(ts_us, bool) or not isinstance(run_id, str):
+        raise problem
+    if RUN_ID_PATTERN.fullmatch(run_id) is None or abs(ts_us) >= 2**63:
+        raise problem
+    return ts_us, run_id

@@ -1,0 +1,159 @@
+"""One run folder as the run index stores it: its summary row, and the signatures that tell when to read it again.
+
+A signature (inode, size, mtime, ctime of metadata.json, or of the folder while it has none) stands for the bytes
+last read: the same signature means the same content, so a refresh stats a file instead of reading it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import runformat
+from ..errors import CorruptRunError
+from ..liveness import run_is_alive
+from ..naming import METADATA_FILENAME
+from ..store import parse_metadata
+
+log = logging.getLogger(__name__)
+
+SUMMARY_KEYS = ("run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
+                "updated_at", "finished_at", "current_state", "progress", "entity_count")
+# A directory or file mtime this close to "now" may share a clock tick with a change not yet visible to us.
+RACY_NS = 100_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run as the index stores it."""
+
+    run_id: str
+    ts_us: int
+    config_name: str
+    user_id: str
+    status: str
+    disk_status: str
+    writers: str | None  # JSON {"owner", "writers"} of a running run: what run_is_alive judges; else None
+    sig: str
+    summary: str
+
+    def values(self) -> tuple[Any, ...]:
+        """The row's columns in the order of the ``runs`` table."""
+        return (self.run_id, self.ts_us, self.config_name, self.user_id, self.status, self.disk_status,
+                self.writers, self.sig, self.summary)
+
+
+def timestamp_us(value: str) -> int:
+    """Microseconds since the epoch of an ISO 8601 datetime (a naive one is taken as UTC). ValueError if malformed."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (parsed - _EPOCH) // timedelta(microseconds=1)
+
+
+def signature(st: os.stat_result) -> str:
+    """The signature of a stat result; marked ``racy:`` (never trusted) when its mtime is within RACY_NS of now."""
+    sig = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    # A file changed within the same clock tick as our read may change again unseen: never trust such a signature.
+    return "racy:" + sig if time.time_ns() - st.st_mtime_ns < RACY_NS else sig
+
+
+def same(stored: str, current: str | None) -> bool:
+    """Whether a stored signature still stands for the current one (a racy one never does)."""
+    return current is not None and not stored.startswith("racy:") and stored == current
+
+
+def summarize(doc: dict[str, Any]) -> dict[str, Any]:
+    """The listing summary of a run's metadata (liveness already applied to ``doc['status']``)."""
+    state = doc.get("current_state")
+    summary = {key: doc.get(key) for key in SUMMARY_KEYS[:-3]}
+    summary["current_state"] = state
+    summary["progress"] = state.get("progress") if isinstance(state, dict) else None
+    summary["entity_count"] = len(doc.get("entities") or [])
+    return summary
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, max(size + 1, 65536)):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_row(runs_dir: str, run_id: str) -> Row | str | None:
+    """The run's row; a signature string when the folder exists but cannot be listed; None when it is gone."""
+    folder = f"{runs_dir}/{run_id}"  # plain strings: a cold build does this 100,000 times
+    path = f"{folder}/{METADATA_FILENAME}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return folder_signature(folder)
+    try:
+        st = os.fstat(fd)
+        sig = signature(st)
+        data = _read_all(fd, st.st_size)
+    except OSError:
+        return folder_signature(folder)
+    finally:
+        os.close(fd)
+    try:
+        doc = parse_metadata(data, Path(path))
+    except CorruptRunError as exc:
+        log.info("run index: skipping %s: %s", run_id, exc)
+        return sig
+    if doc["run_id"] != run_id:
+        log.info("run index: skipping %s: its metadata.json names run %r", run_id, doc["run_id"])
+        return sig
+    timestamp = doc.get("timestamp")
+    try:
+        ts_us = timestamp_us(timestamp) if isinstance(timestamp, str) else 0
+    except (ValueError, OverflowError):
+        ts_us = 0  # listed, as the oldest: an odd timestamp must not hide a run
+    disk_status = str(doc["status"])
+    writers = _writers_of(doc) if disk_status == runformat.RUNNING else None
+    status = disk_status
+    if writers is not None and not run_is_alive(writers):
+        status = runformat.INTERRUPTED
+    doc["status"] = status
+    return Row(
+        run_id=run_id,
+        ts_us=ts_us,
+        config_name=str(doc.get("config_name")),
+        user_id=str(doc.get("user_id")),
+        status=status,
+        disk_status=disk_status,
+        writers=json.dumps(writers) if writers is not None else None,
+        sig=sig,
+        summary=json.dumps(summarize(doc), ensure_ascii=False),
+    )
+
+
+def _writers_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's metadata that ``run_is_alive`` judges: every recorded writer, not only the last."""
+    return {"owner": doc.get("owner"), "writers": doc.get("writers")}
+
+
+def folder_signature(folder: str | Path) -> str | None:
+    """A signature for a folder without a readable metadata.json, or None if the folder is gone."""
+    try:
+        st = os.stat(folder, follow_symlinks=False)
+    except OSError:
+        return None
+    return "folder:" + signature(st)
+
+
+def metadata_signature(runs_dir: str, run_id: str) -> str | None:
+    """The signature of a run's metadata.json, or None if it cannot be stat'ed."""
+    try:
+        # Plain strings: this runs for every checked run on every refresh, and pathlib would double its cost.
+        st = os.stat(f"{runs_dir}/{run_id}/{METADATA_FILENAME}", follow_symlinks=False)
+    except OSError:
+        return None
+    return signature(st)
