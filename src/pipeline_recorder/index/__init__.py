@@ -14,7 +14,7 @@ index file cannot be written (a read-only store), the index lives in memory for 
 
 The modules, each one concern:
 
-- ``runindex``: ``RunIndex`` (listings and counts), ``iter_all``, ``remove_index``.
+- ``runindex``: ``RunIndex`` (listings and counts) and ``iter_all``.
 - ``query``: the listing's filters, page size and cursor, checked and turned into SQL (pure).
 - ``freshness``: keeping the index in step with the folders (events, scans, rechecks, sweeps); how fresh a
   listing is, is told in its docstring.
@@ -27,9 +27,9 @@ The modules, each one concern:
 # ``freshness``, so patch it there (the test needs that one-line change; until then its patch has no effect).
 from .freshness import SKIPPED_BATCH  # noqa: F401
 from .query import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from .runindex import RunIndex, iter_all, remove_index
+from .runindex import RunIndex, iter_all
 from .schema import INDEX_DIRNAME, INDEX_FILENAME
-from .summaries import SUMMARY_KEYS, summarize, timestamp_us
+from .summaries import SUMMARY_KEYS, timestamp_us
 
 __all__ = ["DEFAULT_LIMIT", "INDEX_DIRNAME", "INDEX_FILENAME", "MAX_LIMIT", "SUMMARY_KEYS", "RunIndex",
-           "decode_cursor", "encode_cursor", "iter_all", "remove_index", "summarize", "timestamp_us"]
+           "decode_cursor", "encode_cursor", "iter_all", "timestamp_us"]

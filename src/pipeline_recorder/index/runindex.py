@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..store import RunStore
 from .freshness import SyncedIndex
 from .query import DEFAULT_LIMIT, MAX_LIMIT, listing
-from .schema import INDEX_DIRNAME
 
 
 class RunIndex(SyncedIndex):
@@ -75,8 +72,3 @@ def iter_all(index: RunIndex, **filters: Any) -> Iterable[dict[str, Any]]:
         yield from page
         if cursor is None:
             return
-
-
-def remove_index(store: RunStore) -> None:
-    """Delete the default index of a store (it is rebuilt from the folders on next use)."""
-    shutil.rmtree(store.runs_dir / INDEX_DIRNAME, ignore_errors=True)
