@@ -183,3 +183,18 @@ def problems(doc: object, folder_name: str | None = None) -> list[str]:
             found.append(f"sequence {entity['sequence']} is listed twice")
         sequences.add(entity["sequence"])
     return found
+
+
+# The listing summary of a run: what the run listing (HTTP, `ls`, the index) and retention show of each run.
+SUMMARY_KEYS = ("run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
+                "updated_at", "finished_at", "current_state", "progress", "entity_count")
+
+
+def summarize(doc: dict[str, Any]) -> dict[str, Any]:
+    """The listing summary of a run's metadata (liveness already applied to ``doc['status']``)."""
+    state = doc.get("current_state")
+    summary = {key: doc.get(key) for key in SUMMARY_KEYS[:-3]}
+    summary["current_state"] = state
+    summary["progress"] = state.get("progress") if isinstance(state, dict) else None
+    summary["entity_count"] = len(doc.get("entities") or [])
+    return summary

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_recorder import LivePipelineRecorder, RunStore
-from pipeline_recorder import index as index_module
-from pipeline_recorder.index import RunIndex
+from pipeline_recorder.index import RunIndex, schema
+from pipeline_recorder.index import freshness as index_module
 from pipeline_recorder.ops import repair
 
 
@@ -37,6 +37,6 @@ def test_repair_creates_no_index_in_a_store_that_has_none(tmp_path: Path) -> Non
     corrupt_runs(tmp_path, "run-a")
     store = RunStore(tmp_path)
     repair.repair_run(store, "run-a")
-    assert not (store.runs_dir / index_module.INDEX_DIRNAME).exists()
+    assert not (store.runs_dir / schema.INDEX_DIRNAME).exists()
     with RunIndex(store) as index:
         assert [run["run_id"] for run in index.query()[0]] == ["run-a"]

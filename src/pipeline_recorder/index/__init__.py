@@ -23,13 +23,11 @@ The modules, each one concern:
 - ``schema``: the SQLite file: tables, schema version, opening, and recovery when it is corrupt or read-only.
 """
 
-# Kept importable for tests/ops/test_ops_repair_index.py, which patches it here; the refresh reads it from
-# ``freshness``, so patch it there (the test needs that one-line change; until then its patch has no effect).
-from .freshness import SKIPPED_BATCH  # noqa: F401
+from ..runformat import SUMMARY_KEYS
 from .query import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from .runindex import RunIndex, iter_all
 from .schema import INDEX_DIRNAME, INDEX_FILENAME
-from .summaries import SUMMARY_KEYS, timestamp_us
+from .summaries import timestamp_us
 
 __all__ = ["DEFAULT_LIMIT", "INDEX_DIRNAME", "INDEX_FILENAME", "MAX_LIMIT", "SUMMARY_KEYS", "RunIndex",
            "decode_cursor", "encode_cursor", "iter_all", "timestamp_us"]

@@ -23,8 +23,6 @@ from ..store import parse_metadata
 
 log = logging.getLogger(__name__)
 
-SUMMARY_KEYS = ("run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
-                "updated_at", "finished_at", "current_state", "progress", "entity_count")
 # A directory or file mtime this close to "now" may share a clock tick with a change not yet visible to us.
 RACY_NS = 100_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,16 +66,6 @@ def signature(st: os.stat_result) -> str:
 def same(stored: str, current: str | None) -> bool:
     """Whether a stored signature still stands for the current one (a racy one never does)."""
     return current is not None and not stored.startswith("racy:") and stored == current
-
-
-def summarize(doc: dict[str, Any]) -> dict[str, Any]:
-    """The listing summary of a run's metadata (liveness already applied to ``doc['status']``)."""
-    state = doc.get("current_state")
-    summary = {key: doc.get(key) for key in SUMMARY_KEYS[:-3]}
-    summary["current_state"] = state
-    summary["progress"] = state.get("progress") if isinstance(state, dict) else None
-    summary["entity_count"] = len(doc.get("entities") or [])
-    return summary
 
 
 def _read_all(fd: int, size: int) -> bytes:
@@ -131,7 +119,7 @@ def read_row(runs_dir: str, run_id: str) -> Row | str | None:
         disk_status=disk_status,
         writers=json.dumps(writers) if writers is not None else None,
         sig=sig,
-        summary=json.dumps(summarize(doc), ensure_ascii=False),
+        summary=json.dumps(runformat.summarize(doc), ensure_ascii=False),
     )
 
 

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import CorruptRunError, RunNotFoundError
+from ..runformat import summarize
 from ..store import RunStore
 from .timespec import parse_stamp
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SUMMARY_KEYS = ("run_id", "timestamp", "config_name", "execution_mode", "safety_level", "user_id", "status",
-                "current_state", "updated_at", "finished_at")
 
 
 @dataclass
@@ -21,13 +20,6 @@ class RunScan:
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-
-
-def summarize(doc: dict[str, Any]) -> dict[str, Any]:
-    """The listing fields of a run's metadata, with its entity count."""
-    summary = {key: doc.get(key) for key in SUMMARY_KEYS}
-    summary["entity_count"] = len(doc.get("entities", []))
-    return summary
 
 
 def started(summary: dict[str, Any]) -> datetime | None:
