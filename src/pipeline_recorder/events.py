@@ -40,7 +40,7 @@ from . import runformat
 from .errors import CorruptRunError, RunNotFoundError, ValidationError
 from .fileversion import Version, read_if_changed, version_of
 from .naming import METADATA_FILENAME
-from .store import RunStore, apply_liveness, parse_metadata
+from .store import ParsedRun, RunStore, apply_liveness, parse_metadata_since
 
 ENTITY, STATE, STATUS, END = "entity", "state", "status", "end"
 HEARTBEAT = "heartbeat"
@@ -224,8 +224,10 @@ HUB = _WatchHub()
 
 
 # Parsed documents shared by every follower in the process: two hundred clients of one run parse each new
-# version of its metadata.json once, not two hundred times. The documents are never changed after parsing.
-_PARSED: OrderedDict[Path, tuple[Version, dict[str, Any]]] = OrderedDict()
+# version of its metadata.json once, not two hundred times; a new version that only appends records is parsed
+# from the one before (store.parse_metadata_since), so each keeps the file's bytes. The documents are never changed
+# after parsing (readers get shallow copies; the entity records are shared, read-only, between versions).
+_PARSED: OrderedDict[Path, tuple[Version, ParsedRun]] = OrderedDict()
 _PARSED_LOCK = threading.Lock()
 _PARSED_SIZE = 64
 
@@ -252,11 +254,12 @@ class _RunReader:
             raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
         if data is None:
             assert cached is not None
-            stored = cached[1]
+            stored = cached[1].doc
         else:
-            stored = parse_metadata(data, self.path)
+            parsed = parse_metadata_since(data, self.path, cached[1] if cached is not None else None)
+            stored = parsed.doc
             with _PARSED_LOCK:
-                _PARSED[self.path] = (version_of(st, stored, data), stored)
+                _PARSED[self.path] = (version_of(st, stored, data), parsed)
                 _PARSED.move_to_end(self.path)
                 while len(_PARSED) > _PARSED_SIZE:
                     _PARSED.popitem(last=False)

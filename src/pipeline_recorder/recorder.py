@@ -45,7 +45,7 @@ from .locking import RunLock
 from .naming import METADATA_FILENAME, entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
 from .runformat import MetadataDocument
-from .store import RunStore, apply_liveness, parse_metadata
+from .store import ParsedRun, RunStore, apply_liveness, parse_metadata, parse_metadata_since
 
 # Hidden staging folders in pipeline_runs/ where new runs are made before they appear (never run ids: '.').
 CREATE_PREFIX = ".create-"
@@ -96,6 +96,7 @@ class LivePipelineRecorder:
     run_id: str
     _doc: MetadataDocument | None
     _version: Version | None
+    _increasing: bool  # every record's sequence is an integer greater than the one before (see store.ParsedRun)
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class LivePipelineRecorder:
                     header = runformat.new_header(run_id=run_id, expected_outputs=expected, owner=current_owner(),
                                                   **settings)
                     self._doc = MetadataDocument(header, [])
+                    self._increasing = True
                     self._write()
                 else:
                     self._check_settings(self._doc.header, settings)
@@ -173,6 +175,7 @@ class LivePipelineRecorder:
         self._mutex = threading.RLock()
         self._doc = None
         self._version = None
+        self._increasing = False
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -223,9 +226,24 @@ class LivePipelineRecorder:
             raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
         if data is None:
             return
-        parsed = parse_metadata(data, self._metadata_path)
-        self._version = version_of(st, parsed, data)
-        self._doc = MetadataDocument.from_dict(parsed)
+        previous = None
+        if self._doc is not None and self._version is not None:
+            # What this recorder last read or wrote, as the parse it is (its fragments are the bytes it wrote), so
+            # that records another writer appended since are the only ones parsed; _version is None after a failed
+            # change, when memory may hold what the file does not.
+            fragments = self._doc.fragments
+            previous = ParsedRun({**self._doc.header, "entities": self._doc.entities}, fragments, 0,
+                                 len(fragments), self._increasing)
+        parsed = parse_metadata_since(data, self._metadata_path, previous)
+        self._version = version_of(st, parsed.doc, data)
+        self._increasing = parsed.increasing
+        if previous is not None and parsed.shared == len(previous.doc["entities"]) and self._doc is not None:
+            # Only appended to: keep the fragments already serialised and add the new records.
+            self._doc.header = {key: value for key, value in parsed.doc.items() if key != "entities"}
+            for entity in parsed.doc["entities"][parsed.shared:]:
+                self._doc.add_entity(entity)
+        else:
+            self._doc = MetadataDocument.from_dict(parsed.doc)
 
     def _current(self) -> MetadataDocument:
         self._refresh()

@@ -50,6 +50,27 @@ def dumps_compact(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
+# How the writer lays out the entity list after the header (see MetadataDocument.chunks): the header ends with
+# ENTITIES_MARKER, then either EMPTY_ENTITIES or ENTITIES_OPEN + fragments joined by FRAGMENT_SEPARATOR +
+# ENTITIES_CLOSE. A newline cannot occur inside a JSON string, so the marker cannot be part of a header value.
+ENTITIES_MARKER = b'\n  "entities": '
+EMPTY_ENTITIES = b"[]\n}\n"
+ENTITIES_OPEN = b"[\n    "
+FRAGMENT_SEPARATOR = b",\n    "
+ENTITIES_CLOSE = b"\n  ]\n}\n"
+
+
+def entity_portion(data: bytes, head_length: int) -> tuple[int, int] | None:
+    """Where the joined entity fragments lie in ``data`` (start, end), given that its header, laid out as the
+    writer lays it out, is ``data[:head_length]``; None when what follows is not the writer's layout."""
+    if data.endswith(EMPTY_ENTITIES) and len(data) == head_length + len(EMPTY_ENTITIES):
+        return head_length + 1, head_length + 1
+    start, end = head_length + len(ENTITIES_OPEN), len(data) - len(ENTITIES_CLOSE)
+    if start < end and data.startswith(ENTITIES_OPEN, head_length) and data.endswith(ENTITIES_CLOSE):
+        return start, end
+    return None
+
+
 def head_bytes(doc: dict[str, Any]) -> bytes:
     """The start of metadata.json up to the entity list, for a header or a whole parsed document (its
     ``entities`` are skipped): what a file written from ``doc`` begins with."""
@@ -77,6 +98,11 @@ class MetadataDocument:
         if self._fragments:
             self._fragments += b",\n    "
         self._fragments += dumps_compact(entity)
+
+    @property
+    def fragments(self) -> bytearray:
+        """The entity records as written: their JSON fragments joined (read-only for callers)."""
+        return self._fragments
 
     def add_entity(self, entity: dict[str, Any]) -> None:
         self.entities.append(entity)
@@ -173,15 +199,23 @@ def problems(doc: object, folder_name: str | None = None) -> list[str]:
         return found
     sequences: set[int] = set()
     for position, entity in enumerate(doc["entities"]):
-        if not isinstance(entity, dict) or not set(ENTITY_KEYS) - {"revision"} <= set(entity):
-            found.append(f"entity #{position} lacks some of {list(ENTITY_KEYS)}")
-            continue
-        parsed = parse_entity_filename(str(entity["filename"]))
-        if parsed is None or parsed[0] != entity["sequence"] or parsed[1] != entity["type"]:
-            found.append(f"entity #{position} has a filename {entity['filename']!r} that does not fit it")
-        if entity["sequence"] in sequences:
-            found.append(f"sequence {entity['sequence']} is listed twice")
-        sequences.add(entity["sequence"])
+        found.extend(entity_problems(position, entity, sequences))
+    return found
+
+
+def entity_problems(position: int, entity: object, sequences: set[Any]) -> list[str]:
+    """What is wrong with the entity record at ``position`` of a document, ``sequences`` holding those of the
+    records before it (this record's sequence is added to it). The check of one record alone, so that a reader
+    that already checked a document's earlier records can check only the records appended since."""
+    if not isinstance(entity, dict) or not set(ENTITY_KEYS) - {"revision"} <= set(entity):
+        return [f"entity #{position} lacks some of {list(ENTITY_KEYS)}"]
+    found = []
+    parsed = parse_entity_filename(str(entity["filename"]))
+    if parsed is None or parsed[0] != entity["sequence"] or parsed[1] != entity["type"]:
+        found.append(f"entity #{position} has a filename {entity['filename']!r} that does not fit it")
+    if entity["sequence"] in sequences:
+        found.append(f"sequence {entity['sequence']} is listed twice")
+    sequences.add(entity["sequence"])
     return found
 
 

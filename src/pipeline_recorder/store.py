@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,106 @@ def parse_metadata(data: bytes, where: Path) -> dict[str, Any]:
         raise CorruptRunError(f"{where} does not follow the run format: {'; '.join(found[:3])}")
     assert isinstance(doc, dict)
     return doc
+
+
+@dataclass(frozen=True)
+class ParsedRun:
+    """One parse of a metadata.json, kept so that the next version of the same file can be parsed incrementally.
+
+    ``doc`` is read-only: the next parse shares its entity records (callers that change a document copy it
+    first). ``raw[start:end]`` are the entity fragments exactly as the file held them (``start`` is -1 when the file
+    was not in the writer's layout), and ``increasing`` tells that every record's sequence is an integer greater
+    than the one before, so that a record appended with a greater sequence cannot repeat one.
+    """
+
+    doc: dict[str, Any]
+    raw: bytes | bytearray
+    start: int
+    end: int
+    increasing: bool
+    shared: int = 0  # how many leading entity records were taken over from the previous parse, unparsed
+
+
+def _increasing(entities: list[Any], last: int | None = None) -> bool:
+    for entity in entities:
+        sequence = entity.get("sequence") if isinstance(entity, dict) else None
+        if type(sequence) is not int or (last is not None and sequence <= last):
+            return False
+        last = sequence
+    return True
+
+
+def _parse_whole(data: bytes, where: Path) -> ParsedRun:
+    doc = parse_metadata(data, where)
+    head = runformat.head_bytes(doc)
+    portion = runformat.entity_portion(data, len(head)) if data.startswith(head) else None
+    start, end = portion if portion is not None else (-1, -1)
+    return ParsedRun(doc, data, start, end, _increasing(doc["entities"]))
+
+
+def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
+    """``data`` parsed reusing ``previous``: only the header and the records appended since are parsed and checked.
+    None when that cannot be done with certainty (the caller then parses the file whole): the layout is not the
+    writer's, the records already known are not byte for byte at the start of the list (a repair rewrote them, some
+    were removed, the file was edited by hand), or anything new fails a check (the whole parse then words the error
+    exactly as always)."""
+    old_entities: list[dict[str, Any]] = previous.doc["entities"]
+    old_length = previous.end - previous.start
+    if previous.start < 0 or not previous.increasing or (not old_entities and old_length):
+        return None
+    marker = data.find(runformat.ENTITIES_MARKER)
+    if marker < 0:
+        return None
+    head_length = marker + len(runformat.ENTITIES_MARKER)
+    portion = runformat.entity_portion(data, head_length)
+    if portion is None:
+        return None
+    start, end = portion
+    if start + old_length > end:  # fewer records than before
+        return None
+    if old_length:
+        # One memcmp, no copy: the records already parsed must be exactly where they were.
+        if not data.startswith(memoryview(previous.raw)[previous.start:previous.end], start):
+            return None
+        added_at = start + old_length
+        if added_at != end:
+            if not data.startswith(runformat.FRAGMENT_SEPARATOR, added_at):
+                return None
+            added_at += len(runformat.FRAGMENT_SEPARATOR)
+    else:
+        added_at = start
+    try:
+        # json.loads decodes bytes this way too (a file that starts with "{\n" is UTF-8).
+        header = json.loads((data[:head_length] + runformat.EMPTY_ENTITIES).decode("utf-8", "surrogatepass"))
+        added = (json.loads("[" + data[added_at:end].decode("utf-8", "surrogatepass") + "]")
+                 if added_at < end else [])
+    except ValueError:
+        return None
+    if (not isinstance(header, dict) or runformat.head_bytes(header) != data[:head_length]
+            or (added_at < end and not added) or runformat.problems(header)):
+        return None
+    last = old_entities[-1]["sequence"] if old_entities else None
+    sequences: set[Any] = set()
+    for position, entity in enumerate(added, len(old_entities)):
+        if runformat.entity_problems(position, entity, sequences):
+            return None
+    if not _increasing(added, last):
+        return None
+    header["entities"] = old_entities + added if added else list(old_entities)
+    return ParsedRun(header, data, start, end, True, len(old_entities))
+
+
+def parse_metadata_since(data: bytes, where: Path, previous: ParsedRun | None) -> ParsedRun:
+    """``data``, a metadata.json, parsed and checked like parse_metadata -- with the same result and the same
+    errors -- but at a cost that does not grow with the run's length when ``previous`` is the parse of an earlier
+    version of the same file and records were only appended since: the records ``previous`` holds are compared
+    byte for byte (one memcmp) instead of being parsed and checked again. Every reader of a changing run (the
+    recorder, the change feed, the HTTP status cache) reads through here. CorruptRunError."""
+    if previous is not None:
+        parsed = _parse_appended(data, previous)
+        if parsed is not None:
+            return parsed
+    return _parse_whole(data, where)
 
 
 class RunStore:

@@ -20,18 +20,22 @@ from typing import Any
 from ..errors import CorruptRunError, RunNotFoundError
 from ..fileversion import Version, read_if_changed, version_of
 from ..naming import METADATA_FILENAME, validate_run_id
-from ..store import RunStore, apply_liveness, parse_metadata
+from ..store import ParsedRun, RunStore, apply_liveness, parse_metadata_since
 
 CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One version of a run's metadata.json: its bytes as stored, the parsed document and a digest of the bytes."""
+    """One version of a run's metadata.json: its bytes as stored, the parsed document and a digest of the bytes.
+
+    ``parsed`` lets the next version be parsed from this one (store.parse_metadata_since); it holds ``raw`` and
+    ``doc``, no copy. ``doc`` is read-only: its entity records are shared with the next version's."""
 
     raw: bytes
     doc: dict[str, Any]
     digest: str
+    parsed: ParsedRun
 
     def current(self) -> dict[str, Any]:
         """The document as a reader must see it now: a running run whose writer died reads as interrupted."""
@@ -79,10 +83,11 @@ class Documents:
                 if run_id in self._cache:
                     self._cache.move_to_end(run_id)
             return cached[1]
-        doc = parse_metadata(raw, Path(path))
+        parsed = parse_metadata_since(raw, Path(path), cached[1].parsed if cached is not None else None)
+        doc = parsed.doc
         if doc.get("run_id") != run_id:
             raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
-        snapshot = Snapshot(raw, doc, hashlib.blake2b(raw, digest_size=12).hexdigest())
+        snapshot = Snapshot(raw, doc, hashlib.blake2b(raw, digest_size=12).hexdigest(), parsed)
         with self._lock:
             self._cache[run_id] = (version_of(st, doc, raw), snapshot)
             self._cache.move_to_end(run_id)

@@ -1,0 +1,94 @@
+"""Benchmark: what a reader of a changing run (the recorder seeing another writer's change, the change feed, the
+/status cache) spends on each new version of metadata.json -- reading it and parsing it -- as the run grows.
+
+For runs of 10, 1,000 and 10,000 entities, each round writes a new version (one entity appended, the header
+changed: what a save does; untimed) and then times, on the same file, in alternating order:
+
+- whole: ``read_if_changed`` + ``parse_metadata``, the full parse every reader did before (the baseline);
+- incremental: ``read_if_changed`` + ``parse_metadata_since`` from the parse of the version before.
+
+    .venv/bin/python bench/read_changes.py                # 10, 1,000 and 10,000 entities, 200 changes each
+    .venv/bin/python bench/read_changes.py --changes 50   # quicker
+
+Target: the incremental read at 10,000 entities within ~2-3x of the one at 10; the whole parse is the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline_recorder.fileversion import read_if_changed
+from pipeline_recorder.naming import entity_filename
+from pipeline_recorder.runformat import MetadataDocument, new_header
+from pipeline_recorder.store import ParsedRun, parse_metadata, parse_metadata_since
+
+SIZES = (10, 1_000, 10_000)
+
+
+def record(sequence: int, revision: int) -> dict[str, Any]:
+    """An entity record as the recorder writes one (about 330 bytes)."""
+    return {"sequence": sequence, "type": "translation", "filename": entity_filename(sequence, "translation", "txt"),
+            "timestamp": "2026-01-01T00:00:00.000000+00:00", "metadata": {"stage": 2, "model": "m-small"},
+            "size": 66, "sha256": "ab" * 32, "mime_type": "text/plain", "revision": revision}
+
+
+def write(path: Path, doc: MetadataDocument) -> None:
+    tmp = path.with_name(".tmp-metadata.json")
+    with open(tmp, "wb") as f:
+        for chunk in doc.chunks():
+            f.write(chunk)
+    os.replace(tmp, path)
+
+
+def measure(folder: Path, size: int, changes: int) -> tuple[float, float, int]:
+    """Median seconds per change (whole, incremental) and the file size at the end."""
+    header = new_header(run_id="20260101_000000_abcd1234", config_name="c", execution_mode="m", safety_level="s",
+                        user_id="u", expected_outputs=["translation"], owner={"pid": 1, "host": "h", "started": 1.0})
+    doc = MetadataDocument(header, [record(n, 1) for n in range(1, size + 1)])
+    path = folder / f"metadata-{size}.json"
+    write(path, doc)
+    previous: ParsedRun = parse_metadata_since(read_if_changed(path, None)[1] or b"", path, None)
+    whole: list[float] = []
+    incremental: list[float] = []
+    for change in range(changes):
+        doc.header["revision"] += 1
+        doc.add_entity(record(size + change + 1, doc.header["revision"]))
+        write(path, doc)
+        for which in ((0, 1) if change % 2 else (1, 0)):
+            start = time.perf_counter()
+            _, data = read_if_changed(path, None)
+            assert data is not None
+            if which == 0:
+                parse_metadata(data, path)
+                whole.append(time.perf_counter() - start)
+            else:
+                parsed = parse_metadata_since(data, path, previous)
+                incremental.append(time.perf_counter() - start)
+                assert parsed.shared == len(previous.doc["entities"])
+                previous = parsed
+    return statistics.median(whole), statistics.median(incremental), path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=200, help="changes timed per run size (default 200)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="read-changes-") as tmp:
+        rows = [(size, *measure(Path(tmp), size, args.changes)) for size in SIZES]
+    base_incremental = rows[0][2]
+    print(f"per-change read + parse of metadata.json, median of {args.changes} changes")
+    print(f"{'entities':>9} {'file KB':>8} {'whole ms':>9} {'incr. ms':>9} {'whole/incr':>11} "
+          f"{'incr / incr@10':>15}")
+    for size, whole, incremental, file_size in rows:
+        print(f"{size:>9,} {file_size / 1024:>8.0f} {whole * 1e3:>9.3f} {incremental * 1e3:>9.3f} "
+              f"{whole / incremental:>10.1f}x {incremental / base_incremental:>14.2f}x")
+
+
+if __name__ == "__main__":
+    main()
