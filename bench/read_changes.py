@@ -5,7 +5,9 @@ For runs of 10, 1,000 and 10,000 entities, each round writes a new version (one 
 changed: what a save does; untimed) and then times, on the same file, in alternating order:
 
 - whole: ``read_if_changed`` + ``parse_metadata``, the full parse every reader did before (the baseline);
-- incremental: ``read_if_changed`` + ``parse_metadata_since`` from the parse of the version before.
+- incremental: ``read_if_changed`` + ``parse_metadata_since`` from the parse of the version before;
+- and for the /status cache, which also digests the bytes for the ETag: ``Documents.snapshot`` (incremental parse,
+  extended hash) against the whole parse + blake2b of the whole file it did before.
 
     .venv/bin/python bench/read_changes.py                # 10, 1,000 and 10,000 entities, 200 changes each
     .venv/bin/python bench/read_changes.py --changes 50   # quicker
@@ -16,6 +18,7 @@ Target: the incremental read at 10,000 entities within ~2-3x of the one at 10; t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import tempfile
@@ -24,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_recorder.fileversion import read_if_changed
-from pipeline_recorder.naming import entity_filename
+from pipeline_recorder.http.documents import Documents
+from pipeline_recorder.naming import METADATA_FILENAME, entity_filename
 from pipeline_recorder.runformat import MetadataDocument, new_header
-from pipeline_recorder.store import ParsedRun, parse_metadata, parse_metadata_since
+from pipeline_recorder.store import ParsedRun, RunStore, parse_metadata, parse_metadata_since
 
 SIZES = (10, 1_000, 10_000)
 
@@ -46,16 +50,22 @@ def write(path: Path, doc: MetadataDocument) -> None:
     os.replace(tmp, path)
 
 
-def measure(folder: Path, size: int, changes: int) -> tuple[float, float, int]:
-    """Median seconds per change (whole, incremental) and the file size at the end."""
+def measure(folder: Path, size: int, changes: int) -> tuple[float, float, float, float, int]:
+    """Median seconds per change (whole, incremental, /status whole, /status incremental) and the file size."""
     header = new_header(run_id="20260101_000000_abcd1234", config_name="c", execution_mode="m", safety_level="s",
                         user_id="u", expected_outputs=["translation"], owner={"pid": 1, "host": "h", "started": 1.0})
     doc = MetadataDocument(header, [record(n, 1) for n in range(1, size + 1)])
-    path = folder / f"metadata-{size}.json"
+    store = RunStore(folder / str(size))
+    path = store.run_folder(header["run_id"]) / METADATA_FILENAME
+    path.parent.mkdir(parents=True)
     write(path, doc)
     previous: ParsedRun = parse_metadata_since(read_if_changed(path, None)[1] or b"", path, None)
+    documents = Documents(store)
+    documents.snapshot(header["run_id"])
     whole: list[float] = []
     incremental: list[float] = []
+    status_whole: list[float] = []
+    status_incremental: list[float] = []
     for change in range(changes):
         doc.header["revision"] += 1
         doc.add_entity(record(size + change + 1, doc.header["revision"]))
@@ -72,7 +82,19 @@ def measure(folder: Path, size: int, changes: int) -> tuple[float, float, int]:
                 incremental.append(time.perf_counter() - start)
                 assert parsed.shared == len(previous.doc["entities"])
                 previous = parsed
-    return statistics.median(whole), statistics.median(incremental), path.stat().st_size
+        for which in ((0, 1) if change % 2 else (1, 0)):
+            start = time.perf_counter()
+            if which == 0:
+                _, data = read_if_changed(path, None)
+                assert data is not None
+                parse_metadata(data, path)
+                hashlib.blake2b(data, digest_size=12).hexdigest()
+                status_whole.append(time.perf_counter() - start)
+            else:
+                documents.snapshot(header["run_id"])
+                status_incremental.append(time.perf_counter() - start)
+    return (statistics.median(whole), statistics.median(incremental), statistics.median(status_whole),
+            statistics.median(status_incremental), path.stat().st_size)
 
 
 def main() -> None:
@@ -81,13 +103,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="read-changes-") as tmp:
         rows = [(size, *measure(Path(tmp), size, args.changes)) for size in SIZES]
-    base_incremental = rows[0][2]
-    print(f"per-change read + parse of metadata.json, median of {args.changes} changes")
-    print(f"{'entities':>9} {'file KB':>8} {'whole ms':>9} {'incr. ms':>9} {'whole/incr':>11} "
-          f"{'incr / incr@10':>15}")
-    for size, whole, incremental, file_size in rows:
-        print(f"{size:>9,} {file_size / 1024:>8.0f} {whole * 1e3:>9.3f} {incremental * 1e3:>9.3f} "
-              f"{whole / incremental:>10.1f}x {incremental / base_incremental:>14.2f}x")
+    print(f"per-change cost of a new version of metadata.json, median of {args.changes} changes")
+    print(f"{'':>18} {'read + parse':^45} {'/status cache (+ ETag digest)':^45}")
+    columns = f" {'whole ms':>9} {'incr. ms':>9} {'whole/incr':>11} {'incr/@10':>13}"
+    print(f"{'entities':>9} {'file KB':>8}" + columns * 2)
+    for size, whole, incremental, status_whole, status_incremental, file_size in rows:
+        line = f"{size:>9,} {file_size / 1024:>8.0f}"
+        for full, incr, base in ((whole, incremental, rows[0][2]), (status_whole, status_incremental, rows[0][4])):
+            line += f" {full * 1e3:>9.3f} {incr * 1e3:>9.3f} {full / incr:>10.1f}x {incr / base:>12.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ is always what a whole parse gives -- the same document or the same error -- and
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +220,7 @@ def _version(doc: MetadataDocument, step: tuple[str, Any, Any]) -> tuple[Metadat
     return doc, doc.to_bytes()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(start=st.integers(0, 4), steps=STEPS)
 def test_any_sequence_of_versions_parses_as_the_whole_parse_does(start: int, steps: list[Any]) -> None:
     doc = MetadataDocument(header(), [entity(n) for n in range(1, start + 1)])
@@ -271,3 +272,29 @@ def test_the_change_feed_and_the_status_cache_read_appended_records_as_a_whole_r
         snapshot = documents.snapshot(rec.run_id)
         assert snapshot.doc == expected
         assert snapshot.parsed.shared == (n if n else 0)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_the_status_cache_gives_each_version_the_digest_a_fresh_cache_gives(tmp_path: Path, steps: list[Any]) -> None:
+    run_id = header()["run_id"]
+    store = RunStore(tmp_path / "digests")
+    path = store.run_folder(run_id) / METADATA_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = MetadataDocument(header(), [entity(1)])
+    path.write_bytes(doc.to_bytes())
+    cached = Documents(store)
+    digests = {doc.to_bytes(): cached.snapshot(run_id).digest}
+    for number, step in enumerate(steps, 1):
+        doc, data = _version(doc, step)
+        path.write_bytes(data)
+        os.utime(path, ns=(number * 10**9, number * 10**9))  # a new version even if a garble hit the header
+        try:
+            fresh = Documents(store).snapshot(run_id)
+        except CorruptRunError:
+            continue
+        snapshot = cached.snapshot(run_id)
+        assert (snapshot.doc, snapshot.digest) == (fresh.doc, fresh.digest)
+        assert digests.setdefault(data, snapshot.digest) == snapshot.digest  # same bytes, same ETag
+        assert [known for known, digest in digests.items() if digest == snapshot.digest] == [data]

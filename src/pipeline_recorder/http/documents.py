@@ -36,6 +36,7 @@ class Snapshot:
     doc: dict[str, Any]
     digest: str
     parsed: ParsedRun
+    entity_hash: hashlib.blake2b | None  # of the entity fragments, so that the next digest hashes only the new ones
 
     def current(self) -> dict[str, Any]:
         """The document as a reader must see it now: a running run whose writer died reads as interrupted."""
@@ -87,13 +88,36 @@ class Documents:
         doc = parsed.doc
         if doc.get("run_id") != run_id:
             raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
-        snapshot = Snapshot(raw, doc, hashlib.blake2b(raw, digest_size=12).hexdigest(), parsed)
+        digest, entity_hash = _digest(parsed, cached[1] if cached is not None else None)
+        snapshot = Snapshot(raw, doc, digest, parsed, entity_hash)
         with self._lock:
             self._cache[run_id] = (version_of(st, doc, raw), snapshot)
             self._cache.move_to_end(run_id)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return snapshot
+
+
+def _digest(parsed: ParsedRun, before: Snapshot | None) -> tuple[str, hashlib.blake2b | None]:
+    """A digest of the file's bytes (the ETag of /status) and the hash of its entity fragments.
+
+    Hashing 3 MB costs ~3 ms, more than reading a changed run: when records were only appended, the hash of the
+    fragments already known is extended with the new ones, and the digest covers the header, that hash and the end.
+    The same bytes always give the same digest (the layout is found the same way whichever path parsed them)."""
+    raw, start, end = memoryview(parsed.raw), parsed.start, parsed.end
+    if start < 0:  # not in the writer's layout
+        return hashlib.blake2b(raw, digest_size=12).hexdigest(), None
+    if before is not None and before.entity_hash is not None and 0 < parsed.shared == len(before.doc["entities"]):
+        # parse_metadata_since checked that the fragments known before begin the new ones, byte for byte.
+        entity_hash = before.entity_hash.copy()
+        entity_hash.update(raw[start + before.parsed.end - before.parsed.start:end])
+    else:
+        entity_hash = hashlib.blake2b(raw[start:end])
+    outer = hashlib.blake2b(f"{start}:{len(raw) - end}:".encode(), digest_size=12)
+    outer.update(raw[:start])
+    outer.update(entity_hash.digest())
+    outer.update(raw[end:])
+    return outer.hexdigest(), entity_hash
 
 
 def status_body(snapshot: Snapshot, since: int | None) -> tuple[bytes, str]:
