@@ -134,9 +134,10 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
 
 def parse_metadata_since(data: bytes, where: Path, previous: ParsedRun | None) -> ParsedRun:
     """``data``, a metadata.json, parsed and checked like parse_metadata -- with the same result and the same
-    errors -- but at a cost that does not grow with the run's length when ``previous`` is the parse of an earlier
-    version of the same file and records were only appended since: the records ``previous`` holds are compared
-    byte for byte (one memcmp) instead of being parsed and checked again. Every reader of a changing run (the
+    errors -- but without parsing what ``previous`` (the parse of an earlier version of the same file) holds when
+    records were only appended since: those records are compared byte for byte (one memcmp) and shared, and only the
+    header and the new records are parsed and checked; what still grows with the run is copying bytes and the list
+    of references (docs/PERFORMANCE.md, "Reading a changed run"). Every reader of a changing run (the
     recorder, the change feed, the HTTP status cache) reads through here. CorruptRunError."""
     if previous is not None:
         parsed = _parse_appended(data, previous)
