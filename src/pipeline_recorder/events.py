@@ -28,7 +28,6 @@ import contextlib
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from watchfiles._rust_notify import RustNotify
 
 from . import runformat
 from .errors import CorruptRunError, RunNotFoundError, ValidationError
-from .fileversion import Version, read_if_changed, version_of
+from .fileversion import VersionCache
 from .naming import METADATA_FILENAME
 from .store import ParsedRun, RunStore, apply_liveness, parse_metadata_since
 
@@ -227,9 +226,7 @@ HUB = _WatchHub()
 # version of its metadata.json once, not two hundred times; a new version that only appends records is parsed
 # from the one before (store.parse_metadata_since), so each keeps the file's bytes. The documents are never changed
 # after parsing (readers get shallow copies; the entity records are shared, read-only, between versions).
-_PARSED: OrderedDict[Path, tuple[Version, ParsedRun]] = OrderedDict()
-_PARSED_LOCK = threading.Lock()
-_PARSED_SIZE = 64
+_PARSED: VersionCache[ParsedRun] = VersionCache(64)
 
 
 class _RunReader:
@@ -244,26 +241,12 @@ class _RunReader:
 
     def read(self) -> dict[str, Any]:
         """The current document (RunNotFoundError when the run is gone, CorruptRunError when unreadable)."""
-        with _PARSED_LOCK:
-            cached = _PARSED.get(self.path)
-        try:
-            st, data = read_if_changed(self.path, cached[0] if cached is not None else None)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {self.run_id!r} not found") from None
-        except OSError as exc:
-            raise CorruptRunError(f"run {self.run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
-        if data is None:
-            assert cached is not None
-            stored = cached[1].doc
-        else:
-            parsed = parse_metadata_since(data, self.path, cached[1] if cached is not None else None)
-            stored = parsed.doc
-            with _PARSED_LOCK:
-                _PARSED[self.path] = (version_of(st, stored, data), parsed)
-                _PARSED.move_to_end(self.path)
-                while len(_PARSED) > _PARSED_SIZE:
-                    _PARSED.popitem(last=False)
-        return apply_liveness(dict(stored))
+        parsed = _PARSED.load(str(self.path), self.path, self.run_id, self._parse)
+        return apply_liveness(dict(parsed.doc))
+
+    def _parse(self, data: bytes, previous: ParsedRun | None) -> tuple[dict[str, Any], ParsedRun]:
+        parsed = parse_metadata_since(data, self.path, previous)
+        return parsed.doc, parsed
 
 
 class _Follower:

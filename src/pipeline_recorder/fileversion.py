@@ -18,10 +18,16 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from .errors import CorruptRunError, RunNotFoundError
 from .runformat import head_bytes
+
+V = TypeVar("V")
 
 Signature = tuple[int, int, int, int]
 
@@ -72,3 +78,41 @@ def read_if_changed(path: str | os.PathLike[str], known: Version | None) -> tupl
         return st, b"".join(chunks)
     finally:
         os.close(fd)
+
+
+class VersionCache(Generic[V]):
+    """What a reader made of the latest version of each of a bounded number of metadata.json files (LRU,
+    thread-safe): the file is read again only when it changed, and then ``build`` turns its bytes -- with what
+    was made of the version before, so a new version can be parsed from the old -- into the new value."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[Version, V]] = OrderedDict()
+
+    def load(self, key: str, path: str | os.PathLike[str], run_id: str,
+             build: Callable[[bytes, V | None], tuple[dict[str, Any], V]]) -> V:
+        """The value for the file's current version. ``build(data, previous)`` returns the parsed document (for
+        the version's header) and the value. RunNotFoundError when the file is absent, CorruptRunError when it
+        cannot be read (a link, a folder or a fifo under the name, no permission)."""
+        with self._lock:
+            cached = self._entries.get(key)
+        try:
+            st, data = read_if_changed(path, cached[0] if cached is not None else None)
+        except (FileNotFoundError, NotADirectoryError):
+            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
+        except OSError as exc:
+            raise CorruptRunError(f"run {run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
+        if data is None:
+            assert cached is not None
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+            return cached[1]
+        doc, value = build(data, cached[1] if cached is not None else None)
+        with self._lock:
+            self._entries[key] = (version_of(st, doc, data), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value

@@ -11,14 +11,12 @@ import hashlib
 import json
 import os
 import stat
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptRunError, RunNotFoundError
-from ..fileversion import Version, read_if_changed, version_of
+from ..fileversion import VersionCache
 from ..naming import METADATA_FILENAME, validate_run_id
 from ..store import ParsedRun, RunStore, apply_liveness, parse_metadata_since
 
@@ -48,8 +46,7 @@ class Documents:
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[Version, Snapshot]] = OrderedDict()
+        self._cache: VersionCache[Snapshot] = VersionCache(CACHE_SIZE)
         self._runs_dir = str(store.runs_dir)
 
     def run_folder(self, run_id: str) -> Path:
@@ -70,32 +67,16 @@ class Documents:
     def snapshot(self, run_id: str) -> Snapshot:
         """The run's metadata as stored now. RunNotFoundError, CorruptRunError."""
         path = f"{self._folder(run_id)}/{METADATA_FILENAME}"
-        with self._lock:
-            cached = self._cache.get(run_id)
-        try:
-            st, raw = read_if_changed(path, cached[0] if cached is not None else None)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
-        except OSError as exc:  # a link, a folder or a fifo under the name; no permission
-            raise CorruptRunError(f"run {run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
-        if raw is None:
-            assert cached is not None
-            with self._lock:
-                if run_id in self._cache:
-                    self._cache.move_to_end(run_id)
-            return cached[1]
-        parsed = parse_metadata_since(raw, Path(path), cached[1].parsed if cached is not None else None)
-        doc = parsed.doc
-        if doc.get("run_id") != run_id:
-            raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
-        digest, entity_hash = _digest(parsed, cached[1] if cached is not None else None)
-        snapshot = Snapshot(raw, doc, digest, parsed, entity_hash)
-        with self._lock:
-            self._cache[run_id] = (version_of(st, doc, raw), snapshot)
-            self._cache.move_to_end(run_id)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return snapshot
+
+        def build(raw: bytes, before: Snapshot | None) -> tuple[dict[str, Any], Snapshot]:
+            parsed = parse_metadata_since(raw, Path(path), before.parsed if before is not None else None)
+            doc = parsed.doc
+            if doc.get("run_id") != run_id:
+                raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
+            digest, entity_hash = _digest(parsed, before)
+            return doc, Snapshot(raw, doc, digest, parsed, entity_hash)
+
+        return self._cache.load(run_id, path, run_id, build)
 
 
 def _digest(parsed: ParsedRun, before: Snapshot | None) -> tuple[str, hashlib.blake2b | None]:
