@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from .. import __version__, events
-from ..errors import EntityNotFoundError, RecorderError, ValidationError
+from ..errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ..index import RunIndex
 from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
 from ..store import RunStore, find_entity
@@ -199,8 +199,12 @@ class Api:
         return self.pages.page("index.html")
 
     def run_page(self, request: Request) -> Response:
-        """GET /runs/{run_id}: the viewer page of one run."""
-        validate_run_id(request.path_params["run_id"])
+        """GET /runs/{run_id}: the viewer page of one run, or a 404 page saying there is no such run (a 200 would
+        show an empty run)."""
+        try:
+            self.documents.run_folder(request.path_params["run_id"])  # 400 for a malformed id, as the API answers
+        except RunNotFoundError:
+            return self.pages.page("no-run.html", status=404)
         return self.pages.page("run.html")
 
     def static(self, request: Request) -> Response:

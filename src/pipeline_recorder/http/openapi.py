@@ -187,7 +187,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "responses": {"200": _RUNNER_JSON, **_errors(*_RUN_ERRORS, 503)},
     },
     "index_page": {"parameters": [], "responses": {"200": _HTML, **_errors(404)}},
-    "run_page": {"parameters": [], "responses": {"200": _HTML, **_errors(400, 404)}},
+    "run_page": {"parameters": [], "responses": {"200": _HTML, **_errors(400),
+                                                 "404": {**_HTML, "description": "No such run"}}},
     "static": {"parameters": [], "responses": {"200": _STATIC, **_errors(400, 404)}},
 }
 
