@@ -34,10 +34,9 @@ def serve(
         "(repeatable; CORS is off without one).")] = None,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
-    import uvicorn
-
     from ..errors import ValidationError
     from ..http.fastapi_app import create_app
+    from ..http.server import run as serve_app
     from ..http.settings import Settings
 
     try:
@@ -50,8 +49,8 @@ def serve(
     typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
-                proxy_headers=False, server_header=False)
+    serve_app(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
+              proxy_headers=False, server_header=False)
 
 
 def _split(values: list[str] | None) -> list[str]:
