@@ -79,7 +79,10 @@ class Api:
         if refused is not None:
             return refused
         handler: Callable[[Request], Response] = getattr(self, route.name)
-        return self.answer(lambda: handler(request))
+        try:
+            return handler(request)
+        except Exception as exc:  # every error gets the one error body, as in answer()
+            return response_for(exc)
 
     # -- reading a run ---------------------------------------------------------------------------------------
 
