@@ -13,9 +13,10 @@ from urllib.parse import quote
 
 from .. import events
 from ..errors import EntityNotFoundError, RecorderError, ValidationError
-from ..index import RunIndex
 from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
-from ..store import RunStore, find_entity
+from ..store import find_entity
+from ..stores import open_store
+from ..stores.base import RunListing
 from . import sse
 from .documents import Documents, status_body
 from .errors import error_response, response_for
@@ -50,18 +51,17 @@ class Api:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = RunStore(settings.base_path)
+        self.store = open_store(settings.base_path)
         self.documents = Documents(self.store)
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
-        self._index: RunIndex | None = None
+        self._index: RunListing | None = None
 
     def close(self) -> None:
         """Stop the runner's workers and close the index (server shutdown)."""
         self.runner.close()
-        if self._index is not None:
-            self._index.close()
+        self.store.close()
 
     @staticmethod
     def answer(handler: Callable[[], Response]) -> Response:
@@ -150,7 +150,7 @@ class Api:
     def list_runs(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
         """The one place the listing comes from: the SQLite run index (rebuilt from the folders when needed)."""
         if self._index is None:
-            self._index = RunIndex(self.store)
+            self._index = self.store.run_index()
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
                                                               "cursor")}
@@ -178,7 +178,7 @@ class Api:
         """POST /api/pipeline/{run_id}/cancel: ask a running pipeline to stop."""
         if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
             return refused
-        self.documents.run_folder(run_id)
+        self.documents.check_run(run_id)
         return json_response(200, self.runner.service().cancel(run_id))
 
     def export(self, run_id: str, headers: Headers) -> Response:
