@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..doccache import VersionCache
-from ..errors import CorruptRunError
+from ..errors import CorruptRunError, RunNotFoundError
 from ..naming import METADATA_FILENAME, validate_run_id
 from ..store import ParsedRun, parse_metadata_since
 from ..stores.base import Store
@@ -46,8 +46,10 @@ class Documents:
         self._cache: VersionCache[Snapshot] = VersionCache(CACHE_SIZE)
 
     def check_run(self, run_id: str) -> None:
-        """RunNotFoundError unless the run is stored (InvalidRunIdError for a malformed id)."""
-        self.snapshot(run_id)
+        """RunNotFoundError unless the run is stored (InvalidRunIdError for a malformed id); its document is not
+        read (a corrupt run is still a run)."""
+        if not self.store.run_exists(validate_run_id(run_id)):
+            raise RunNotFoundError(f"run {run_id!r} not found")
 
     def snapshot(self, run_id: str) -> Snapshot:
         """The run's metadata as stored now. RunNotFoundError, CorruptRunError."""

@@ -259,7 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _run_page(api: Api, run_id: str) -> Response:
     """The run's page, or a 404 page saying there is no such run (a 200 would show an empty run)."""
     try:
-        api.documents.run_folder(run_id)  # 400 for a malformed id, as the API answers
+        api.documents.check_run(run_id)  # 400 for a malformed id, as the API answers
     except RunNotFoundError:
         return api.pages.page("no-run.html", status=404)
     return api.pages.page("run.html")
