@@ -135,7 +135,7 @@ def test_runs_page_lists_a_new_run_and_its_end_without_a_reload(viewer: Any, ser
     rec = record(server, "appears-live", ["input"])
     row = f"#runs-body tr[data-run-id='{rec.run_id}']"
     page.wait_for_selector(row)
-    assert page.text_content(f"{row} td:nth-child(3)") == "running"
+    assert page.text_content(f"{row} .badge") == "running"
     rec.save_entity("input", "hello")
     rec.finish("completed")
     page.wait_for_selector(f"{row}[data-status=completed]")

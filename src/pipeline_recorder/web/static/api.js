@@ -72,6 +72,8 @@ export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
+/** The compare page of these runs, in this order: the address names the comparison, so it can be sent. */
+export const comparePageUrl = (runIds) => `/static/compare.html?runs=${runIds.map(seg).join(",")}`;
 
 /** The run id of a run page's address: /runs/{run_id} (or ?run= when the page is opened some other way). */
 export function runIdFromAddress() {
