@@ -70,8 +70,11 @@ export const runsUrl = (params) => `/api/pipeline/runs${params && String(params)
 export const statusUrl = (runId) => `/api/pipeline/${seg(runId)}/status`;
 export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
+export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
+/** The start form filled in with a run's settings and input (start.js reads ?again=). */
+export const runAgainUrl = (runId) => `/?again=${seg(runId)}#start-heading`;
 /** The compare page of these runs, in this order: the address names the comparison, so it can be sent. */
 export const comparePageUrl = (runIds) => `/static/compare.html?runs=${runIds.map(seg).join(",")}`;
 
