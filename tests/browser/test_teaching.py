@@ -129,7 +129,7 @@ def test_run_again_fills_the_form_with_the_runs_settings_and_starts_a_new_run(vi
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/\?again="))
     page.wait_for_selector("#start-again:not([hidden])")
-    page.wait_for_function("document.getElementById('start-input').value !== ''")
+    page.wait_for_function("() => document.getElementById('start-input').value !== ''")
     assert page.input_value("#start-config") == "haiku"
     assert page.input_value("#start-input") == "Der Regen fällt leise\nauf das Dach"
     assert page.input_value("#start-mode") == "eco"

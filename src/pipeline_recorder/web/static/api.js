@@ -24,7 +24,8 @@ function headers(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
 
-async function errorFrom(response) {
+/** The ApiError for a failed answer: its JSON "error" message, else its status line. */
+export async function errorFrom(response) {
   let message = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();

@@ -3,7 +3,7 @@
 // server asks for it); a link cannot send a header, so with a token the archive is fetched and saved from memory.
 // Without one the browser downloads straight from the link (streamed to disk, however large the run).
 
-import { exportUrl, getToken, setToken } from "./api.js";
+import { errorFrom, exportUrl, getToken, setToken } from "./api.js";
 import { t } from "./i18n.js";
 
 const link = document.getElementById("run-download");
@@ -21,16 +21,6 @@ function say(message, error = "") {
   errorBox.textContent = error;
   errorBox.hidden = !error;
   box.hidden = !message && !error && tokenForm.hidden;
-}
-
-async function errorMessage(response) {
-  try {
-    const body = await response.json();
-    if (typeof body?.error === "string") return body.error;
-  } catch {
-    // not JSON: the status line says enough
-  }
-  return `${response.status} ${response.statusText}`;
 }
 
 function askForToken(refused) {
@@ -67,7 +57,7 @@ async function download(event) {
       return;
     }
     if (!response.ok) {
-      say("", t("download.failed", { message: await errorMessage(response) }));
+      say("", t("download.failed", { message: (await errorFrom(response)).message }));
       return;
     }
     if (token) save(await response.blob());
