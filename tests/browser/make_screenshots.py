@@ -49,7 +49,7 @@ def main(out_dir: Path) -> None:
             page.wait_for_function("() => [...document.images].every(img => img.complete)")
             page.screenshot(path=str(out_dir / "run-page.png"), full_page=True)
             # The two telephone games side by side (one prompt in two wordings, at two safety levels).
-            page.goto("/static/compare.html?runs=" + ",".join(run_ids[-1:-3:-1]))
+            page.goto("/compare?runs=" + ",".join(run_ids[-1:-3:-1]))
             page.wait_for_selector("body[data-state=ready]")
             page.wait_for_selector("#aligned .compare-cell:not([data-loaded])", state="detached")
             page.wait_for_function("() => [...document.images].every(img => img.complete)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from browser_harness import png_bytes, wav_bytes
 
@@ -47,7 +48,7 @@ def three_runs(server: Any) -> list[LivePipelineRecorder]:
 
 
 def compare_url(runs: list[LivePipelineRecorder]) -> str:
-    return "/static/compare.html?runs=" + ",".join(r.run_id for r in runs)
+    return "/compare?runs=" + ",".join(r.run_id for r in runs)
 
 
 def fact_row(page: Any, label: str) -> Any:
@@ -78,7 +79,7 @@ def test_runs_picked_in_the_list_open_side_by_side_with_differences_marked(
     assert button.is_enabled()
     button.click()
 
-    page.wait_for_url(re.compile(r"/static/compare\.html\?runs="))
+    page.wait_for_url(re.compile(r"/compare\?runs="))
     assert parse_qs(urlsplit(page.url).query)["runs"] == [",".join(r.run_id for r in three_runs)]
     page.wait_for_selector("body[data-state=ready]")
     assert page.text_content("h1") == "Comparing 3 runs"
@@ -159,7 +160,10 @@ def test_a_sent_compare_address_opens_the_same_comparison_in_german_on_a_phone(
 
 
 def test_a_compare_address_with_too_few_runs_or_an_unknown_run_says_what_is_wrong(
-        viewer: Any, three_runs: list[LivePipelineRecorder]) -> None:
+        viewer: Any, server: Any, three_runs: list[LivePipelineRecorder]) -> None:
+    answer = httpx.get(f"{server.url}/compare?runs=x")  # the page is always there; it says what is wrong
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
     page = viewer.page
     page.goto(compare_url(three_runs[:1]))
     page.wait_for_selector("body[data-state=invalid]")
@@ -177,7 +181,7 @@ def test_a_compare_address_with_too_few_runs_or_an_unknown_run_says_what_is_wron
 
 def test_the_word_diff_gives_back_both_texts_and_marks_only_what_changed(viewer: Any) -> None:
     page = viewer.page
-    page.goto("/static/compare.html")
+    page.goto("/compare")
     cases = page.evaluate("""async () => {
         const { diffWords } = await import('/static/diff.js');
         const words = ['dog', 'cat', 'runs', 'the', 'meadow', 'über', '\\n', '  ', 'a'];

@@ -77,7 +77,7 @@ export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
 /** The start form filled in with a run's settings and input (start.js reads ?again=). */
 export const runAgainUrl = (runId) => `/?again=${seg(runId)}#start-heading`;
 /** The compare page of these runs, in this order: the address names the comparison, so it can be sent. */
-export const comparePageUrl = (runIds) => `/static/compare.html?runs=${runIds.map(seg).join(",")}`;
+export const comparePageUrl = (runIds) => `/compare?runs=${runIds.map(seg).join(",")}`;
 
 /** The run id of a run page's address: /runs/{run_id} (or ?run= when the page is opened some other way). */
 export function runIdFromAddress() {
