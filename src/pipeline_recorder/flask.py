@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, current_app, request, url_for
 from flask import Response as FlaskResponse
 from werkzeug.exceptions import HTTPException
 
+from .http import write_routes
 from .http.errors import error_response
 from .http.handlers import Api
 from .http.response import ByteStream, EventStream, FileBody, Response
@@ -159,3 +160,6 @@ def execute() -> FlaskResponse:
 @pipeline_bp.post("/api/pipeline/<run_id>/cancel")
 def cancel(run_id: str) -> FlaskResponse:
     return _answer(lambda: _api().cancel(run_id, request.headers))
+
+
+write_routes.add_to_flask(pipeline_bp, lambda: _api().writes, to_flask)

@@ -267,6 +267,12 @@ class LivePipelineRecorder:
         """Paths of all entities (of one type when given), in sequence order."""
         return [self._folder / e["filename"] for e in self.get_entities(entity_type)]
 
+    def last_sequence(self) -> int:
+        """The sequence of the run's latest entity as on disk now (0 when it has none)."""
+        with self._mutex:
+            entities = self._current().entities
+            return int(entities[-1]["sequence"]) if entities else 0
+
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
         paths = self.get_entity_paths(validate_entity_type(entity_type))
@@ -430,6 +436,13 @@ class LivePipelineRecorder:
             doc = self._open_document()
             doc.header["current_state"] = {**doc.header["current_state"], "stage": stage, "step": step}
             self._touch(doc)
+            self._write()
+
+    def renew(self) -> None:
+        """Record that this writer still lives (a remote writer's lease renewal, see leases.py): only the writer
+        record, ``updated_at`` and ``revision`` change. RunFinishedError once the run has ended."""
+        with storage_errors(f"renew the writer of run {self.run_id!r}"), self._transaction():
+            self._touch(self._open_document())
             self._write()
 
     def finish(self, status: str, reason: str | None = None) -> None:

@@ -22,7 +22,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from . import openapi
+from . import openapi, write_routes
 from .errors import error_response
 from .handlers import Api
 from .response import ByteStream, EventStream, FileBody, Response
@@ -226,6 +226,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def cancel(run_id: str, request: Request) -> StarletteResponse:
         """Ask a running pipeline to stop."""
         return await in_thread(lambda: api.cancel(run_id, request.headers), runner_threads)
+
+    write_threads = anyio.CapacityLimiter(RUNNER_THREADS)
+    write_routes.add_to_fastapi(app, lambda: api.writes, lambda handler: in_thread(handler, write_threads))
 
     @app.get("/", tags=["viewer"])
     async def index_page() -> StarletteResponse:

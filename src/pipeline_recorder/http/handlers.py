@@ -26,6 +26,7 @@ from .response import ByteStream, EventStream, Response, json_response
 from .runner_link import RunnerLink
 from .security import Guard
 from .settings import Settings
+from .writes import Writes
 
 Query = Mapping[str, str]
 API = "/api/pipeline"
@@ -55,6 +56,8 @@ class Api:
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
+        self.writes = Writes(self.store, self.guard, max_entity_bytes=settings.max_entity_bytes,
+                             lease_seconds=settings.lease_seconds)
         self._index: RunIndex | None = None
 
     def close(self) -> None:

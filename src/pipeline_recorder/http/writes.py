@@ -1,0 +1,397 @@
+"""The write routes of the HTTP API, for recorders on other machines (RemoteRecorder), as framework-free handlers.
+
+| route | body | answer |
+|---|---|---|
+| ``POST /api/pipeline/runs`` | JSON settings | 201 created, 200 attached (same settings), 409 other settings |
+| ``PUT /api/pipeline/{run_id}/state`` | ``{"stage", "step"}`` | 200 ``{"run_id", "current_state"}`` |
+| ``POST /api/pipeline/{run_id}/entity/{entity_type}`` | the content, streamed | 201 ``{"run_id", "entity"}`` |
+| ``POST /api/pipeline/{run_id}/error`` | ``{"stage", "error_type", "message", "details"?}`` | 201, as an entity |
+| ``POST /api/pipeline/{run_id}/finish`` | ``{"status", "reason"?}`` | 200 ``{"run_id", "status"}`` |
+| ``POST /api/pipeline/{run_id}/lease`` | none | 200 ``{"run_id", "lease_seconds", "expires_at"}`` |
+
+Every write is admitted (``admit``) before its body is read: no cross-site page (an ``Origin`` or
+``Sec-Fetch-Site`` of another site that is not an allowed CORS origin), the token when the server has one, and
+without a token only clients on this machine (loopback). ``Idempotency-Key`` makes a write answer a retry with the
+first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease, renewed by every write (leases.py).
+Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer names its class
+in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import RecorderError, RunNotFoundError, ValidationError
+from ..idempotency import FolderIdempotency, IdempotencyBusyError, IdempotencyKeyReusedError, entity_committed
+from ..leases import DEFAULT_LEASE_SECONDS, lease_record, validate_lease_id, writing_as
+from ..naming import new_run_id, validate_entity_type, validate_run_id
+from ..recorder import LivePipelineRecorder
+from ..registry import load_recorder
+from ..store import RunStore
+from .bodies import BodyTooLargeError, LimitedReader, read_limited, strict_json
+from .errors import error_response, response_for
+from .response import Response, json_response
+from .security import Guard
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITER_HEADER = "Pipeline-Writer"
+METADATA_HEADER = "Pipeline-Entity-Metadata"
+ERROR_CLASS_HEADER = "Pipeline-Error"
+REPLAYED_HEADER = "Idempotent-Replayed"
+JSON_LIMIT = 1_000_000
+DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
+ANONYMOUS_WRITER = "anonymous"
+_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
+
+
+class BodySource(Protocol):
+    def chunks(self) -> Iterator[bytes]: ...
+
+
+class HeaderSource(Protocol):
+    def get(self, key: str, /) -> str | None: ...
+
+
+@dataclass
+class WriteRequest:
+    """What a write handler needs of a request; the adapters fill it in. ``body.chunks()`` yields the body as it
+    arrives from the client, and is read only after the request was admitted."""
+
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: HeaderSource
+    body: BodySource
+    client: str | None
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _media_type(headers: HeaderSource) -> tuple[str, str | None]:
+    value = headers.get("Content-Type") or ""
+    base, _, params = value.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, arg = param.strip().partition("=")
+        if name.lower() == "charset":
+            charset = arg.strip().strip('"').lower()
+    return base.strip().lower(), charset
+
+
+class Writes:
+    """The write handlers of one server."""
+
+    def __init__(self, store: RunStore, guard: Guard, *, max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self.store = store
+        self.guard = guard
+        self.max_entity_bytes = max_entity_bytes
+        self.lease_seconds = lease_seconds
+        self.records = FolderIdempotency()
+
+    # -- admission -----------------------------------------------------------------------------------------------
+
+    def admit(self, request: WriteRequest, *, json_body: bool) -> Response | None:
+        """None when the request may write; else the refusal. Nothing of the body has been read yet."""
+        headers = request.headers
+        origin = headers.get("Origin")
+        site = (headers.get("Sec-Fetch-Site") or "").lower()
+        if (origin is not None or site in ("cross-site", "same-site")) and not self.guard.cors_headers(origin):
+            return error_response(403, f"writes are not accepted from web pages of other sites (Origin "
+                                       f"{(origin or '')[:80]!r}); allowed origins are set with "
+                                       "PIPELINE_RECORDER_CORS_ORIGINS")
+        if self.guard.token is not None:
+            if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
+                return refused
+        elif not is_loopback(request.client):
+            return error_response(403, "this server has no token, so it accepts writes only from its own machine "
+                                       "(loopback); set PIPELINE_RECORDER_TOKEN on the server and send it as "
+                                       "'Authorization: Bearer <token>' to write from other machines")
+        if json_body and _media_type(headers)[0] != "application/json":
+            return error_response(415, "this route accepts only 'Content-Type: application/json' bodies")
+        limit = JSON_LIMIT if json_body else self.max_entity_bytes
+        length = headers.get("Content-Length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            return error_response(413, f"the request body is larger than the limit of {limit} bytes")
+        return None
+
+    def _run(self, request: WriteRequest, json_body: bool, handler: Callable[[], Response]) -> Response:
+        """Admit, then run ``handler`` as the request's writer; every error becomes the JSON error answer."""
+        try:
+            refused = self.admit(request, json_body=json_body)
+            if refused is not None:
+                return refused
+            writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
+            with writing_as(lease_record(writer, self.lease_seconds)):
+                return handler()
+        except BodyTooLargeError as exc:
+            return error_response(413, str(exc))
+        except IdempotencyKeyReusedError as exc:
+            return error_response(422, str(exc))
+        except IdempotencyBusyError as exc:
+            return error_response(409, str(exc), {"Retry-After": "1", ERROR_CLASS_HEADER: type(exc).__name__})
+        except Exception as exc:
+            answer = response_for(exc)
+            if isinstance(exc, RecorderError):
+                answer.headers[ERROR_CLASS_HEADER] = type(exc).__name__
+            return answer
+
+    def _recorder(self, run_id: str) -> LivePipelineRecorder:
+        recorder = load_recorder(validate_run_id(run_id), self.store.base_path)
+        if recorder is None:
+            raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
+        return recorder
+
+    def _idempotent(self, request: WriteRequest, folder: Path, fingerprint: str,
+                    act: Callable[[Any], tuple[int, Any]]) -> Response:
+        """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            status, body = act(None)
+            return json_response(status, body)
+        with self.records.claim(folder, key, fingerprint) as claim:
+            if claim.answer is not None:
+                return json_response(claim.answer.status, claim.answer.body, {REPLAYED_HEADER: "true"})
+            status, body = act(claim)
+            claim.finish(status, body)
+            return json_response(status, body)
+
+    # -- the routes ----------------------------------------------------------------------------------------------
+
+    def create_run(self, request: WriteRequest) -> Response:
+        """POST /api/pipeline/runs: create a run, or attach to it when it exists with the same settings."""
+
+        def handle() -> Response:
+            body = strict_json(read_limited(request.body.chunks(), JSON_LIMIT))
+            if not isinstance(body, dict):
+                raise ValidationError("the body must be a JSON object with config_name, execution_mode, "
+                                      "safety_level and optionally run_id, user_id, expected_outputs")
+            if unknown := sorted(set(body) - _CREATE_KEYS):
+                raise ValidationError(f"unknown field(s) {unknown}; accepted are {sorted(_CREATE_KEYS)}")
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            # Without a run id, the key names the run: a retried creation lands on the same run.
+            run_id = body.get("run_id") or (new_run_id() if key is None else _run_id_for_key(key))
+            if not isinstance(run_id, str):
+                raise ValidationError("run_id must be a string")
+            validate_run_id(run_id)
+            settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
+            existed = self.store.exists(run_id)
+            recorder = LivePipelineRecorder(run_id, **settings,  # type: ignore[arg-type]
+                                            user_id=body.get("user_id", "anonymous"),
+                                            base_path=self.store.base_path,
+                                            expected_outputs=body.get("expected_outputs"))
+            status = recorder.get_status()
+            answer = {"run_id": run_id, "created": not existed, "status": status["status"],
+                      "lease_seconds": self.lease_seconds}
+            code = 200 if existed else 201
+            return self._idempotent(request, recorder.run_folder, _fingerprint("create", run_id, body),
+                                    lambda _: (code, answer))
+
+        return self._run(request, True, handle)
+
+    def set_state(self, request: WriteRequest) -> Response:
+        """PUT /api/pipeline/{run_id}/state: ``{"stage", "step"}``."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id)
+            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
+
+            def act(_: Any) -> tuple[int, Any]:
+                recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
+                return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
+
+            return self._idempotent(request, recorder.run_folder, _fingerprint("state", run_id, body), act)
+
+        return self._run(request, True, handle)
+
+    def finish(self, request: WriteRequest) -> Response:
+        """POST /api/pipeline/{run_id}/finish: ``{"status", "reason"?}``; the same end twice is no change."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id)
+            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
+            reason = body.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise ValidationError("reason must be a string")
+
+            def act(_: Any) -> tuple[int, Any]:
+                recorder.finish(body.get("status"), reason)  # type: ignore[arg-type]
+                return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
+
+            return self._idempotent(request, recorder.run_folder, _fingerprint("finish", run_id, body), act)
+
+        return self._run(request, True, handle)
+
+    def renew_lease(self, request: WriteRequest) -> Response:
+        """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat)."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id)
+            read_limited(request.body.chunks(), JSON_LIMIT)
+            recorder.renew()
+            writers = recorder.get_status().get("writers") or [{}]
+            return json_response(200, {"run_id": run_id, "lease_seconds": self.lease_seconds,
+                                       "expires_at": writers[-1].get("expires_at")})
+
+        return self._run(request, False, handle)
+
+    def save_error(self, request: WriteRequest) -> Response:
+        """POST /api/pipeline/{run_id}/error: an ``error`` entity."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id)
+            fields = {"stage", "error_type", "message", "details"}
+            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
+                           fields)
+            details = body.get("details")
+            if details is not None and not isinstance(details, dict):
+                raise ValidationError("details must be a JSON object")
+            meta = {"stage": body.get("stage"), "error_type": body.get("error_type")}
+            wanted = {"stage": body.get("stage"), "error_type": body.get("error_type"),
+                      "message": body.get("message"), "details": details or {}}
+
+            def act(claim: Any) -> tuple[int, Any]:
+                if claim is not None and claim.intent is not None:
+                    for record in entity_committed(recorder.get_entities("error"), claim.intent):
+                        if _error_fields(recorder.run_folder / record["filename"]) == wanted:
+                            return 201, {"run_id": run_id, "entity": record}
+                if claim is not None:
+                    claim.begin({"after": recorder.last_sequence(), "type": "error", "metadata": meta})
+                filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
+                                               body.get("message"), details)  # type: ignore[arg-type]
+                return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
+
+            return self._idempotent(request, recorder.run_folder, _fingerprint("error", run_id, body), act)
+
+        return self._run(request, True, handle)
+
+    def save_entity(self, request: WriteRequest) -> Response:
+        """POST /api/pipeline/{run_id}/entity/{entity_type}: the body is the content, streamed to the store."""
+        run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
+
+        def handle() -> Response:
+            validate_entity_type(entity_type)
+            recorder = self._recorder(run_id)
+            meta = _metadata(request.headers.get(METADATA_HEADER))
+            if (fmt := request.query.get("format")) is not None:
+                meta["format"] = fmt
+            media, charset = _media_type(request.headers)
+            fingerprint = _fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
+
+            def act(claim: Any) -> tuple[int, Any]:
+                content = self._content(request, media, charset)
+                if claim is not None and claim.intent is not None:
+                    found = self._committed_before(recorder, claim.intent, content)
+                    if found is not None:
+                        return 201, {"run_id": run_id, "entity": found}
+                if claim is not None:
+                    claim.begin({"after": recorder.last_sequence(), "type": entity_type, "metadata": meta})
+                filename = recorder.save_entity(entity_type, content, meta)
+                return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
+
+            return self._idempotent(request, recorder.run_folder, fingerprint, act)
+
+        return self._run(request, False, handle)
+
+    def _content(self, request: WriteRequest, media: str, charset: str | None) -> Any:
+        """The content as the local recorder would get it: str for text, dict/list for JSON, else a stream."""
+        if media == "text/plain":
+            if charset not in (None, "utf-8", "utf8"):
+                raise ValidationError(f"text must be sent as 'text/plain; charset=utf-8', not charset {charset!r}")
+            data = read_limited(request.body.chunks(), self.max_entity_bytes)
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(f"the text is not valid UTF-8 (byte {exc.start}); nothing was stored") \
+                    from None
+        if media == "application/json":
+            value = strict_json(read_limited(request.body.chunks(), self.max_entity_bytes))
+            if not isinstance(value, dict | list):
+                raise ValidationError("a JSON entity must be an object or an array; nothing was stored")
+            return value
+        return LimitedReader(request.body.chunks(), self.max_entity_bytes)
+
+    def _committed_before(self, recorder: LivePipelineRecorder, intent: dict[str, Any], content: Any) \
+            -> dict[str, Any] | None:
+        """The entity a stopped earlier call with this key committed, if it did; ``content`` is this retry's."""
+        candidates = entity_committed(recorder.get_entities(str(intent.get("type"))), intent)
+        if not candidates:
+            return None
+        if isinstance(content, LimitedReader):
+            sha = content.hash_ahead(recorder.run_folder)
+        elif isinstance(content, str):
+            sha = hashlib.sha256(content.encode()).hexdigest()
+        else:
+            for record in candidates:
+                if _json_file(recorder.run_folder / record["filename"]) == content:
+                    return record
+            return None
+        return next((record for record in candidates if record.get("sha256") == sha), None)
+
+
+def _run_id_for_key(key: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pipeline-recorder:idempotency:" + key))
+
+
+def _fingerprint(route: str, run_id: str, body: Any) -> str:
+    text = json.dumps([route, run_id, body], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _object(data: bytes, fields: str, accepted: set[str]) -> dict[str, Any]:
+    body = strict_json(data)
+    if not isinstance(body, dict):
+        raise ValidationError(f"the body must be a JSON object with {fields}")
+    if unknown := sorted(set(body) - accepted):
+        raise ValidationError(f"unknown field(s) {unknown}; accepted are {sorted(accepted)}")
+    return body
+
+
+def _metadata(header: str | None) -> dict[str, Any]:
+    if header is None or not header.strip():
+        return {}
+    try:
+        value = strict_json(header.encode("latin-1"))
+    except (ValidationError, UnicodeEncodeError):
+        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object (non-ASCII characters "
+                              "escaped as \\uXXXX)") from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object")
+    return value
+
+
+def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:
+    for record in reversed(recorder.get_entities(entity_type)):
+        if record["filename"] == filename:
+            return dict(record)
+    raise RunNotFoundError(f"entity {filename!r} vanished from run {recorder.run_id!r} right after it was saved")
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _error_fields(path: Path) -> Any:
+    value = _json_file(path)
+    return {key: value.get(key) for key in ("stage", "error_type", "message", "details")} \
+        if isinstance(value, dict) else None
