@@ -15,15 +15,18 @@ from .errors import (
     InvalidMetadataError,
     InvalidRunIdError,
     RecorderError,
+    RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    ServerUnreachableError,
     StorageError,
     ValidationError,
 )
 from .naming import KNOWN_ENTITY_TYPES, new_run_id, validate_entity_type, validate_run_id
 from .recorder import DEFAULT_EXPECTED_OUTPUTS, LivePipelineRecorder
 from .registry import get_recorder, load_recorder
+from .remote import RemoteRecorder
 from .store import RunStore
 
 __version__ = "0.1.0"
@@ -40,10 +43,13 @@ __all__ = [
     "InvalidRunIdError",
     "LivePipelineRecorder",
     "RecorderError",
+    "RemoteError",
+    "RemoteRecorder",
     "RunExistsError",
     "RunFinishedError",
     "RunNotFoundError",
     "RunStore",
+    "ServerUnreachableError",
     "StorageError",
     "ValidationError",
     "__version__",

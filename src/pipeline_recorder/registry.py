@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from .errors import RunNotFoundError
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
+from .remote.registry import SERVER_ENV, remote_recorder
 from .store import RunStore
 
 MAX_RECORDERS = 256
@@ -86,9 +87,12 @@ def get_recorder(
     Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one. Settings
     given that differ from an existing run's raise RunExistsError, whether or not the recorder was registered.
     """
-    key = _key(run_id, base_path)
     given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
              "user_id": user_id}
+    if os.environ.get(SERVER_ENV):  # record into a central server instead (remote/registry.py)
+        named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
+        return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
+    key = _key(run_id, base_path)
     recorder = _cached(key)
     if recorder is None:
         try:

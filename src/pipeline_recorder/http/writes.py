@@ -258,8 +258,6 @@ class Writes:
             body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
                            fields)
             details = body.get("details")
-            if details is not None and not isinstance(details, dict):
-                raise ValidationError("details must be a JSON object")
             meta = {"stage": body.get("stage"), "error_type": body.get("error_type")}
             wanted = {"stage": body.get("stage"), "error_type": body.get("error_type"),
                       "message": body.get("message"), "details": details or {}}
