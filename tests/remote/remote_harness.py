@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,10 +143,8 @@ class FlakyProxy:
                 pass
             stop.set()
             for sock in (client, upstream):
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
         threads = [threading.Thread(target=pump, args=(client, upstream), daemon=True),
                    threading.Thread(target=pump, args=(upstream, client), daemon=True)]

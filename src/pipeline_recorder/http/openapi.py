@@ -186,8 +186,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """Write each route's parameters and answers into FastAPI's document (replacing its JSON-only guesses)."""
+    from .openapi_writes import WRITE_OPERATIONS
+
     document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for (method, path), spec in OPERATIONS.items():
+    for (method, path), spec in {**OPERATIONS, **WRITE_OPERATIONS}.items():
         operation = document.get("paths", {}).get(path, {}).get(method)
         if operation is None:
             continue

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import RecorderError, RunNotFoundError, ValidationError
-from ..idempotency import FolderIdempotency, IdempotencyBusyError, IdempotencyKeyReusedError, entity_committed
+from ..idempotency import FolderIdempotency, IdempotencyBusyError, entity_committed
 from ..leases import DEFAULT_LEASE_SECONDS, lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
@@ -136,8 +136,6 @@ class Writes:
                 return handler()
         except BodyTooLargeError as exc:
             return error_response(413, str(exc))
-        except IdempotencyKeyReusedError as exc:
-            return error_response(422, str(exc))
         except IdempotencyBusyError as exc:
             return error_response(409, str(exc), {"Retry-After": "1", ERROR_CLASS_HEADER: type(exc).__name__})
         except Exception as exc:
