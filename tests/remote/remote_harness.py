@@ -177,11 +177,13 @@ def metadata(base: Path, run_id: str) -> dict[str, Any]:
     return json.loads((base / "pipeline_runs" / run_id / "metadata.json").read_text())
 
 
-def comparable(doc: dict[str, Any]) -> dict[str, Any]:
-    """A run's metadata without what differs between any two recordings of it: times and writer info."""
-    drop = {"timestamp", "updated_at", "finished_at", "owner", "writers"}
+def comparable(doc: dict[str, Any], *, revisions: bool = True) -> dict[str, Any]:
+    """A run's metadata without what differs between any two recordings of it: times and writer info. Without
+    ``revisions`` also without revision numbers: a remote writer's lease renewals (heartbeats while it waits for a
+    restarted server, say) are writes of writer info, and each adds a revision."""
+    drop = {"timestamp", "updated_at", "finished_at", "owner", "writers"} | (set() if revisions else {"revision"})
     out = {key: value for key, value in doc.items() if key not in drop}
-    out["entities"] = [{key: value for key, value in entity.items() if key != "timestamp"}
+    out["entities"] = [{key: value for key, value in entity.items() if key not in drop}
                        for entity in doc["entities"]]
     return out
 
