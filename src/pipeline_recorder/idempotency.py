@@ -1,15 +1,18 @@
 """Idempotency records: what a write answered, kept so that a retry with the same ``Idempotency-Key`` gets that
 answer again and changes nothing -- also when the first call is still running, or the server restarted between.
 
-In the folder store a run's records are hidden helper files of its folder, ``.idempotency/{sha256(key)}.json``,
-written atomically and fsynced like every other file of the store, so they survive a restart and are removed with
-the run. One call per key at a time: a call holds an ``flock`` on one of ``LOCK_BUCKETS`` lock files (chosen by the
-key's hash) for as long as it runs, and a retry waits for it (up to ``wait_seconds``, then ``IdempotencyBusyError``).
-The lock dies with its process, so a server killed mid-call never leaves a key locked.
+In the folder store a run's records are hidden helper files of its folder, ``.idempotency/{sha256(key)}.*``,
+removed with the run. One call per key at a time: a call holds an ``flock`` on one of ``LOCK_BUCKETS`` lock files
+(chosen by the key's hash) for as long as it runs, and a retry waits for it (up to ``wait_seconds``, then
+``IdempotencyBusyError``). The lock dies with its process, so a server killed mid-call never leaves a key locked.
 
-A call that changes the run first records its *intent* (``begin``), then changes the run, then records its answer
-(``finish``). A retry that finds an intent without an answer knows that the first call was stopped between the
-two and must find out whether its change was made (``entity_committed``) before making it again.
+A call that adds an entity first records its *intent* (``begin``: ``.intent``, written atomically and fsynced, so
+it is on disk before the entity is committed), then commits, then records its answer (``finish``: ``.json``,
+written atomically but not fsynced -- it saves the retry a search, no more). A retry that finds the answer gives it;
+one that finds only the intent (the first call was stopped, or its answer was lost with the machine) finds out
+whether the entity was committed (``entity_committed``) before committing it. Writes that are harmless to repeat
+(state, finish) record no intent: after a crash that took their answer, a retry makes them again, to the same
+effect.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +69,7 @@ class Claim:
 
     def __init__(self, path: Path, fingerprint: str, record: dict[str, Any] | None) -> None:
         self._path = path
+        self.digest = path.stem[:32]  # names the key where a commit records it (leases.lease_record)
         self._fingerprint = fingerprint
         if record is not None and record.get("fingerprint") != fingerprint:
             raise IdempotencyKeyReusedError(
@@ -74,19 +79,27 @@ class Claim:
                        if record is not None and "status" in record else None)
         self.intent: dict[str, Any] | None = record.get("intent") if record is not None else None
 
-    def _write(self, record: dict[str, Any]) -> None:
-        data = json.dumps({"fingerprint": self._fingerprint, **record}, ensure_ascii=False).encode()
-        with storage_errors("record the answer of an idempotent request"):
-            replace_atomically(self._path, data)
+    def _data(self, record: dict[str, Any]) -> bytes:
+        return json.dumps({"fingerprint": self._fingerprint, **record}, ensure_ascii=False).encode()
 
     def begin(self, intent: dict[str, Any]) -> None:
         """Record, durably, what this call is about to change (read back by a retry if this call is stopped)."""
-        self._write({"intent": intent})
+        with storage_errors("record the intent of an idempotent request"):
+            replace_atomically(self._path.with_suffix(".intent"), self._data({"intent": intent}))
         self.intent = intent
 
     def finish(self, status: int, body: Any) -> Answer:
-        """Record this call's answer; every later call with the key gets it."""
-        self._write({"intent": self.intent, "status": status, "body": body})
+        """Record this call's answer; every later call with the key gets it (after a crash the intent stands in
+        for an answer that did not reach the disk)."""
+        temp = self._path.with_name(f".tmp-{uuid.uuid4().hex}")
+        with storage_errors("record the answer of an idempotent request"):
+            try:
+                with open(temp, "wb") as f:
+                    f.write(self._data({"intent": self.intent, "status": status, "body": body}))
+                os.replace(temp, self._path)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
         self.answer = Answer(status, body)
         return self.answer
 
@@ -124,7 +137,7 @@ class FolderIdempotency:
         try:
             self._lock(fd)
             path = folder / f"{digest}.json"
-            yield Claim(path, fingerprint, _read_record(path))
+            yield Claim(path, fingerprint, _read_record(path) or _read_record(path.with_suffix(".intent")))
         finally:
             os.close(fd)  # releases the flock
 

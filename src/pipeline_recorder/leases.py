@@ -8,6 +8,12 @@ clock (readers of a folder store run on the server's machine). A lease record ho
 random id and the expiry.
 
 Inside ``writing_as(record)`` every change the recorder makes in this thread names that lease as its writer.
+
+A lease record may also name the last keyed write its writer committed (``key``: a digest of the write's
+Idempotency-Key, ``after``: the run's last sequence before it), written in the same atomic replace of
+metadata.json as the entity itself: a retry of a write whose answer was lost (a server killed right after the
+commit) finds its key there and knows the entity was stored, at no extra cost per write. Later records of the same
+writer carry these fields over (``carry_over``) until its next keyed write.
 """
 
 from __future__ import annotations
@@ -37,10 +43,37 @@ def validate_lease_id(lease_id: str) -> str:
     return lease_id
 
 
-def lease_record(lease_id: str, seconds: float, now: datetime | None = None) -> dict[str, Any]:
-    """The writer record of a lease that expires ``seconds`` from ``now`` (the server's clock)."""
+KEY_FIELDS = ("key", "after")
+
+
+def lease_record(lease_id: str, seconds: float, now: datetime | None = None, *, key: str | None = None,
+                 after: int | None = None) -> dict[str, Any]:
+    """The writer record of a lease that expires ``seconds`` from ``now`` (the server's clock), naming the keyed
+    write it commits when ``key`` is given."""
     moment = now if now is not None else datetime.now(UTC)
-    return {LEASE_KEY: validate_lease_id(lease_id), EXPIRES_KEY: (moment + timedelta(seconds=seconds)).isoformat()}
+    record: dict[str, Any] = {LEASE_KEY: validate_lease_id(lease_id),
+                              EXPIRES_KEY: (moment + timedelta(seconds=seconds)).isoformat()}
+    if key is not None:
+        record.update(key=key, after=after)
+    return record
+
+
+def carry_over(previous: object, record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, a new record of a lease, with the keyed-write fields of the lease's ``previous`` record when it
+    names none itself."""
+    if not is_lease(record) or "key" in record or not isinstance(previous, dict) or "key" not in previous \
+            or not is_lease(previous):
+        return record
+    return {**record, **{name: previous[name] for name in KEY_FIELDS if name in previous}}
+
+
+def committed_key(writers: object, lease_id: str) -> dict[str, Any] | None:
+    """The lease record of ``lease_id`` in a run's writer list, if any."""
+    if isinstance(writers, list):
+        for record in reversed(writers):
+            if is_lease(record) and record[LEASE_KEY] == lease_id:
+                return dict(record)
+    return None
 
 
 def is_lease(record: object) -> bool:

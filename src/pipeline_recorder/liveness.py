@@ -74,8 +74,9 @@ def current_owner() -> dict[str, Any]:
 
 def with_writer(writers: object, owner: dict[str, Any]) -> list[dict[str, Any]]:
     """``writers`` with ``owner`` moved to the end: the last MAX_WRITERS distinct writing processes."""
-    kept = ([w for w in writers if isinstance(w, dict) and not leases.same_writer(w, owner)]
-            if isinstance(writers, list) else [])
+    listed = writers if isinstance(writers, list) else []
+    kept = [w for w in listed if isinstance(w, dict) and not leases.same_writer(w, owner)]
+    owner = leases.carry_over(next((w for w in listed if leases.same_writer(w, owner)), None), owner)
     return [*kept, owner][-MAX_WRITERS:]
 
 

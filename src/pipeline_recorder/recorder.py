@@ -273,6 +273,12 @@ class LivePipelineRecorder:
             entities = self._current().entities
             return int(entities[-1]["sequence"]) if entities else 0
 
+    def writer_records(self) -> list[dict[str, Any]]:
+        """A copy of the run's ``writers`` (see liveness.py) as on disk now."""
+        with self._mutex:
+            writers = self._current().header.get("writers")
+            return [runformat.copy_json(w) for w in writers] if isinstance(writers, list) else []
+
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
         paths = self.get_entity_paths(validate_entity_type(entity_type))

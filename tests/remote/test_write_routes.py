@@ -295,3 +295,30 @@ def test_a_finished_run_takes_no_more_writes(server: tuple[httpx.Client, Path]) 
     late = client.post(f"/api/pipeline/{run_id}/entity/input", content=b"x", headers={"Content-Type": "text/plain"})
     assert late.status_code == 409 and late.headers["Pipeline-Error"] == "RunFinishedError"
     assert client.post(f"/api/pipeline/{run_id}/finish", json={"status": "bogus"}).status_code == 400
+
+
+def test_a_named_writers_retry_finds_its_commit_in_its_lease_record_also_after_a_renewal(tmp_path: Path) -> None:
+    # The server stored the entity -- its writer's lease record names the key, in the same metadata.json -- and
+    # died before it recorded or sent the answer. A heartbeat renewed the lease meanwhile.
+    run_id = str(uuid.uuid4())
+    rec = LivePipelineRecorder(run_id, "c", "eco", "kids", base_path=tmp_path)
+    rec.save_entity("input", "the content")  # an earlier, identical entity: must not be taken for the commit
+    import hashlib
+
+    digest = hashlib.sha256(b"lost-answer").hexdigest()[:32]
+    with writing_as(lease_record("writer-1", 30, key=digest, after=rec.last_sequence())):
+        rec.save_entity("input", "the content")
+    with writing_as(lease_record("writer-1", 30)):
+        rec.renew()
+    assert rec.writer_records()[-1]["key"] == digest
+    with serve("flask", Settings(base_path=tmp_path)) as url:
+        headers = {"Content-Type": "text/plain", "Idempotency-Key": "lost-answer", "Pipeline-Writer": "writer-1"}
+        retry = httpx.post(f"{url}/api/pipeline/{run_id}/entity/input", content=b"the content", headers=headers)
+        assert retry.status_code == 201 and retry.json()["entity"]["sequence"] == 2
+        fresh = httpx.post(f"{url}/api/pipeline/{run_id}/entity/input", content=b"the content",
+                           headers={**headers, "Idempotency-Key": "new-key"})
+        assert fresh.json()["entity"]["sequence"] == 3
+        other = httpx.post(f"{url}/api/pipeline/{run_id}/entity/input", content=b"the content",
+                           headers={**headers, "Idempotency-Key": "lost-answer", "Pipeline-Writer": "writer-2"})
+        assert other.status_code == 201 and other.json()["entity"]["sequence"] == 2  # the answer on record
+    assert [e["sequence"] for e in RunStore(tmp_path).read_metadata(run_id)["entities"]] == [1, 2, 3]

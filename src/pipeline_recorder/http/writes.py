@@ -19,6 +19,7 @@ in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import RecorderError, RunNotFoundError, ValidationError
-from ..idempotency import FolderIdempotency, IdempotencyBusyError, entity_committed
-from ..leases import DEFAULT_LEASE_SECONDS, lease_record, validate_lease_id, writing_as
+from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
+from ..leases import DEFAULT_LEASE_SECONDS, committed_key, lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
 from ..registry import load_recorder
@@ -261,14 +262,14 @@ class Writes:
                       "message": body.get("message"), "details": details or {}}
 
             def act(claim: Any) -> tuple[int, Any]:
-                if claim is not None and claim.intent is not None:
-                    for record in entity_committed(recorder.get_entities("error"), claim.intent):
+                intent = self._stopped_call(recorder, claim, request, "error", meta)
+                if intent is not None:
+                    for record in entity_committed(recorder.get_entities("error"), intent):
                         if _error_fields(recorder.run_folder / record["filename"]) == wanted:
                             return 201, {"run_id": run_id, "entity": record}
-                if claim is not None:
-                    claim.begin({"after": recorder.last_sequence(), "type": "error", "metadata": meta})
-                filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
-                                               body.get("message"), details)  # type: ignore[arg-type]
+                with self._committing(recorder, claim, request, "error", meta):
+                    filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
+                                                   body.get("message"), details)  # type: ignore[arg-type]
                 return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
 
             return self._idempotent(request, recorder.run_folder, _fingerprint("error", run_id, body), act)
@@ -290,18 +291,51 @@ class Writes:
 
             def act(claim: Any) -> tuple[int, Any]:
                 content = self._content(request, media, charset)
-                if claim is not None and claim.intent is not None:
-                    found = self._committed_before(recorder, claim.intent, content)
+                intent = self._stopped_call(recorder, claim, request, entity_type, meta)
+                if intent is not None:
+                    found = self._committed_before(recorder, intent, content)
                     if found is not None:
                         return 201, {"run_id": run_id, "entity": found}
-                if claim is not None:
-                    claim.begin({"after": recorder.last_sequence(), "type": entity_type, "metadata": meta})
-                filename = recorder.save_entity(entity_type, content, meta)
+                with self._committing(recorder, claim, request, entity_type, meta):
+                    filename = recorder.save_entity(entity_type, content, meta)
                 return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
 
             return self._idempotent(request, recorder.run_folder, fingerprint, act)
 
         return self._run(request, False, handle)
+
+    def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: WriteRequest,
+                      entity_type: str, meta: dict[str, Any]) -> dict[str, Any] | None:
+        """What an earlier call with this key, stopped before it answered, meant to commit: its recorded intent,
+        or (named writers) its key in the writer's lease record; None when no earlier call committed anything."""
+        if claim is None:
+            return None
+        if claim.intent is not None:
+            return claim.intent
+        writer = request.headers.get(WRITER_HEADER)
+        if writer is None:
+            return None
+        record = committed_key(recorder.writer_records(), writer)
+        if record is None or record.get("key") != claim.digest:
+            return None
+        return {"after": record.get("after"), "type": entity_type, "metadata": meta}
+
+    @contextlib.contextmanager
+    def _committing(self, recorder: LivePipelineRecorder, claim: Claim | None, request: WriteRequest,
+                    entity_type: str, meta: dict[str, Any]) -> Iterator[None]:
+        """Around the commit of a keyed entity: a named writer's lease record names the key, in the same atomic
+        replace of metadata.json; an anonymous writer's call records a durable intent first."""
+        if claim is None:
+            yield
+            return
+        after = recorder.last_sequence()
+        writer = request.headers.get(WRITER_HEADER)
+        if writer is None:
+            claim.begin({"after": after, "type": entity_type, "metadata": meta})
+            yield
+            return
+        with writing_as(lease_record(writer, self.lease_seconds, key=claim.digest, after=after)):
+            yield
 
     def _content(self, request: WriteRequest, media: str, charset: str | None) -> Any:
         """The content as the local recorder would get it: str for text, dict/list for JSON, else a stream."""
