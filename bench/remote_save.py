@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "remote"))
 
-from remote_harness import server  # noqa: E402
+from remote_harness import server
 
-from pipeline_recorder import LivePipelineRecorder, RemoteRecorder, new_run_id  # noqa: E402
+from pipeline_recorder import LivePipelineRecorder, RemoteRecorder, new_run_id
 
 TEXT = "A small text entity: the translated prompt of one pipeline stage."
 
