@@ -13,8 +13,10 @@ import httpx
 import pytest
 from http_servers import ADAPTERS, serve
 
+from pipeline_recorder.http.handlers import Api
+from pipeline_recorder.http.request import Body, HeaderMap, Request
+from pipeline_recorder.http.routes import BY_NAME
 from pipeline_recorder.http.settings import Settings
-from pipeline_recorder.http.writes import WriteRequest, Writes
 from pipeline_recorder.idempotency import FolderIdempotency
 from pipeline_recorder.leases import lease_record, writing_as
 from pipeline_recorder.recorder import LivePipelineRecorder
@@ -101,7 +103,7 @@ def test_entity_kinds_are_stored_as_a_local_recorder_stores_them(server: tuple[h
     ("application/json", b'{"a": 1, "a": 2}', "twice"),
     ("application/json", b'{"a": NaN}', "JSON"),
     ("application/json", b'"a string"', "object or an array"),
-    ("application/json", b'{"a": "\\ud800"}', "JSON"),
+    ("application/json", b'{"a": "\\ud800"}', "surrogate"),
 ])
 def test_bad_text_or_json_is_refused_and_nothing_is_stored(server: tuple[httpx.Client, Path], content_type: str,
                                                            body: bytes, why: str) -> None:
@@ -234,41 +236,41 @@ def test_writes_need_the_token_when_one_is_set(tmp_path: Path) -> None:
     assert [p.name for p in runs_dir(tmp_path).iterdir() if not p.name.startswith(".")] == [good.json()["run_id"]]
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def chunks(self) -> Iterator[bytes]:
-        yield self.data
-
-
-def _request(client: str | None, headers: dict[str, str]) -> WriteRequest:
-    body = json.dumps({"config_name": "c", "execution_mode": "eco", "safety_level": "kids"}).encode()
-    return WriteRequest({}, {}, httpx.Headers({"Content-Type": "application/json", **headers}), _Body(body), client)
+def _create(api: Api, client: str | None, headers: dict[str, str]) -> int:
+    """POST /api/pipeline/runs as the adapters hand it to the handlers, from ``client``."""
+    data = json.dumps({"config_name": "c", "execution_mode": "eco", "safety_level": "kids"}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+           *[(k.lower().encode(), v.encode()) for k, v in headers.items()]]
+    pieces = iter([data, b""])
+    request = Request("POST", {}, {}, HeaderMap(raw), Body(lambda: next(pieces), 1_000_000), client)
+    return api.handle(BY_NAME["create_run"], request).status
 
 
 def test_without_a_token_only_loopback_clients_may_write(tmp_path: Path) -> None:
-    writes = Writes(RunStore(tmp_path), _guard(tmp_path))
-    assert writes.create_run(_request("10.1.2.3", {})).status == 403
-    assert writes.create_run(_request("192.168.0.9", {})).status == 403
+    api = Api(Settings(base_path=tmp_path))
+    assert _create(api, "10.1.2.3", {}) == 403
+    assert _create(api, "192.168.0.9", {}) == 403
     assert not runs_dir(tmp_path).exists() or not any(runs_dir(tmp_path).iterdir())
-    assert writes.create_run(_request("127.0.0.1", {})).status == 201
-    assert writes.create_run(_request("::1", {})).status == 201
+    assert _create(api, "127.0.0.1", {}) == 201
+    assert _create(api, "::1", {}) == 201
+    with_token = Api(Settings(base_path=tmp_path, token=TOKEN))
+    assert _create(with_token, "10.1.2.3", {}) == 401
+    assert _create(with_token, "10.1.2.3", {"Authorization": f"Bearer {TOKEN}"}) == 201
 
 
 def test_cross_site_pages_cannot_write(tmp_path: Path) -> None:
-    writes = Writes(RunStore(tmp_path), _guard(tmp_path))
-    assert writes.create_run(_request("127.0.0.1", {"Origin": "https://evil.example"})).status == 403
-    assert writes.create_run(_request("127.0.0.1", {"Sec-Fetch-Site": "cross-site"})).status == 403
+    api = Api(Settings(base_path=tmp_path))
+    assert _create(api, "127.0.0.1", {"Origin": "https://evil.example"}) == 403
+    assert _create(api, "127.0.0.1", {"Sec-Fetch-Site": "cross-site"}) == 403
     assert not runs_dir(tmp_path).exists()
-    text = WriteRequest({}, {}, httpx.Headers({"Content-Type": "text/plain"}), _Body(b"{}"), "127.0.0.1")
-    assert writes.create_run(text).status == 415
 
 
-def _guard(base: Path) -> object:
-    from pipeline_recorder.http.security import Guard
-
-    return Guard(Settings(base_path=base))
+def test_json_write_routes_take_only_json(server: tuple[httpx.Client, Path]) -> None:
+    client, base = server
+    body = json.dumps({"config_name": "c", "execution_mode": "eco", "safety_level": "kids"})
+    answer = client.post("/api/pipeline/runs", content=body, headers={"Content-Type": "text/plain"})
+    assert answer.status_code == 415
+    assert not runs_dir(base).exists() or not [p for p in runs_dir(base).iterdir() if not p.name.startswith(".")]
 
 
 def test_writes_of_an_unknown_run_or_bad_names_are_refused(server: tuple[httpx.Client, Path]) -> None:

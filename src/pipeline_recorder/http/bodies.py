@@ -1,8 +1,8 @@
 """Request bodies of the write routes: read as they arrive, never past a limit, and strict JSON.
 
-``LimitedReader`` turns the chunks an adapter receives into the binary file object the recorder streams from, and
-raises ``BodyTooLargeError`` the moment the body passes its limit, so that nothing is stored (the recorder removes
-its temp file when the read fails).
+``LimitedReader`` turns the body's chunks (request.Body) into the binary file object the recorder streams from, and
+raises ``BodyTooLargeError`` the moment the body passes the server's entity limit (below the route's ceiling that
+request.Body enforces), so that nothing is stored: the recorder removes its temp file when the read fails.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ValidationError
-
-
-class BodyTooLargeError(ValidationError):
-    """The request body is larger than the route accepts; nothing was stored."""
+from .errors import BodyTooLargeError
+from .request import parse_json
 
 
 def _too_large(limit: int) -> BodyTooLargeError:
@@ -92,26 +90,13 @@ class LimitedReader:
             self._spilled.close()
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"the key {key!r} appears twice")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def strict_json(data: bytes) -> Any:
-    """Parse a JSON body: valid UTF-8, no duplicate keys, no NaN/Infinity, no lone surrogates. ValidationError."""
+    """A JSON body, parsed as every body of the API is (request.parse_json: no duplicate keys, NaN or Infinity),
+    and without lone surrogates ("\\ud800"), which cannot be stored as UTF-8. ValidationError."""
+    value = parse_json(data)
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\ud800") cannot be stored
-    except RecursionError:
-        raise ValidationError("the JSON body is nested too deeply") from None
-    except (ValueError, UnicodeError) as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}; nothing was stored") from None
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("the body holds a lone surrogate (such as \"\\ud800\"), which is not text; nothing "
+                              "was stored") from None
     return value

@@ -10,9 +10,11 @@ from ..errors import (
     CorruptRunError,
     EntityNotFoundError,
     RecorderError,
+    RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    ServerUnreachableError,
     StorageError,
     ValidationError,
 )
@@ -25,8 +27,18 @@ class UnavailableError(RecorderError):
     """A part this route needs is not installed or not running (the runner, the zip export)."""
 
 
+class BodyTooLargeError(ValidationError):
+    """A request body is longer than its route allows; it was not read past the limit."""
+
+
+# The answers to a request that matches no route, the same from both adapters.
+NO_SUCH_ROUTE = "no such route; the routes of this API are listed in its OpenAPI document, /openapi.json"
+METHOD_NOT_ALLOWED = "method not allowed on this route"
+
+
 # Most specific first; a class not listed falls to its nearest listed base.
 STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
+    (BodyTooLargeError, 413),
     (ValidationError, 400),
     (RunNotFoundError, 404),
     (EntityNotFoundError, 404),
@@ -35,6 +47,8 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (CorruptRunError, 409),
     (StorageError, 503),
     (UnavailableError, 503),
+    (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
+    (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
     (OSError, 503),  # the disk failed a read: a condition of the server, not a bug
     (LookupError, 404),  # e.g. the runner's UnknownConfigError

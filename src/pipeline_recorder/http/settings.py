@@ -52,8 +52,8 @@ class Settings:
             raise ValidationError(f"workers {self.workers} must be from 1 to 64")
         if not 0 < self.heartbeat_seconds <= 15:
             raise ValidationError(f"heartbeat_seconds {self.heartbeat_seconds} must be above 0 and at most 15")
-        if self.max_entity_bytes < 1:
-            raise ValidationError(f"max_entity_bytes {self.max_entity_bytes} must be at least 1")
+        if not 1 <= self.max_entity_bytes <= 64 * 1024**3:
+            raise ValidationError(f"max_entity_bytes {self.max_entity_bytes} must be from 1 to 64 GiB")
         if not 0.5 <= self.lease_seconds <= 86400:
             raise ValidationError(f"lease_seconds {self.lease_seconds} must be from 0.5 to 86400")
         if self.token is not None and len(self.token) < 8:

@@ -9,9 +9,10 @@
 | ``POST /api/pipeline/{run_id}/finish`` | ``{"status", "reason"?}`` | 200 ``{"run_id", "status"}`` |
 | ``POST /api/pipeline/{run_id}/lease`` | none | 200 ``{"run_id", "lease_seconds", "expires_at"}`` |
 
-Every write is admitted (``admit``) before its body is read: no cross-site page (an ``Origin`` or
-``Sec-Fetch-Site`` of another site that is not an allowed CORS origin), the token when the server has one, and
-without a token only clients on this machine (loopback). ``Idempotency-Key`` makes a write answer a retry with the
+Every write is admitted by the route table (``routes.Auth.WRITE``, ``admission.admit``) before its body is read: no
+cross-site page, the token when the server has one, and without a token only clients on this machine (loopback);
+content types and size limits per route (an entity body also below the server's ``max_entity_bytes``, checked here
+against ``Content-Length`` first and then while reading). ``Idempotency-Key`` makes a write answer a retry with the
 first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease, renewed by every write (leases.py).
 Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer names its class
 in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
@@ -21,12 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import RecorderError, RunNotFoundError, ValidationError
 from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
@@ -35,10 +34,11 @@ from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
 from ..registry import load_recorder
 from ..store import RunStore
-from .bodies import BodyTooLargeError, LimitedReader, read_limited, strict_json
-from .errors import error_response, response_for
+from .bodies import LimitedReader, read_limited, strict_json
+from .errors import BodyTooLargeError, error_response, response_for
+from .headers import Headers
+from .request import Request
 from .response import Response, json_response
-from .security import Guard
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITER_HEADER = "Pipeline-Writer"
@@ -47,38 +47,13 @@ ERROR_CLASS_HEADER = "Pipeline-Error"
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
+# Text and JSON entities are decoded in memory (to store them as the library stores str and dict/list): cap them.
+MAX_TEXT_BYTES = 64 * 1024**2
 ANONYMOUS_WRITER = "anonymous"
 _CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
 
 
-class BodySource(Protocol):
-    def chunks(self) -> Iterator[bytes]: ...
-
-
-class HeaderSource(Protocol):
-    def get(self, key: str, /) -> str | None: ...
-
-
-@dataclass
-class WriteRequest:
-    """What a write handler needs of a request; the adapters fill it in. ``body.chunks()`` yields the body as it
-    arrives from the client, and is read only after the request was admitted."""
-
-    path_params: Mapping[str, str]
-    query: Mapping[str, str]
-    headers: HeaderSource
-    body: BodySource
-    client: str | None
-
-
-def is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _media_type(headers: HeaderSource) -> tuple[str, str | None]:
+def _media_type(headers: Headers) -> tuple[str, str | None]:
     value = headers.get("Content-Type") or ""
     base, _, params = value.partition(";")
     charset = None
@@ -92,51 +67,26 @@ def _media_type(headers: HeaderSource) -> tuple[str, str | None]:
 class Writes:
     """The write handlers of one server."""
 
-    def __init__(self, store: RunStore, guard: Guard, *, max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
+    def __init__(self, store: RunStore, *, max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.store = store
-        self.guard = guard
         self.max_entity_bytes = max_entity_bytes
         self.lease_seconds = lease_seconds
         self.records = FolderIdempotency()
 
-    # -- admission -----------------------------------------------------------------------------------------------
+    def _check_length(self, request: Request) -> None:
+        """An entity body declared longer than the server takes is refused before a byte of it is read."""
+        length = request.headers.get("Content-Length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_entity_bytes:
+            raise BodyTooLargeError(f"the entity ({int(length)} bytes) is larger than this server's limit of "
+                                    f"{self.max_entity_bytes} bytes (PIPELINE_RECORDER_MAX_ENTITY_BYTES)")
 
-    def admit(self, request: WriteRequest, *, json_body: bool) -> Response | None:
-        """None when the request may write; else the refusal. Nothing of the body has been read yet."""
-        headers = request.headers
-        origin = headers.get("Origin")
-        site = (headers.get("Sec-Fetch-Site") or "").lower()
-        if (origin is not None or site in ("cross-site", "same-site")) and not self.guard.cors_headers(origin):
-            return error_response(403, f"writes are not accepted from web pages of other sites (Origin "
-                                       f"{(origin or '')[:80]!r}); allowed origins are set with "
-                                       "PIPELINE_RECORDER_CORS_ORIGINS")
-        if self.guard.token is not None:
-            if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
-                return refused
-        elif not is_loopback(request.client):
-            return error_response(403, "this server has no token, so it accepts writes only from its own machine "
-                                       "(loopback); set PIPELINE_RECORDER_TOKEN on the server and send it as "
-                                       "'Authorization: Bearer <token>' to write from other machines")
-        if json_body and _media_type(headers)[0] != "application/json":
-            return error_response(415, "this route accepts only 'Content-Type: application/json' bodies")
-        limit = JSON_LIMIT if json_body else self.max_entity_bytes
-        length = headers.get("Content-Length")
-        if length is not None and length.strip().isdigit() and int(length) > limit:
-            return error_response(413, f"the request body is larger than the limit of {limit} bytes")
-        return None
-
-    def _run(self, request: WriteRequest, json_body: bool, handler: Callable[[], Response]) -> Response:
-        """Admit, then run ``handler`` as the request's writer; every error becomes the JSON error answer."""
+    def _run(self, request: Request, handler: Callable[[], Response]) -> Response:
+        """Run ``handler`` as the request's writer; every error becomes the JSON error answer."""
         try:
-            refused = self.admit(request, json_body=json_body)
-            if refused is not None:
-                return refused
             writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
             with writing_as(lease_record(writer, self.lease_seconds)):
                 return handler()
-        except BodyTooLargeError as exc:
-            return error_response(413, str(exc))
         except IdempotencyBusyError as exc:
             return error_response(409, str(exc), {"Retry-After": "1", ERROR_CLASS_HEADER: type(exc).__name__})
         except Exception as exc:
@@ -151,7 +101,7 @@ class Writes:
             raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
         return recorder
 
-    def _idempotent(self, request: WriteRequest, folder: Path, fingerprint: str,
+    def _idempotent(self, request: Request, folder: Path, fingerprint: str,
                     act: Callable[[Any], tuple[int, Any]]) -> Response:
         """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
         key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -167,7 +117,7 @@ class Writes:
 
     # -- the routes ----------------------------------------------------------------------------------------------
 
-    def create_run(self, request: WriteRequest) -> Response:
+    def create_run(self, request: Request) -> Response:
         """POST /api/pipeline/runs: create a run, or attach to it when it exists with the same settings."""
 
         def handle() -> Response:
@@ -196,9 +146,9 @@ class Writes:
             return self._idempotent(request, recorder.run_folder, _fingerprint("create", run_id, body),
                                     lambda _: (code, answer))
 
-        return self._run(request, True, handle)
+        return self._run(request, handle)
 
-    def set_state(self, request: WriteRequest) -> Response:
+    def set_state(self, request: Request) -> Response:
         """PUT /api/pipeline/{run_id}/state: ``{"stage", "step"}``."""
         run_id = request.path_params["run_id"]
 
@@ -212,9 +162,9 @@ class Writes:
 
             return self._idempotent(request, recorder.run_folder, _fingerprint("state", run_id, body), act)
 
-        return self._run(request, True, handle)
+        return self._run(request, handle)
 
-    def finish(self, request: WriteRequest) -> Response:
+    def finish(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/finish: ``{"status", "reason"?}``; the same end twice is no change."""
         run_id = request.path_params["run_id"]
 
@@ -231,9 +181,9 @@ class Writes:
 
             return self._idempotent(request, recorder.run_folder, _fingerprint("finish", run_id, body), act)
 
-        return self._run(request, True, handle)
+        return self._run(request, handle)
 
-    def renew_lease(self, request: WriteRequest) -> Response:
+    def renew_lease(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat)."""
         run_id = request.path_params["run_id"]
 
@@ -245,9 +195,9 @@ class Writes:
             return json_response(200, {"run_id": run_id, "lease_seconds": self.lease_seconds,
                                        "expires_at": writers[-1].get("expires_at")})
 
-        return self._run(request, False, handle)
+        return self._run(request, handle)
 
-    def save_error(self, request: WriteRequest) -> Response:
+    def save_error(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/error: an ``error`` entity."""
         run_id = request.path_params["run_id"]
 
@@ -274,14 +224,15 @@ class Writes:
 
             return self._idempotent(request, recorder.run_folder, _fingerprint("error", run_id, body), act)
 
-        return self._run(request, True, handle)
+        return self._run(request, handle)
 
-    def save_entity(self, request: WriteRequest) -> Response:
+    def save_entity(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/entity/{entity_type}: the body is the content, streamed to the store."""
         run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
 
         def handle() -> Response:
             validate_entity_type(entity_type)
+            self._check_length(request)
             recorder = self._recorder(run_id)
             meta = _metadata(request.headers.get(METADATA_HEADER))
             if (fmt := request.query.get("format")) is not None:
@@ -302,9 +253,9 @@ class Writes:
 
             return self._idempotent(request, recorder.run_folder, fingerprint, act)
 
-        return self._run(request, False, handle)
+        return self._run(request, handle)
 
-    def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: WriteRequest,
+    def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
                       entity_type: str, meta: dict[str, Any]) -> dict[str, Any] | None:
         """What an earlier call with this key, stopped before it answered, meant to commit: its recorded intent,
         or (named writers) its key in the writer's lease record; None when no earlier call committed anything."""
@@ -321,7 +272,7 @@ class Writes:
         return {"after": record.get("after"), "type": entity_type, "metadata": meta}
 
     @contextlib.contextmanager
-    def _committing(self, recorder: LivePipelineRecorder, claim: Claim | None, request: WriteRequest,
+    def _committing(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
                     entity_type: str, meta: dict[str, Any]) -> Iterator[None]:
         """Around the commit of a keyed entity: a named writer's lease record names the key, in the same atomic
         replace of metadata.json; an anonymous writer's call records a durable intent first."""
@@ -337,19 +288,20 @@ class Writes:
         with writing_as(lease_record(writer, self.lease_seconds, key=claim.digest, after=after)):
             yield
 
-    def _content(self, request: WriteRequest, media: str, charset: str | None) -> Any:
+    def _content(self, request: Request, media: str, charset: str | None) -> Any:
         """The content as the local recorder would get it: str for text, dict/list for JSON, else a stream."""
+        in_memory = min(self.max_entity_bytes, MAX_TEXT_BYTES)
         if media == "text/plain":
             if charset not in (None, "utf-8", "utf8"):
                 raise ValidationError(f"text must be sent as 'text/plain; charset=utf-8', not charset {charset!r}")
-            data = read_limited(request.body.chunks(), self.max_entity_bytes)
+            data = read_limited(request.body.chunks(), in_memory)
             try:
                 return data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ValidationError(f"the text is not valid UTF-8 (byte {exc.start}); nothing was stored") \
                     from None
         if media == "application/json":
-            value = strict_json(read_limited(request.body.chunks(), self.max_entity_bytes))
+            value = strict_json(read_limited(request.body.chunks(), in_memory))
             if not isinstance(value, dict | list):
                 raise ValidationError("a JSON entity must be an object or an array; nothing was stored")
             return value
