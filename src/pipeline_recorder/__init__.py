@@ -6,6 +6,8 @@
 '01_input.txt'
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CorruptRunError,
     EntityNotFoundError,
@@ -26,10 +28,21 @@ from .errors import (
 from .naming import KNOWN_ENTITY_TYPES, new_run_id, validate_entity_type, validate_run_id
 from .recorder import DEFAULT_EXPECTED_OUTPUTS, LivePipelineRecorder
 from .registry import get_recorder, load_recorder
-from .remote import RemoteRecorder
 from .store import RunStore
 
+if TYPE_CHECKING:
+    from .remote import RemoteRecorder
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # RemoteRecorder is imported on first use: it brings an HTTP client, which the core never loads.
+    if name == "RemoteRecorder":
+        from .remote import RemoteRecorder
+
+        return RemoteRecorder
+    raise AttributeError(f"module 'pipeline_recorder' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_EXPECTED_OUTPUTS",

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from . import runformat
 from .atomic import fsync_dir, replace_atomically, storage_errors, stream_temp, write_temp
+from .endings import RunEndings
 from .errors import (
     CorruptRunError,
     InvalidContentError,
@@ -86,7 +87,7 @@ def _entity_metadata(metadata: object) -> dict[str, Any]:
     return copied
 
 
-class LivePipelineRecorder:
+class LivePipelineRecorder(RunEndings):
     """Records one pipeline run into ``{base_path}/pipeline_runs/{run_id}/``.
 
     Creating it creates the run folder and its metadata.json; if the run already exists with the same settings
@@ -468,18 +469,6 @@ class LivePipelineRecorder:
             if reason is not None:
                 doc.header["status_reason"] = str(reason)[:2000]
             self._write()
-
-    def mark_complete(self) -> None:
-        self.finish("completed")
-
-    def mark_failed(self, reason: str | None = None) -> None:
-        self.finish("failed", reason)
-
-    def mark_blocked(self, reason: str | None = None) -> None:
-        self.finish("blocked", reason)
-
-    def mark_cancelled(self, reason: str | None = None) -> None:
-        self.finish("cancelled", reason)
 
     def close(self) -> None:
         """Release the lock file descriptor (the recorder reopens it if used again)."""

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from .errors import RunNotFoundError
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
-from .remote.registry import SERVER_ENV, remote_recorder
 from .store import RunStore
 
 MAX_RECORDERS = 256
 # Recorders keep their run's entity list in memory (~1.5 KB per entity); a few huge runs must not hold gigabytes.
 MAX_CACHED_ENTITIES = 200_000
 # Settings of a run that get_recorder creates when the caller names none.
+# Set, get_recorder records into that recorder server (remote/registry.py) instead of the local store.
+SERVER_ENV = "PIPELINE_RECORDER_SERVER"
 DEFAULT_SETTINGS = {"config_name": "default", "execution_mode": "eco", "safety_level": "kids", "user_id": "anonymous"}
 
 _lock = threading.Lock()
@@ -89,7 +90,9 @@ def get_recorder(
     """
     given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
              "user_id": user_id}
-    if os.environ.get(SERVER_ENV):  # record into a central server instead (remote/registry.py)
+    if os.environ.get(SERVER_ENV):
+        from .remote.registry import remote_recorder  # imported here: the local store needs no HTTP client
+
         named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
         return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
     key = _key(run_id, base_path)

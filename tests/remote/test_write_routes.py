@@ -221,9 +221,9 @@ def test_a_retry_after_a_stopped_first_call_finds_the_entity_it_committed(tmp_pa
 
 
 def _entity_fingerprint(run_id: str) -> str:
-    from pipeline_recorder.http.writes import _fingerprint
+    from pipeline_recorder.http.writes import request_fingerprint
 
-    return _fingerprint("entity", run_id, {"type": "input", "metadata": {}, "media": "text/plain"})
+    return request_fingerprint("entity", run_id, {"type": "input", "metadata": {}, "media": "text/plain"})
 
 
 def test_writes_need_the_token_when_one_is_set(tmp_path: Path) -> None:

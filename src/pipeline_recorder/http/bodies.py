@@ -16,7 +16,12 @@ from typing import IO, Any
 
 from ..errors import ValidationError
 from .errors import BodyTooLargeError
+from .headers import Headers
 from .request import parse_json
+
+METADATA_HEADER = "Pipeline-Entity-Metadata"
+# Text and JSON entities are decoded in memory (to store them as the library stores str and dict/list): cap them.
+MAX_TEXT_BYTES = 64 * 1024**2
 
 
 def _too_large(limit: int) -> BodyTooLargeError:
@@ -99,4 +104,61 @@ def strict_json(data: bytes) -> Any:
     except UnicodeEncodeError:
         raise ValidationError("the body holds a lone surrogate (such as \"\\ud800\"), which is not text; nothing "
                               "was stored") from None
+    return value
+
+
+def media_type(headers: Headers) -> tuple[str, str | None]:
+    """The media type of a request (lowercase, no parameters) and its charset, if one is given."""
+    value = headers.get("Content-Type") or ""
+    base, _, params = value.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, arg = param.strip().partition("=")
+        if name.lower() == "charset":
+            charset = arg.strip().strip('"').lower()
+    return base.strip().lower(), charset
+
+
+def entity_content(chunks: Iterator[bytes], media: str, charset: str | None, max_bytes: int) -> Any:
+    """An entity body as the local recorder would get it: str for text, dict/list for JSON (both read whole, at
+    most MAX_TEXT_BYTES), else a stream of at most ``max_bytes``. ValidationError for bad text or JSON."""
+    in_memory = min(max_bytes, MAX_TEXT_BYTES)
+    if media == "text/plain":
+        if charset not in (None, "utf-8", "utf8"):
+            raise ValidationError(f"text must be sent as 'text/plain; charset=utf-8', not charset {charset!r}")
+        data = read_limited(chunks, in_memory)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"the text is not valid UTF-8 (byte {exc.start}); nothing was stored") \
+                from None
+    if media == "application/json":
+        value = strict_json(read_limited(chunks, in_memory))
+        if not isinstance(value, dict | list):
+            raise ValidationError("a JSON entity must be an object or an array; nothing was stored")
+        return value
+    return LimitedReader(chunks, max_bytes)
+
+
+def json_object(data: bytes, fields: str, accepted: set[str]) -> dict[str, Any]:
+    """A JSON body that must be an object of the ``accepted`` fields (ValidationError otherwise)."""
+    body = strict_json(data)
+    if not isinstance(body, dict):
+        raise ValidationError(f"the body must be a JSON object with {fields}")
+    if unknown := sorted(set(body) - accepted):
+        raise ValidationError(f"unknown field(s) {unknown}; accepted are {sorted(accepted)}")
+    return body
+
+
+def metadata_header(header: str | None) -> dict[str, Any]:
+    """The entity metadata sent in the Pipeline-Entity-Metadata header (a JSON object), or {}."""
+    if header is None or not header.strip():
+        return {}
+    try:
+        value = strict_json(header.encode("latin-1"))
+    except (ValidationError, UnicodeEncodeError):
+        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object (non-ASCII characters "
+                              "escaped as \\uXXXX)") from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object")
     return value

@@ -58,7 +58,7 @@ class Api:
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
-        self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
+        self.writes = Writes(self.store, self.documents.run_folder, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
         self._index: RunIndex | None = None
 

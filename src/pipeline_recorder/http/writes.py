@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,42 +35,38 @@ from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
 from ..registry import load_recorder
 from ..store import RunStore
-from .bodies import LimitedReader, read_limited, strict_json
+from .bodies import (
+    METADATA_HEADER,
+    LimitedReader,
+    entity_content,
+    json_object,
+    media_type,
+    metadata_header,
+    read_limited,
+    strict_json,
+)
 from .errors import BodyTooLargeError, error_response, response_for
-from .headers import Headers
 from .request import Request
 from .response import Response, json_response
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITER_HEADER = "Pipeline-Writer"
-METADATA_HEADER = "Pipeline-Entity-Metadata"
 ERROR_CLASS_HEADER = "Pipeline-Error"
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
-# Text and JSON entities are decoded in memory (to store them as the library stores str and dict/list): cap them.
-MAX_TEXT_BYTES = 64 * 1024**2
 ANONYMOUS_WRITER = "anonymous"
 _CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
-
-
-def _media_type(headers: Headers) -> tuple[str, str | None]:
-    value = headers.get("Content-Type") or ""
-    base, _, params = value.partition(";")
-    charset = None
-    for param in params.split(";"):
-        name, _, arg = param.strip().partition("=")
-        if name.lower() == "charset":
-            charset = arg.strip().strip('"').lower()
-    return base.strip().lower(), charset
 
 
 class Writes:
     """The write handlers of one server."""
 
-    def __init__(self, store: RunStore, *, max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
+    def __init__(self, store: RunStore, run_folder: Callable[[str], Path], *,
+                 max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.store = store
+        self._run_folder = run_folder  # the folder of an existing run: a real directory, never a link
         self.max_entity_bytes = max_entity_bytes
         self.lease_seconds = lease_seconds
         self.records = FolderIdempotency()
@@ -96,6 +93,7 @@ class Writes:
             return answer
 
     def _recorder(self, run_id: str) -> LivePipelineRecorder:
+        self._run_folder(run_id)  # RunNotFoundError for a folder that is a link out of the store
         recorder = load_recorder(validate_run_id(run_id), self.store.base_path)
         if recorder is None:
             raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
@@ -134,6 +132,9 @@ class Writes:
                 raise ValidationError("run_id must be a string")
             validate_run_id(run_id)
             settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
+            folder = self.store.run_folder(run_id)
+            if os.path.lexists(folder):
+                self._run_folder(run_id)  # a link planted in the store is not a run, and nobody writes through it
             existed = self.store.exists(run_id)
             recorder = LivePipelineRecorder(run_id, **settings,  # type: ignore[arg-type]
                                             user_id=body.get("user_id", "anonymous"),
@@ -143,7 +144,7 @@ class Writes:
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
                       "lease_seconds": self.lease_seconds}
             code = 200 if existed else 201
-            return self._idempotent(request, recorder.run_folder, _fingerprint("create", run_id, body),
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("create", run_id, body),
                                     lambda _: (code, answer))
 
         return self._run(request, handle)
@@ -154,13 +155,13 @@ class Writes:
 
         def handle() -> Response:
             recorder = self._recorder(run_id)
-            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
 
             def act(_: Any) -> tuple[int, Any]:
                 recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
 
-            return self._idempotent(request, recorder.run_folder, _fingerprint("state", run_id, body), act)
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -170,7 +171,7 @@ class Writes:
 
         def handle() -> Response:
             recorder = self._recorder(run_id)
-            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
             reason = body.get("reason")
             if reason is not None and not isinstance(reason, str):
                 raise ValidationError("reason must be a string")
@@ -179,7 +180,7 @@ class Writes:
                 recorder.finish(body.get("status"), reason)  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
 
-            return self._idempotent(request, recorder.run_folder, _fingerprint("finish", run_id, body), act)
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -204,7 +205,7 @@ class Writes:
         def handle() -> Response:
             recorder = self._recorder(run_id)
             fields = {"stage", "error_type", "message", "details"}
-            body = _object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
                            fields)
             details = body.get("details")
             meta = {"stage": body.get("stage"), "error_type": body.get("error_type")}
@@ -222,7 +223,7 @@ class Writes:
                                                    body.get("message"), details)  # type: ignore[arg-type]
                 return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
 
-            return self._idempotent(request, recorder.run_folder, _fingerprint("error", run_id, body), act)
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -234,14 +235,14 @@ class Writes:
             validate_entity_type(entity_type)
             self._check_length(request)
             recorder = self._recorder(run_id)
-            meta = _metadata(request.headers.get(METADATA_HEADER))
+            meta = metadata_header(request.headers.get(METADATA_HEADER))
             if (fmt := request.query.get("format")) is not None:
                 meta["format"] = fmt
-            media, charset = _media_type(request.headers)
-            fingerprint = _fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
+            media, charset = media_type(request.headers)
+            fingerprint = request_fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
 
             def act(claim: Any) -> tuple[int, Any]:
-                content = self._content(request, media, charset)
+                content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
                 intent = self._stopped_call(recorder, claim, request, entity_type, meta)
                 if intent is not None:
                     found = self._committed_before(recorder, intent, content)
@@ -288,25 +289,6 @@ class Writes:
         with writing_as(lease_record(writer, self.lease_seconds, key=claim.digest, after=after)):
             yield
 
-    def _content(self, request: Request, media: str, charset: str | None) -> Any:
-        """The content as the local recorder would get it: str for text, dict/list for JSON, else a stream."""
-        in_memory = min(self.max_entity_bytes, MAX_TEXT_BYTES)
-        if media == "text/plain":
-            if charset not in (None, "utf-8", "utf8"):
-                raise ValidationError(f"text must be sent as 'text/plain; charset=utf-8', not charset {charset!r}")
-            data = read_limited(request.body.chunks(), in_memory)
-            try:
-                return data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValidationError(f"the text is not valid UTF-8 (byte {exc.start}); nothing was stored") \
-                    from None
-        if media == "application/json":
-            value = strict_json(read_limited(request.body.chunks(), in_memory))
-            if not isinstance(value, dict | list):
-                raise ValidationError("a JSON entity must be an object or an array; nothing was stored")
-            return value
-        return LimitedReader(request.body.chunks(), self.max_entity_bytes)
-
     def _committed_before(self, recorder: LivePipelineRecorder, intent: dict[str, Any], content: Any) \
             -> dict[str, Any] | None:
         """The entity a stopped earlier call with this key committed, if it did; ``content`` is this retry's."""
@@ -331,31 +313,9 @@ def _run_id_for_key(key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "pipeline-recorder:idempotency:" + key))
 
 
-def _fingerprint(route: str, run_id: str, body: Any) -> str:
+def request_fingerprint(route: str, run_id: str, body: Any) -> str:
     text = json.dumps([route, run_id, body], sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _object(data: bytes, fields: str, accepted: set[str]) -> dict[str, Any]:
-    body = strict_json(data)
-    if not isinstance(body, dict):
-        raise ValidationError(f"the body must be a JSON object with {fields}")
-    if unknown := sorted(set(body) - accepted):
-        raise ValidationError(f"unknown field(s) {unknown}; accepted are {sorted(accepted)}")
-    return body
-
-
-def _metadata(header: str | None) -> dict[str, Any]:
-    if header is None or not header.strip():
-        return {}
-    try:
-        value = strict_json(header.encode("latin-1"))
-    except (ValidationError, UnicodeEncodeError):
-        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object (non-ASCII characters "
-                              "escaped as \\uXXXX)") from None
-    if not isinstance(value, dict):
-        raise ValidationError(f"the {METADATA_HEADER} header must be a JSON object")
-    return value
 
 
 def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import runformat
+from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
 from ..naming import entity_filename, validate_entity_type, validate_run_id
@@ -49,7 +50,7 @@ DRAIN_ATTEMPT_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 
 
-class RemoteRecorder:
+class RemoteRecorder(RunEndings):
     """Records one run into the recorder server at ``server_url`` (``PIPELINE_RECORDER_SERVER``).
 
     ``token`` is the server's token (``PIPELINE_RECORDER_TOKEN``); ``spool_dir`` where writes wait while the server
@@ -295,18 +296,6 @@ class RemoteRecorder:
             body["reason"] = str(reason)[:2000]
         self._write(Operation("POST", self._run_path("finish"), json=body))
         self._finished = status
-
-    def mark_complete(self) -> None:
-        self.finish("completed")
-
-    def mark_failed(self, reason: str | None = None) -> None:
-        self.finish("failed", reason)
-
-    def mark_blocked(self, reason: str | None = None) -> None:
-        self.finish("blocked", reason)
-
-    def mark_cancelled(self, reason: str | None = None) -> None:
-        self.finish("cancelled", reason)
 
     # -- reading -----------------------------------------------------------------------------------------------
 

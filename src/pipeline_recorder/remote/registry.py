@@ -9,9 +9,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from ..naming import validate_run_id
+from ..registry import SERVER_ENV
 from .recorder import RemoteRecorder
 
-SERVER_ENV = "PIPELINE_RECORDER_SERVER"
 TOKEN_ENV = "PIPELINE_RECORDER_TOKEN"
 MAX_REMOTE_RECORDERS = 256
 
