@@ -1,15 +1,12 @@
-"""Leases: how a writer on another machine says that it still lives, without the reader knowing its pid or host.
+"""How a writer on another machine is named in a run it records through a server.
 
-A remote writer records through a server; the server writes the run for it, so the server's own pid would say
-nothing about the writer. Instead the server records the writer as a lease, ``{"lease": id, "expires_at": ISO}``,
-in the run's writer list (where local writers have their pid record, see liveness.py), and renews it on every
-write of that writer and on its heartbeats. The expiry is set by the server's clock; a reader judges it with its own
-clock (readers of a folder store run on the server's machine). A lease record holds nothing but the writer's
-random id and the expiry.
+A remote writer's liveness is a lease kept by the store (``Store.renew_lease`` / ``leases``: a run with leases is
+judged by them, and reads ``interrupted`` when every lease has expired). The server writes the run for the writer,
+so the server's own pid must not be recorded as the run's writer: inside ``writing_as(record)`` every change the
+recorder makes in this thread names the writer's lease record instead, ``{"lease": id}`` -- the writer's own random
+id, nothing about its process or machine.
 
-Inside ``writing_as(record)`` every change the recorder makes in this thread names that lease as its writer.
-
-A lease record may also name the last keyed write its writer committed (``key``: a digest of the write's
+The record may also name the last keyed write its writer committed (``key``: a digest of the write's
 Idempotency-Key, ``after``: the run's last sequence before it), written in the same atomic replace of
 metadata.json as the entity itself: a retry of a write whose answer was lost (a server killed right after the
 commit) finds its key there and knows the entity was stored, at no extra cost per write. Later records of the same
@@ -21,14 +18,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import ValidationError
 
-DEFAULT_LEASE_SECONDS = 30.0
 LEASE_KEY = "lease"
-EXPIRES_KEY = "expires_at"
+KEY_FIELDS = ("key", "after")
 MAX_LEASE_ID = 64
 
 _writing_as: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("lease_writer", default=None)
@@ -43,19 +38,23 @@ def validate_lease_id(lease_id: str) -> str:
     return lease_id
 
 
-KEY_FIELDS = ("key", "after")
-
-
-def lease_record(lease_id: str, seconds: float, now: datetime | None = None, *, key: str | None = None,
-                 after: int | None = None) -> dict[str, Any]:
-    """The writer record of a lease that expires ``seconds`` from ``now`` (the server's clock), naming the keyed
-    write it commits when ``key`` is given."""
-    moment = now if now is not None else datetime.now(UTC)
-    record: dict[str, Any] = {LEASE_KEY: validate_lease_id(lease_id),
-                              EXPIRES_KEY: (moment + timedelta(seconds=seconds)).isoformat()}
+def lease_record(lease_id: str, *, key: str | None = None, after: int | None = None) -> dict[str, Any]:
+    """The writer record of a remote writer, naming the keyed write it commits when ``key`` is given."""
+    record: dict[str, Any] = {LEASE_KEY: validate_lease_id(lease_id)}
     if key is not None:
         record.update(key=key, after=after)
     return record
+
+
+def is_lease(record: object) -> bool:
+    return isinstance(record, dict) and LEASE_KEY in record
+
+
+def same_writer(a: object, b: object) -> bool:
+    """Two writer records name the same writer: equal, or records of the same lease."""
+    if is_lease(a) and is_lease(b):
+        return bool(a[LEASE_KEY] == b[LEASE_KEY])  # type: ignore[index]
+    return a == b
 
 
 def carry_over(previous: object, record: dict[str, Any]) -> dict[str, Any]:
@@ -68,35 +67,12 @@ def carry_over(previous: object, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def committed_key(writers: object, lease_id: str) -> dict[str, Any] | None:
-    """The lease record of ``lease_id`` in a run's writer list, if any."""
+    """The record of ``lease_id`` in a run's writer list, if any."""
     if isinstance(writers, list):
         for record in reversed(writers):
             if is_lease(record) and record[LEASE_KEY] == lease_id:
                 return dict(record)
     return None
-
-
-def is_lease(record: object) -> bool:
-    return isinstance(record, dict) and LEASE_KEY in record
-
-
-def same_writer(a: object, b: object) -> bool:
-    """Two writer records name the same writer: equal, or leases with the same id (a renewal)."""
-    if is_lease(a) and is_lease(b):
-        return bool(a[LEASE_KEY] == b[LEASE_KEY])  # type: ignore[index]
-    return a == b
-
-
-def lease_alive(record: dict[str, Any], now: datetime | None = None) -> bool:
-    """Whether a lease has not expired yet; a lease whose expiry cannot be read counts as alive (never guess
-    a writer dead)."""
-    try:
-        expires = datetime.fromisoformat(str(record.get(EXPIRES_KEY)))
-    except ValueError:
-        return True
-    if expires.tzinfo is None:
-        return True
-    return (now if now is not None else datetime.now(UTC)) < expires
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ other hosts are assumed alive.
 ``owner`` is the process that last wrote the run; ``writers`` lists the last few distinct writing processes (several
 processes may write one run), and the run counts as live while any of them lives.
 
-A writer on another machine, recording through a server, is recorded as a lease instead (leases.py): it lives until
-its lease expires, whatever the server's pid says.
+A writer on another machine, recording through a server, is recorded by its lease id instead (leases.py), and its
+liveness is the store's lease (a record without a host is never judged here).
 """
 
 from __future__ import annotations
@@ -89,9 +89,7 @@ def run_is_alive(doc: dict[str, Any]) -> bool:
 
 
 def owner_is_alive(owner: object) -> bool:
-    """False only when it is certain that the recorded owner process has died (or its lease has expired)."""
-    if leases.is_lease(owner):
-        return leases.lease_alive(owner)  # type: ignore[arg-type]
+    """False only when it is certain that the recorded owner process has died."""
     if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
         return True
     if owner.get("boot_id") and boot_id() and owner.get("boot_id") != boot_id():

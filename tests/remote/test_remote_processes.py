@@ -27,7 +27,7 @@ from remote_harness import (
     server,
 )
 
-from pipeline_recorder.store import RunStore
+from pipeline_recorder.stores import Store, open_store
 from support import free_port, wait_until
 
 
@@ -100,8 +100,9 @@ def test_a_killed_worker_reads_interrupted_once_its_lease_expires_and_nothing_ac
                 break
             lines.append(line)
         # Alive and silent: the heartbeat keeps renewing the lease, so the run stays running past its term.
-        first = metadata(tmp_path / "server", run_id)["writers"][-1]["expires_at"]
-        wait_until(lambda: _renewed_twice(tmp_path / "server", run_id, first), timeout=60,
+        store = open_store(tmp_path / "server")
+        first = store.leases(run_id)
+        wait_until(lambda: _renewed_twice(store, run_id, first), timeout=60,
                    what="the worker's heartbeat to renew its lease twice")
         assert httpx.get(f"{srv.url}/api/pipeline/{run_id}/status").json()["status"] == "running"
         os.kill(worker.pid, signal.SIGKILL)
@@ -110,16 +111,18 @@ def test_a_killed_worker_reads_interrupted_once_its_lease_expires_and_nothing_ac
                    timeout=60, what="the run to read interrupted")
         listing = httpx.get(f"{srv.url}/api/pipeline/runs").json()["runs"]
         assert [r["status"] for r in listing if r["run_id"] == run_id] == ["interrupted"]
-    assert RunStore(tmp_path / "server").read_metadata(run_id)["status"] == "interrupted"
+    assert open_store(tmp_path / "server").read_metadata(run_id)["status"] == "interrupted"
     doc = metadata(tmp_path / "server", run_id)
     assert set(acknowledged(lines)) <= {e["filename"] for e in doc["entities"]}
     assert all("pid" not in writer and "host" not in writer for writer in doc["writers"])
 
 
-def _renewed_twice(base: Path, run_id: str, first: str, seen: set[str] = set()) -> bool:  # noqa: B006
-    current = metadata(base, run_id)["writers"][-1]["expires_at"]
+def _renewed_twice(store: Store, run_id: str, first: dict[str, float], seen: set[float] = set()) -> bool:  # noqa: B006
+    current = store.leases(run_id)
+    assert len(current) == 1, current  # the worker's one lease
+    ends = next(iter(current.values()))
     if current != first:
-        seen.add(current)
+        seen.add(ends)
     return len(seen) >= 2
 
 

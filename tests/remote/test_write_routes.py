@@ -208,7 +208,7 @@ def test_a_retry_after_a_stopped_first_call_finds_the_entity_it_committed(tmp_pa
     records = FolderIdempotency()
     with records.claim(rec.run_folder, "lost-answer", _entity_fingerprint(run_id)) as claim:
         claim.begin({"after": rec.last_sequence(), "type": "input", "metadata": {}})
-        with writing_as(lease_record("w", 30)):
+        with writing_as(lease_record("w")):
             rec.save_entity("input", "the content")
     with serve("fastapi", Settings(base_path=tmp_path)) as url:
         headers = {"Content-Type": "text/plain", "Idempotency-Key": "lost-answer"}
@@ -299,19 +299,20 @@ def test_a_finished_run_takes_no_more_writes(server: tuple[httpx.Client, Path]) 
     assert client.post(f"/api/pipeline/{run_id}/finish", json={"status": "bogus"}).status_code == 400
 
 
-def test_a_named_writers_retry_finds_its_commit_in_its_lease_record_also_after_a_renewal(tmp_path: Path) -> None:
-    # The server stored the entity -- its writer's lease record names the key, in the same metadata.json -- and
-    # died before it recorded or sent the answer. A heartbeat renewed the lease meanwhile.
+def test_a_named_writers_retry_finds_its_commit_in_its_writer_record_also_after_a_state_write(
+        tmp_path: Path) -> None:
+    # The server stored the entity -- its writer's record names the key, in the same metadata.json -- and died
+    # before it recorded or sent the answer. Another write of the writer (no key) came in between.
     run_id = str(uuid.uuid4())
     rec = LivePipelineRecorder(run_id, "c", "eco", "kids", base_path=tmp_path)
     rec.save_entity("input", "the content")  # an earlier, identical entity: must not be taken for the commit
     import hashlib
 
     digest = hashlib.sha256(b"lost-answer").hexdigest()[:32]
-    with writing_as(lease_record("writer-1", 30, key=digest, after=rec.last_sequence())):
+    with writing_as(lease_record("writer-1", key=digest, after=rec.last_sequence())):
         rec.save_entity("input", "the content")
-    with writing_as(lease_record("writer-1", 30)):
-        rec.renew()
+    with writing_as(lease_record("writer-1")):
+        rec.set_state(2, "interception")
     assert rec.writer_records()[-1]["key"] == digest
     with serve("flask", Settings(base_path=tmp_path)) as url:
         headers = {"Content-Type": "text/plain", "Idempotency-Key": "lost-answer", "Pipeline-Writer": "writer-1"}

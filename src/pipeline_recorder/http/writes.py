@@ -13,7 +13,8 @@ Every write is admitted by the route table (``routes.Auth.WRITE``, ``admission.a
 cross-site page, the token when the server has one, and without a token only clients on this machine (loopback);
 content types and size limits per route (an entity body also below the server's ``max_entity_bytes``, checked here
 against ``Content-Length`` first and then while reading). ``Idempotency-Key`` makes a write answer a retry with the
-first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease, renewed by every write (leases.py).
+first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease in the store (``Store.renew_lease``),
+renewed by its writes and heartbeats; the writer is recorded in the run by that id only (leases.py).
 Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer names its class
 in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
 """
@@ -24,17 +25,23 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import RecorderError, RunNotFoundError, ValidationError
+from .. import runformat
+from ..errors import RecorderError, RunFinishedError, RunNotFoundError, ValidationError
 from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
-from ..leases import DEFAULT_LEASE_SECONDS, committed_key, lease_record, validate_lease_id, writing_as
+from ..leases import committed_key, lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
 from ..registry import load_recorder
-from ..store import RunStore
+from ..stores import Store
+from ..stores.base import DEFAULT_LEASE_SECONDS
 from .bodies import (
     METADATA_HEADER,
     LimitedReader,
@@ -43,7 +50,6 @@ from .bodies import (
     media_type,
     metadata_header,
     read_limited,
-    strict_json,
 )
 from .errors import BodyTooLargeError, error_response, response_for
 from .request import Request
@@ -56,19 +62,21 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
+MAX_RENEWALS_KEPT = 10_000
 _CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
 
 
 class Writes:
     """The write handlers of one server."""
 
-    def __init__(self, store: RunStore, run_folder: Callable[[str], Path], *,
+    def __init__(self, store: Store, *,
                  max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.store = store
-        self._run_folder = run_folder  # the folder of an existing run: a real directory, never a link
         self.max_entity_bytes = max_entity_bytes
         self.lease_seconds = lease_seconds
+        self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
+        self._renew_lock = threading.Lock()
         self.records = FolderIdempotency()
 
     def _check_length(self, request: Request) -> None:
@@ -82,7 +90,7 @@ class Writes:
         """Run ``handler`` as the request's writer; every error becomes the JSON error answer."""
         try:
             writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
-            with writing_as(lease_record(writer, self.lease_seconds)):
+            with writing_as(lease_record(writer)):
                 return handler()
         except IdempotencyBusyError as exc:
             return error_response(409, str(exc), {"Retry-After": "1", ERROR_CLASS_HEADER: type(exc).__name__})
@@ -92,12 +100,36 @@ class Writes:
                 answer.headers[ERROR_CLASS_HEADER] = type(exc).__name__
             return answer
 
-    def _recorder(self, run_id: str) -> LivePipelineRecorder:
+    def _run_folder(self, run_id: str) -> None:
+        """RunNotFoundError unless the run is stored -- and, in a folder store, its folder is a real directory:
+        a link planted in the store is not a run, and nobody writes through it."""
+        folder = self.store.local_folder(validate_run_id(run_id))
+        if folder is not None and os.path.lexists(folder) and (os.path.islink(folder) or not folder.is_dir()):
+            raise RunNotFoundError(f"run {run_id!r} not found (its folder is a link or not a directory)")
+        if not self.store.run_exists(run_id):
+            raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
+
+    def _recorder(self, run_id: str, request: Request) -> LivePipelineRecorder:
+        """The run's recorder; the writer's lease is renewed (the store's clock) when a third of it has passed."""
         self._run_folder(run_id)  # RunNotFoundError for a folder that is a link out of the store
-        recorder = load_recorder(validate_run_id(run_id), self.store.base_path)
+        recorder = load_recorder(validate_run_id(run_id), self.store)
         if recorder is None:
             raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
+        self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER))
         return recorder
+
+    def _renew(self, run_id: str, writer: str, force: bool = False) -> None:
+        key, now = (run_id, writer), time.monotonic()
+        with self._renew_lock:
+            last = self._renewed.get(key)
+            if not force and last is not None and now - last < self.lease_seconds / 3:
+                return
+        self.store.renew_lease(run_id, writer, self.lease_seconds)
+        with self._renew_lock:
+            self._renewed[key] = now
+            self._renewed.move_to_end(key)
+            while len(self._renewed) > MAX_RENEWALS_KEPT:
+                self._renewed.popitem(last=False)
 
     def _idempotent(self, request: Request, folder: Path, fingerprint: str,
                     act: Callable[[Any], tuple[int, Any]]) -> Response:
@@ -119,12 +151,8 @@ class Writes:
         """POST /api/pipeline/runs: create a run, or attach to it when it exists with the same settings."""
 
         def handle() -> Response:
-            body = strict_json(read_limited(request.body.chunks(), JSON_LIMIT))
-            if not isinstance(body, dict):
-                raise ValidationError("the body must be a JSON object with config_name, execution_mode, "
-                                      "safety_level and optionally run_id, user_id, expected_outputs")
-            if unknown := sorted(set(body) - _CREATE_KEYS):
-                raise ValidationError(f"unknown field(s) {unknown}; accepted are {sorted(_CREATE_KEYS)}")
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "config_name, execution_mode, "
+                               "safety_level and optionally run_id, user_id, expected_outputs", _CREATE_KEYS)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             # Without a run id, the key names the run: a retried creation lands on the same run.
             run_id = body.get("run_id") or (new_run_id() if key is None else _run_id_for_key(key))
@@ -132,14 +160,14 @@ class Writes:
                 raise ValidationError("run_id must be a string")
             validate_run_id(run_id)
             settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
-            folder = self.store.run_folder(run_id)
-            if os.path.lexists(folder):
-                self._run_folder(run_id)  # a link planted in the store is not a run, and nobody writes through it
-            existed = self.store.exists(run_id)
-            recorder = LivePipelineRecorder(run_id, **settings,  # type: ignore[arg-type]
+            folder = self.store.local_folder(run_id)
+            if folder is not None and os.path.lexists(folder):
+                self._run_folder(run_id)  # a link planted in the store is not a run: 404, nothing written
+            existed = self.store.run_exists(run_id)
+            recorder = LivePipelineRecorder(run_id, **settings,
                                             user_id=body.get("user_id", "anonymous"),
-                                            base_path=self.store.base_path,
-                                            expected_outputs=body.get("expected_outputs"))
+                                            base_path=self.store, expected_outputs=body.get("expected_outputs"))
+            self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER), True)
             status = recorder.get_status()
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
                       "lease_seconds": self.lease_seconds}
@@ -154,7 +182,7 @@ class Writes:
         run_id = request.path_params["run_id"]
 
         def handle() -> Response:
-            recorder = self._recorder(run_id)
+            recorder = self._recorder(run_id, request)
             body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
 
             def act(_: Any) -> tuple[int, Any]:
@@ -170,7 +198,7 @@ class Writes:
         run_id = request.path_params["run_id"]
 
         def handle() -> Response:
-            recorder = self._recorder(run_id)
+            recorder = self._recorder(run_id, request)
             body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
             reason = body.get("reason")
             if reason is not None and not isinstance(reason, str):
@@ -178,6 +206,9 @@ class Writes:
 
             def act(_: Any) -> tuple[int, Any]:
                 recorder.finish(body.get("status"), reason)  # type: ignore[arg-type]
+                # The writer is done with the run (an ended run's liveness no longer matters).
+                self.store.release_lease(run_id, validate_lease_id(request.headers.get(WRITER_HEADER)
+                                                                   or ANONYMOUS_WRITER))
                 return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
 
             return self._idempotent(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
@@ -185,16 +216,21 @@ class Writes:
         return self._run(request, handle)
 
     def renew_lease(self, request: Request) -> Response:
-        """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat)."""
+        """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat): its
+        lease in the store is renewed; the run's document is not touched."""
         run_id = request.path_params["run_id"]
 
         def handle() -> Response:
-            recorder = self._recorder(run_id)
+            self._run_folder(run_id)
+            writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
             read_limited(request.body.chunks(), JSON_LIMIT)
-            recorder.renew()
-            writers = recorder.get_status().get("writers") or [{}]
-            return json_response(200, {"run_id": run_id, "lease_seconds": self.lease_seconds,
-                                       "expires_at": writers[-1].get("expires_at")})
+            status = self.store.read_metadata(run_id)["status"]
+            if status in runformat.TERMINAL_STATUSES:
+                raise RunFinishedError(f"run {run_id!r} has ended with status {status!r}; it has no lease to renew")
+            self._renew(run_id, writer, force=True)
+            ends = self.store.leases(run_id).get(writer)
+            expires = datetime.fromtimestamp(ends, UTC).isoformat() if ends is not None else None
+            return json_response(200, {"run_id": run_id, "lease_seconds": self.lease_seconds, "expires_at": expires})
 
         return self._run(request, handle)
 
@@ -203,7 +239,7 @@ class Writes:
         run_id = request.path_params["run_id"]
 
         def handle() -> Response:
-            recorder = self._recorder(run_id)
+            recorder = self._recorder(run_id, request)
             fields = {"stage", "error_type", "message", "details"}
             body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
                            fields)
@@ -234,7 +270,7 @@ class Writes:
         def handle() -> Response:
             validate_entity_type(entity_type)
             self._check_length(request)
-            recorder = self._recorder(run_id)
+            recorder = self._recorder(run_id, request)
             meta = metadata_header(request.headers.get(METADATA_HEADER))
             if (fmt := request.query.get("format")) is not None:
                 meta["format"] = fmt
@@ -286,7 +322,7 @@ class Writes:
             claim.begin({"after": after, "type": entity_type, "metadata": meta})
             yield
             return
-        with writing_as(lease_record(writer, self.lease_seconds, key=claim.digest, after=after)):
+        with writing_as(lease_record(writer, key=claim.digest, after=after)):
             yield
 
     def _committed_before(self, recorder: LivePipelineRecorder, intent: dict[str, Any], content: Any) \

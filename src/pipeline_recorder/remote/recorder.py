@@ -18,7 +18,6 @@ entities to the run meanwhile, and ``get_status`` shows the server's view (witho
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -33,11 +32,12 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import runformat
+from ..content import Content, encode
 from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
 from ..naming import entity_filename, validate_entity_type, validate_run_id
-from ..recorder import Content, _check_stage, _entity_metadata, _setting
+from ..validation import check_setting, check_stage, check_step, check_text, entity_metadata
 from .spool import RunSpool, default_spool_root
 from .transport import DEFAULT_RETRY_SECONDS, Operation, Transport
 
@@ -73,10 +73,10 @@ class RemoteRecorder(RunEndings):
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         heartbeat: bool = True,
     ) -> None:
-        settings = {"config_name": _setting("config_name", config_name),
-                    "execution_mode": _setting("execution_mode", execution_mode),
-                    "safety_level": _setting("safety_level", safety_level),
-                    "user_id": _setting("user_id", user_id)}
+        settings = {"config_name": check_setting("config_name", config_name),
+                    "execution_mode": check_setting("execution_mode", execution_mode),
+                    "safety_level": check_setting("safety_level", safety_level),
+                    "user_id": check_setting("user_id", user_id)}
         if isinstance(expected_outputs, str):
             raise ValidationError("expected_outputs must be a list of entity types, not a string")
         body: dict[str, Any] = {"run_id": validate_run_id(run_id), **settings}
@@ -195,54 +195,41 @@ class RemoteRecorder(RunEndings):
 
     def set_state(self, stage: int, step: str) -> None:
         """Set the current stage and step."""
-        _check_stage(stage)
-        if not isinstance(step, str) or not step or len(step) > 128:
-            raise ValidationError(f"step must be a non-empty string of at most 128 characters, got {step!r:.40}")
+        check_stage(stage)
+        check_step(step)
         self._check_open()
         self._write(Operation("PUT", self._run_path("state"), json={"stage": stage, "step": step}))
 
     def save_entity(self, entity_type: str, content: Content, metadata: dict[str, Any] | None = None) -> str:
         """Save one entity (str, dict/list, bytes, a path or a binary file object, streamed); its filename."""
         validate_entity_type(entity_type)
-        meta = _entity_metadata(metadata)
+        meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
         self._check_open()
         headers = {METADATA_HEADER: json.dumps(meta)} if meta else {}
         upload: Path | None = None
-        if isinstance(content, str):
-            try:
-                data, ext = content.encode("utf-8"), TEXT.ext
-            except UnicodeEncodeError as exc:
-                raise InvalidContentError(f"text content is not encodable as UTF-8: {exc.reason}") from exc
-            headers["Content-Type"] = "text/plain; charset=utf-8"
-            body: bytes | Path = data
-        elif isinstance(content, dict | list):
-            try:
-                body = json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise InvalidContentError(f"dict/list content must be JSON-serialisable: {exc}") from exc
-            headers["Content-Type"], ext = "application/json", JSON.ext
-        elif isinstance(content, bytes | bytearray | memoryview):
-            body = bytes(content)
-            headers["Content-Type"], ext = "application/octet-stream", detect_binary(body[:SNIFF_BYTES], fmt).ext
-        elif isinstance(content, os.PathLike):
-            body = Path(content)
+        encoded = encode(content, fmt)  # the local recorder's bytes and format (InvalidContentError)
+        body: bytes | Path
+        if encoded is not None:
+            data, form = encoded
+            if form is TEXT:
+                body, headers["Content-Type"] = data, "text/plain; charset=utf-8"
+            elif form is JSON:  # the server parses it and stores it exactly as the local recorder does
+                body, headers["Content-Type"] = data, "application/json"
+            else:
+                body, headers["Content-Type"] = data, "application/octet-stream"
+            ext = form.ext
+        else:
+            if isinstance(content, os.PathLike):
+                body = Path(content)
+            else:
+                upload = body = self._copy_upload(content)
             try:
                 with open(body, "rb") as f:
                     head = f.read(SNIFF_BYTES)
             except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-                raise InvalidContentError(f"cannot read content file {os.fspath(content)!r}: {exc.strerror}") \
-                    from exc
+                raise InvalidContentError(f"cannot read content file {os.fspath(body)!r}: {exc.strerror}") from exc
             headers["Content-Type"], ext = "application/octet-stream", detect_binary(head, fmt).ext
-        elif isinstance(content, io.IOBase) or callable(getattr(content, "read", None)):
-            upload = self._copy_upload(content)
-            body = upload
-            with open(upload, "rb") as f:
-                headers["Content-Type"], ext = "application/octet-stream", detect_binary(f.read(SNIFF_BYTES), fmt).ext
-        else:
-            raise InvalidContentError(
-                f"cannot store content of type {type(content).__name__}: accepted are str (txt), dict or list "
-                "(json), bytes (format from its content), a pathlib.Path or a binary file object")
         try:
             answer = self._write(Operation("POST", self._run_path(f"entity/{entity_type}"), content=body,
                                            headers=headers))
@@ -272,9 +259,11 @@ class RemoteRecorder(RunEndings):
 
     def save_error(self, stage: int, error_type: str, message: str, details: dict[str, Any] | None = None) -> str:
         """Save an ``error`` entity (JSON) saying in which stage what went wrong."""
-        _check_stage(stage)
+        check_stage(stage)
         if not isinstance(message, str) or not isinstance(error_type, str):
             raise ValidationError("error_type and message must be strings")
+        check_text("error_type", error_type)
+        check_text("message", message)
         self._check_open()
         body = {"stage": stage, "error_type": error_type, "message": message, "details": details or {}}
         try:
@@ -293,7 +282,7 @@ class RemoteRecorder(RunEndings):
         self._check_open()
         body: dict[str, Any] = {"status": status}
         if reason is not None:
-            body["reason"] = str(reason)[:2000]
+            body["reason"] = check_text("reason", str(reason)[:2000])
         self._write(Operation("POST", self._run_path("finish"), json=body))
         self._finished = status
 
