@@ -20,7 +20,7 @@ from pipeline_recorder.http.settings import Settings
 from pipeline_recorder.idempotency import FolderIdempotency
 from pipeline_recorder.leases import lease_record, writing_as
 from pipeline_recorder.recorder import LivePipelineRecorder
-from pipeline_recorder.store import RunStore
+from pipeline_recorder.stores import open_store
 from support import wait_until
 
 TOKEN = "s3cret-token-for-tests"
@@ -201,7 +201,7 @@ def test_a_retry_while_the_first_call_runs_waits_for_its_answer(server: tuple[ht
 
 def test_a_retry_after_a_stopped_first_call_finds_the_entity_it_committed(tmp_path: Path) -> None:
     # The first call recorded its intent and committed the entity, then its server died before it answered.
-    store = RunStore(tmp_path)
+    store = open_store(tmp_path)
     run_id = str(uuid.uuid4())
     rec = LivePipelineRecorder(run_id, "c", "eco", "kids", base_path=tmp_path)
     rec.save_entity("input", "earlier entity of the same type")
@@ -324,4 +324,4 @@ def test_a_named_writers_retry_finds_its_commit_in_its_writer_record_also_after_
         other = httpx.post(f"{url}/api/pipeline/{run_id}/entity/input", content=b"the content",
                            headers={**headers, "Idempotency-Key": "lost-answer", "Pipeline-Writer": "writer-2"})
         assert other.status_code == 201 and other.json()["entity"]["sequence"] == 2  # the answer on record
-    assert [e["sequence"] for e in RunStore(tmp_path).read_metadata(run_id)["entities"]] == [1, 2, 3]
+    assert [e["sequence"] for e in open_store(tmp_path).read_metadata(run_id)["entities"]] == [1, 2, 3]
