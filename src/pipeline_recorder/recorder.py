@@ -145,6 +145,16 @@ class LivePipelineRecorder(RunEndings):
         """The sequence of the run's latest entity as stored now (0 when it has none)."""
         return self._writer.read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
 
+    def entity_record(self, filename: str) -> dict[str, Any] | None:
+        """A copy of the record of the entity listed as ``filename`` (searched from the latest), or None."""
+        def find(doc: MetadataDocument) -> dict[str, Any] | None:
+            for entity in reversed(doc.entities):
+                if entity["filename"] == filename:
+                    return dict(runformat.copy_json(entity))
+            return None
+
+        return self._writer.read(find)
+
     def writer_records(self) -> list[dict[str, Any]]:
         """A copy of the run's ``writers`` (see liveness.py) as stored now."""
         def copy(doc: MetadataDocument) -> list[dict[str, Any]]:

@@ -355,10 +355,10 @@ def request_fingerprint(route: str, run_id: str, body: Any) -> str:
 
 
 def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:
-    for record in reversed(recorder.get_entities(entity_type)):
-        if record["filename"] == filename:
-            return dict(record)
-    raise RunNotFoundError(f"entity {filename!r} vanished from run {recorder.run_id!r} right after it was saved")
+    record = recorder.entity_record(filename)
+    if record is None:
+        raise RunNotFoundError(f"entity {filename!r} vanished from run {recorder.run_id!r} right after it was saved")
+    return record
 
 
 def _json_file(path: Path) -> Any:
