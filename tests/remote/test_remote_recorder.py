@@ -222,3 +222,21 @@ def test_get_recorder_records_remotely_when_the_server_variable_is_set(
 def test_remote_recorder_is_exported() -> None:
     assert pipeline_recorder.RemoteRecorder is RemoteRecorder
     assert "RemoteRecorder" in pipeline_recorder.__all__
+
+
+def test_a_refused_creation_keeps_the_runs_spooled_writes_out_of_the_existing_run(url: str, tmp_path: Path) -> None:
+    run_id = str(uuid.uuid4())
+    RemoteRecorder(url, run_id, "c", "eco", "adult", spool_dir=tmp_path / "other").close()  # someone else's run
+    spool = RunSpool(tmp_path / "spool", run_id)
+    spool.append(url, Operation("POST", "/api/pipeline/runs", json={
+        "run_id": run_id, "config_name": "c", "execution_mode": "eco", "safety_level": "kids"}))
+    spool.append(url, Operation("POST", f"/api/pipeline/{run_id}/entity/input", content=b"mine",
+                                headers={"Content-Type": "text/plain"}))
+    transport = Transport(url)
+    with spool.sending():
+        sent, rejected = spool.drain(transport)
+    transport.close()
+    assert sent == 0 and len(rejected) == 2 and "RunExistsError" in rejected[0]
+    status = json.loads((tmp_path / "server" / "pipeline_runs" / run_id / "metadata.json").read_text())
+    assert status["entities"] == [] and status["safety_level"] == "adult"
+    assert len(list((spool.folder / "rejected").glob("*.json"))) == 2

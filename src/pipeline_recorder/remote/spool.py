@@ -36,6 +36,7 @@ SPOOL_ENV = "PIPELINE_RECORDER_SPOOL"
 SERVER_FILE = "server.json"
 REJECTED_DIR = "rejected"
 LOCK_FILE = ".lock"
+CREATE_PATH = "/api/pipeline/runs"
 _OP_NAME = re.compile(r"^(\d{8})\.json$")
 _COPY_CHUNK = 1024 * 1024
 
@@ -153,10 +154,17 @@ class RunSpool:
     def drain(self, transport: Transport, retry_seconds: float | None = None) -> tuple[int, list[str]]:
         """Send the spooled writes in order (the caller holds ``sending``); stops at the first one the server
         cannot be reached for (ServerUnreachableError). Returns how many were sent and what was rejected: a
-        write the server refuses for good is moved to ``rejected/`` and the next one is sent."""
+        write the server refuses for good is moved to ``rejected/`` and the next one is sent -- unless it was the
+        run's creation (the run exists with other settings, say): then every later write of the run is moved
+        there too, so that none lands in a run that is not this recorder's."""
         sent, rejected = 0, []
+        refused_run: RecorderError | None = None
         for path in self.pending():
             op = self.load(path)
+            if refused_run is not None:  # the run was never made for us: none of its writes may go elsewhere
+                self._reject(path, refused_run)
+                rejected.append(f"{path.name}: not sent, the run's creation was refused")
+                continue
             try:
                 transport.send(op, retry_seconds)
             except RecorderError as exc:
@@ -164,6 +172,8 @@ class RunSpool:
                     raise
                 self._reject(path, exc)
                 rejected.append(f"{path.name}: {type(exc).__name__}: {exc}")
+                if op.method == "POST" and op.path == CREATE_PATH:
+                    refused_run = exc
                 continue
             self._remove(path)
             sent += 1
