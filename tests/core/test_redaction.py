@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from pipeline_recorder.redaction import REDACTED, redact
@@ -37,3 +40,25 @@ def test_an_empty_secret_is_left_empty_so_absence_stays_visible() -> None:
 def test_scalars_and_strings_pass_through() -> None:
     assert redact("api_key=sk-1") == "api_key=sk-1"
     assert redact(5) == 5
+
+
+# -- every place that writes a run passes through the redaction ------------------------------------------------
+
+
+def test_secrets_in_entity_metadata_error_details_and_json_content_never_reach_disk(tmp_path: Path) -> None:
+    from pipeline_recorder import LivePipelineRecorder, new_run_id
+
+    secret = "sk-live-0123456789"
+    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=tmp_path)
+    rec.save_entity("interception", "a text", {"backend": {"url": "http://x", "api_key": secret}})
+    rec.save_entity("parameters", {"model": "m", "headers": {"Authorization": f"Bearer {secret}"}})
+    rec.save_error(2, "backend_error", "the backend refused", {"request": {"password": secret}})
+    rec.mark_complete()
+    stored = b"".join(path.read_bytes() for path in rec.run_folder.iterdir() if path.is_file())
+    assert secret.encode() not in stored
+    records = {record["type"]: record for record in rec.get_status()["entities"]}
+    assert records["interception"]["metadata"]["backend"] == {"url": "http://x", "api_key": REDACTED}
+    parameters = json.loads((rec.run_folder / records["parameters"]["filename"]).read_text())
+    assert parameters == {"model": "m", "headers": {"Authorization": REDACTED}}
+    error = json.loads((rec.run_folder / records["error"]["filename"]).read_text())
+    assert error["details"] == {"request": {"password": REDACTED}}
