@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import runformat
 from ..doccache import VersionCache
 from ..errors import CorruptRunError, RunNotFoundError
 from ..naming import METADATA_FILENAME, validate_run_id
@@ -29,6 +30,7 @@ class Snapshot:
     raw: bytes
     doc: dict[str, Any]
     digest: str
+    public: bytes  # ``raw`` without who writes the run (runformat.WRITER_KEYS), as /status serves it
     parsed: ParsedRun
     entity_hash: hashlib.blake2b | None  # of the entity fragments, so that the next digest hashes only the new ones
     liveness: Callable[[str, dict[str, Any]], dict[str, Any]]  # the store's
@@ -62,7 +64,7 @@ class Documents:
             if doc.get("run_id") != run_id:
                 raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
             digest, entity_hash = _digest(parsed, before)
-            return Snapshot(raw, doc, digest, parsed, entity_hash, self.store.apply_liveness)
+            return Snapshot(raw, doc, digest, _public(parsed), parsed, entity_hash, self.store.apply_liveness)
 
         return self._cache.load(run_id, lambda known: self.store.read_document(run_id, known), build)
 
@@ -89,14 +91,31 @@ def _digest(parsed: ParsedRun, before: Snapshot | None) -> tuple[str, hashlib.bl
     return outer.hexdigest(), entity_hash
 
 
+def _without_writers(doc: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in doc.items() if key not in runformat.WRITER_KEYS}
+
+
+def _public(parsed: ParsedRun) -> bytes:
+    """The stored bytes without the writers' pids, hosts and boot ids: the header is serialised again without
+    them and the entity records are kept byte for byte (so the body is the file minus two keys)."""
+    doc = parsed.doc
+    if not runformat.WRITER_KEYS & doc.keys():
+        return bytes(parsed.raw)
+    if parsed.start < 0:  # not in the writer's layout
+        return json.dumps(_without_writers(doc), ensure_ascii=False).encode()
+    head_length = len(runformat.head_bytes(doc))
+    return runformat.head_bytes(_without_writers(doc)) + parsed.raw[head_length:]
+
+
 def status_body(snapshot: Snapshot, since: int | None) -> tuple[bytes, str]:
-    """The /status body and its ETag: the stored bytes unchanged when nothing differs from what is on disk."""
+    """The /status body and its ETag: the stored bytes (without who writes the run) when nothing differs from
+    what is stored. The ETag is the stored bytes' digest: the body is a function of them."""
     doc = snapshot.current()
     interrupted = doc["status"] != snapshot.doc["status"]
     tag = snapshot.digest + ("-i" if interrupted else "") + ("" if since is None else f"-s{since}")
     if since is None and not interrupted:
-        return snapshot.raw, f'"{tag}"'
+        return snapshot.public, f'"{tag}"'
     if since is not None:
         doc["entities"] = [e for e in doc["entities"] if not isinstance(e.get("revision"), int)
                            or e["revision"] > since]
-    return json.dumps(doc, ensure_ascii=False).encode(), f'"{tag}"'
+    return json.dumps(_without_writers(doc), ensure_ascii=False).encode(), f'"{tag}"'
