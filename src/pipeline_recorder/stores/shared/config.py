@@ -53,7 +53,7 @@ def parse_store_url(url: str, database_url: str | None = None) -> SharedStoreCon
     if parts.query or parts.fragment or parts.username or parts.password or parts.port:
         raise ValidationError(f"store URL {url!r:.80} must be just s3://bucket/prefix (no credentials, port or "
                               "query: the endpoint and credentials come from the AWS_* variables)")
-    bucket = parts.hostname or ""
+    bucket = parts.netloc  # not .hostname: that lowercases, and S3 bucket names are lowercase only
     if _BUCKET.fullmatch(bucket) is None or ".." in bucket:
         raise ValidationError(f"bucket {bucket!r:.80} is not a valid S3 bucket name (3 to 63 lowercase letters, "
                               "digits, '.' and '-')")
