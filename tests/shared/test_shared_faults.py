@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from shared_helpers import check_bucket_run, start_worker
 from shared_servers import MotoS3, Postgres, TcpProxy, running_postgres
-from support import wait_until
 
 from pipeline_recorder.errors import StorageError
 from pipeline_recorder.naming import new_run_id
 from pipeline_recorder.stores.shared import SharedRecorder, SharedStore
+from support import wait_until
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_attaching_with_the_same_settings_continues_the_run_and_other_settings_a
     assert second.save_entity("translation", "two") == "02_translation.txt"
     try:
         SharedRecorder(shared, run_id, "haiku", "eco", "kids")
-    except Exception as exc:  # noqa: BLE001 -- the type is checked below
+    except Exception as exc:
         assert type(exc).__name__ == "RunExistsError" and "config_name" in str(exc)
     else:
         raise AssertionError("other settings were accepted")

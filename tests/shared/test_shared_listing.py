@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from shared_helpers import download
-from support import wait_until
 
 from pipeline_recorder.errors import ValidationError
 from pipeline_recorder.index import RunIndex
 from pipeline_recorder.naming import new_run_id
 from pipeline_recorder.store import RunStore
 from pipeline_recorder.stores.shared import SharedRecorder, SharedStore
+from support import wait_until
 
 CONFIGS = ("stillepost", "haiku", "klangbild")
 USERS = ("anna", "ben")

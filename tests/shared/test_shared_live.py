@@ -9,10 +9,10 @@ import threading
 import time
 
 from shared_helpers import start_worker
-from support import wait_until
 
 from pipeline_recorder.naming import new_run_id
 from pipeline_recorder.stores.shared import SharedRecorder, SharedStore
+from support import wait_until
 
 
 def test_a_killed_writer_s_run_reads_interrupted_once_its_lease_expires_and_keeps_what_it_acknowledged(
