@@ -78,3 +78,25 @@ def count_runs(db: Database) -> int:
     with db.connection("count runs") as conn:
         row = conn.execute("SELECT count(*) FROM runs").fetchone()
     return int(row[0]) if row else 0
+
+
+class SharedListing:
+    """The store's run listing (``Store.run_index``): always current, since every commit updates its rows."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
+              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
+              limit: int = query.DEFAULT_LIMIT) -> tuple[list[dict[str, Any]], str | None]:
+        return list_runs(self._db, config_name=config_name, user_id=user_id, status=status, since=since,
+                         until=until, cursor=cursor, limit=limit)
+
+    def count(self) -> int:
+        return count_runs(self._db)
+
+    def note(self, run_id: str) -> None:
+        """Nothing to do: the listing is the database, which every change updates in its transaction."""
+
+    def close(self) -> None:
+        """Nothing to close: the listing uses the store's pool."""

@@ -11,11 +11,12 @@ could not be done and why.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import obstore
 from obstore.exceptions import BaseError, NotFoundError, PreconditionError
@@ -42,6 +43,7 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
+    modified: float = 0.0  # seconds since the epoch
 
 
 @contextlib.contextmanager
@@ -108,7 +110,7 @@ class Bucket:
     def head(self, key: str) -> ObjectInfo:
         with object_errors(f"read {key}"):
             meta = obstore.head(self._store, key)
-        return ObjectInfo(key, int(meta["size"]), str(meta["e_tag"] or ""))
+        return ObjectInfo(key, int(meta["size"]), str(meta["e_tag"] or ""), meta["last_modified"].timestamp())
 
     def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive) of an object, fetched with one Range request and yielded in
@@ -119,6 +121,11 @@ class Bucket:
             result = obstore.get(self._store, key, options={"range": (start, end)})
             for chunk in result.stream(min_chunk_size=READ_CHUNK):
                 yield bytes(chunk)
+
+    def open(self, key: str, size: int) -> BinaryIO:
+        """A seekable, buffered binary file of an object of ``size`` bytes: each refill of its buffer is one Range
+        request, so seeking and reading part of a large object never downloads the rest."""
+        return io.BufferedReader(_RangeReader(self, key, size), buffer_size=READ_CHUNK)
 
     def copy(self, source: str, target: str) -> None:
         """A server-side copy (the bytes do not pass through this process)."""
@@ -142,6 +149,36 @@ class Bucket:
         with object_errors(f"list {prefix}"):
             listed = obstore.list_with_delimiter(self._store, prefix.rstrip("/") + "/")
         return [str(name).rstrip("/").rsplit("/", 1)[-1] for name in listed["common_prefixes"]]
+
+
+class _RangeReader(io.RawIOBase):
+    def __init__(self, bucket: Bucket, key: str, size: int) -> None:
+        self._bucket, self._key, self._size, self._position = bucket, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        end = min(self._size, self._position + len(buffer))
+        if end <= self._position:
+            return 0
+        with object_errors(f"read {self._key}"):
+            data = obstore.get_range(self._bucket._store, self._key, start=self._position, end=end)
+        count = len(data)
+        memoryview(buffer).cast("B")[:count] = memoryview(data)
+        self._position += count
+        return count
 
 
 def _etag(result: Any) -> str:
