@@ -24,12 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "shared")]
-
-from shared_servers import running_moto, running_postgres  # noqa: E402
+sys.path[:0] = [str(HERE.parent / "tests")]
 
 from pipeline_recorder.index import timestamp_us  # noqa: E402
 from pipeline_recorder.stores.shared import SharedStore  # noqa: E402
+from shared_servers import running_moto, running_postgres  # noqa: E402
 
 CONFIGS = ["stillepost", "haiku", "klangbild", "bildbeschreibung"]
 STATUSES = ["completed"] * 90 + ["failed"] * 5 + ["blocked"] * 3 + ["cancelled"] + ["running"]

@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "shared")]
-
-from shared_servers import running_moto, running_postgres  # noqa: E402
+sys.path[:0] = [str(HERE.parent / "tests")]
 
 from pipeline_recorder.naming import new_run_id  # noqa: E402
 from pipeline_recorder.stores.shared import SharedRecorder, SharedStore  # noqa: E402
+from shared_servers import running_moto, running_postgres  # noqa: E402
 
 
 def main() -> None:

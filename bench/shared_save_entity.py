@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "shared")]
-
-from shared_servers import running_moto, running_postgres  # noqa: E402
+sys.path[:0] = [str(HERE.parent / "tests")]
 
 from pipeline_recorder.naming import new_run_id  # noqa: E402
 from pipeline_recorder.stores.shared import SharedRecorder, SharedStore  # noqa: E402
+from shared_servers import running_moto, running_postgres  # noqa: E402
 
 TEXT = "A small text entity: the translated prompt of one pipeline stage."
 RUN_LENGTH = 20  # a new run every this many saves: the figure is that of short runs

@@ -1,39 +1,29 @@
-"""Fixtures of the shared-store tests: one PostgreSQL cluster and one moto_server per test session (started here,
-stopped by pid at the end), and for each test a fresh bucket and a fresh database, so tests never see each other's
-runs."""
+"""Fixtures of the shared-store tests: one PostgreSQL cluster and one moto_server per test process (started on
+first use, stopped by pid at exit: tests/shared_backend.py), and for each test a fresh bucket and a fresh database,
+so tests never see each other's runs. The standard AWS_* variables name the S3 server for the whole session (with
+credentials set, the client never asks a cloud metadata service for some)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from shared_servers import MotoS3, Postgres, running_moto, running_postgres
 
 from pipeline_recorder.stores.shared import SharedStore
+from shared_backend import environment, servers
+from shared_servers import MotoS3, Postgres
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    with running_postgres() as server:
-        yield server
+def postgres() -> Postgres:
+    return servers()[0]
 
 
 @pytest.fixture(scope="session")
 def s3() -> Iterator[MotoS3]:
-    with running_moto() as server:
-        saved = {name: os.environ.get(name) for name in server.env()}
-        # The standard AWS variables, as a deployment sets them; with credentials set, the client never asks a
-        # cloud metadata service for some.
-        os.environ.update(server.env())
-        try:
-            yield server
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    server = servers()[1]
+    with environment(server.env()):
+        yield server
 
 
 @pytest.fixture
@@ -42,8 +32,10 @@ def store_url(s3: MotoS3) -> str:
 
 
 @pytest.fixture
-def database_url(postgres: Postgres) -> str:
-    return postgres.new_database()
+def database_url(postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = postgres.new_database()
+    monkeypatch.setenv("PIPELINE_RECORDER_DATABASE_URL", url)  # what worker processes open the store with
+    return url
 
 
 @pytest.fixture
@@ -53,3 +45,5 @@ def shared(store_url: str, database_url: str) -> Iterator[SharedStore]:
         yield store
     finally:
         store.close()
+
+

@@ -13,7 +13,8 @@ from typing import Any
 
 from pipeline_recorder import runformat
 from pipeline_recorder.naming import RUNS_DIRNAME
-from pipeline_recorder.store import RunStore, parse_metadata
+from pipeline_recorder.store import parse_metadata
+from pipeline_recorder.stores import FolderStore
 from pipeline_recorder.stores.shared import SharedStore
 
 WORKERS = Path(__file__).with_name("shared_workers.py")
@@ -42,8 +43,14 @@ def check_bucket_run(store: SharedStore, run_id: str, tmp: Path) -> dict[str, An
         content = (folder / entity["filename"]).read_bytes()
         assert len(content) == entity["size"], entity
         assert hashlib.sha256(content).hexdigest() == entity["sha256"], entity
-    assert RunStore(tmp).read_metadata(run_id)["run_id"] == run_id
+    assert FolderStore(tmp).read_metadata(run_id)["run_id"] == run_id
     return doc
+
+
+def object_names(store: SharedStore, run_id: str) -> list[str]:
+    """The names of the objects under the run's prefix, as `ls` would show its folder (hidden ones too)."""
+    prefix = f"{store.config.runs_prefix}/{run_id}/"
+    return sorted(info.key[len(prefix):] for info in store.bucket.objects(prefix))
 
 
 def start_worker(*args: str) -> subprocess.Popen[str]:

@@ -16,7 +16,8 @@ import random
 import sys
 import threading
 
-from pipeline_recorder.stores.shared import SharedRecorder, SharedStore
+from pipeline_recorder import LivePipelineRecorder
+from pipeline_recorder.stores.shared import SharedStore
 
 SETTINGS = ("stillepost", "eco", "kids")
 
@@ -27,7 +28,7 @@ def ack(out: dict[str, object]) -> None:
 
 
 def concurrent(store: SharedStore, run_id: str, tag: str, threads: int, count: int) -> None:
-    rec = SharedRecorder(store, run_id, *SETTINGS)
+    rec = LivePipelineRecorder(run_id, *SETTINGS, base_path=store)
     ack({"ready": tag})
     if sys.stdin.readline().strip() != "go":
         return
@@ -50,7 +51,7 @@ def concurrent(store: SharedStore, run_id: str, tag: str, threads: int, count: i
 
 def torture(store: SharedStore, run_id: str, seed: str) -> None:
     rng = random.Random(seed)
-    rec = SharedRecorder(store, run_id, *SETTINGS)
+    rec = LivePipelineRecorder(run_id, *SETTINGS, base_path=store)
     counter = 0
     while True:
         counter += 1
@@ -66,7 +67,7 @@ def torture(store: SharedStore, run_id: str, seed: str) -> None:
 
 
 def hold(store: SharedStore, run_id: str) -> None:
-    rec = SharedRecorder(store, run_id, *SETTINGS)
+    rec = LivePipelineRecorder(run_id, *SETTINGS, base_path=store)
     rec.save_entity("input", "held")
     ack({"ready": os.getpid()})
     sys.stdin.readline()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from shared_helpers import check_bucket_run, start_worker
-from shared_servers import MotoS3, Postgres, TcpProxy, running_postgres
 
+from pipeline_recorder import LivePipelineRecorder
 from pipeline_recorder.errors import StorageError
 from pipeline_recorder.naming import new_run_id
-from pipeline_recorder.stores.shared import SharedRecorder, SharedStore
+from pipeline_recorder.stores.shared import SharedStore
+from shared_servers import MotoS3, Postgres, TcpProxy, running_postgres
 from support import wait_until
 
 
@@ -28,7 +29,7 @@ def own_postgres() -> Iterator[Postgres]:
 
 
 def _saved(store: SharedStore, run_id: str) -> list[str]:
-    return [e["filename"] for e in store.read(run_id)["entities"]]
+    return [e["filename"] for e in store.read_metadata(run_id)["entities"]]
 
 
 def test_while_the_object_store_is_unreachable_writes_fail_clearly_reads_go_on_and_it_resumes_by_itself(
@@ -36,7 +37,7 @@ def test_while_the_object_store_is_unreachable_writes_fail_clearly_reads_go_on_a
     proxy = TcpProxy(s3.port)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
     with SharedStore.open(f"s3://{s3.new_bucket()}/lab", database_url) as store:
-        rec = SharedRecorder(store, new_run_id(), "stillepost", "eco", "kids")
+        rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=store)
         rec.save_entity("input", "before")
         proxy.cut()
         with pytest.raises(StorageError, match="object store"):
@@ -48,7 +49,7 @@ def test_while_the_object_store_is_unreachable_writes_fail_clearly_reads_go_on_a
         assert rec.save_entity("translation", "after") == "02_translation.txt"
         doc = check_bucket_run(store, rec.run_id, tmp_path)
         assert [e["filename"] for e in doc["entities"]] == ["01_input.txt", "02_translation.txt"]
-        assert doc == store.read(rec.run_id)
+        assert doc == store.read_metadata(rec.run_id)
     proxy.close()
 
 
@@ -56,16 +57,16 @@ def test_while_the_database_is_down_calls_fail_clearly_and_service_resumes_when_
         own_postgres: Postgres, s3: MotoS3, tmp_path: Path) -> None:
     url = own_postgres.new_database()
     with SharedStore.open(f"s3://{s3.new_bucket()}/lab", url) as store:
-        rec = SharedRecorder(store, new_run_id(), "stillepost", "eco", "kids")
+        rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=store)
         rec.save_entity("input", "before")
         own_postgres.kill()
         started = time.monotonic()
         with pytest.raises(StorageError, match="database"):
             rec.save_entity("translation", "during")
         with pytest.raises(StorageError, match="database"):
-            store.read(rec.run_id)
+            store.read_metadata(rec.run_id)
         with pytest.raises(StorageError, match="database"):
-            store.list_runs()
+            store.run_index().query()
         assert time.monotonic() - started < 60  # reported, not waited out
         wait_until(_restarted(own_postgres), 60, "PostgreSQL to start again")
         wait_until(lambda: _try_save(rec), 30, "a save to succeed once the database is back")
@@ -83,7 +84,7 @@ def _restarted(server: Postgres):  # type: ignore[no-untyped-def]
     return attempt
 
 
-def _try_save(rec: SharedRecorder) -> bool:
+def _try_save(rec: LivePipelineRecorder) -> bool:
     try:
         return rec.save_entity("translation", "after") == "02_translation.txt"
     except StorageError:
@@ -108,7 +109,7 @@ def test_writers_killed_at_random_moments_lose_no_acknowledged_entity_and_leave_
         rest = proc.stdout.read()
         acks.extend(json.loads(line) for line in rest.splitlines() if line.startswith("{"))
     doc = check_bucket_run(shared, run_id, tmp_path)
-    listed = {e["filename"]: e["sha256"] for e in shared.read(run_id)["entities"]}
+    listed = {e["filename"]: e["sha256"] for e in shared.read_metadata(run_id)["entities"]}
     for ack in acks:
         assert listed.get(ack["filename"]) == ack["sha256"], ack
     sequences = [e["sequence"] for e in doc["entities"]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,7 +49,9 @@ class Database:
     def __init__(self, url: str, *, max_size: int = 16) -> None:
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=_GETCONN_TIMEOUT,
-                                   kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT},
+                                   kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT,
+                                           # Which process a connection serves, for operators (pg_stat_activity).
+                                           "application_name": f"pipeline-recorder {os.getpid()}"},
                                    check=ConnectionPool.check_connection, name="pipeline-recorder")
         with database_errors("open the database"):
             # Connect once up front so that a wrong URL or a database that is down is reported here.

@@ -1,4 +1,4 @@
-"""Keeping the leases of this process's writers alive: one thread renews them all every third of the lease.
+"""Keeping the leases of this process's writers alive: one thread renews them all, each every third of its lease.
 
 A writer's lease is also renewed by every change it commits; this thread covers the quiet times (a stage waiting
 for a model for minutes). When the process dies the renewals stop and, once the lease has run out, the run reads
@@ -18,37 +18,49 @@ log = logging.getLogger(__name__)
 
 
 class LeaseKeeper:
-    """Renews the registered (run id, writer id) leases of one store until they are released."""
+    """Renews the held (run id, holder) leases of one store until they are released."""
 
     def __init__(self, runs: SharedRuns) -> None:
         self._runs = runs
-        self._held: set[tuple[str, str]] = set()
+        self._held: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._closed = False
         self._thread: threading.Thread | None = None
 
-    def hold(self, run_id: str, writer_id: str) -> None:
+    def hold(self, run_id: str, holder: str, ttl: float) -> None:
         with self._lock:
-            self._held.add((run_id, writer_id))
-            if self._thread is None:
+            self._held[(run_id, holder)] = ttl
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="pipeline-recorder-leases", daemon=True)
                 self._thread.start()
 
-    def release(self, run_id: str, writer_id: str) -> None:
+    def release(self, run_id: str, holder: str) -> bool:
+        """Stop renewing; whether it was held."""
         with self._lock:
-            self._held.discard((run_id, writer_id))
+            return self._held.pop((run_id, holder), None) is not None
 
     def _run(self) -> None:
-        while not self._stop.wait(max(self._runs.lease_seconds / 3, 0.05)):
+        while True:
             with self._lock:
-                held = sorted(self._held)
-            for run_id, writer_id in held:
+                held = dict(self._held)
+            beat = min([ttl / 3 for ttl in held.values()] or [1.0])
+            if self._wake.wait(max(beat, 0.05)) and self._closed:
+                return
+            for (run_id, holder), ttl in held.items():
+                with self._lock:
+                    if (run_id, holder) not in self._held:
+                        continue
                 try:
-                    self._runs.renew_lease(run_id, writer_id)
+                    with self._runs.db.connection(f"renew the lease of run {run_id!r}") as conn, \
+                            conn.transaction():
+                        self._runs.renew_lease(conn, run_id, holder, ttl)
                 except RecorderError as exc:
                     log.warning("could not renew the lease of run %s: %s", run_id, exc)
 
     def close(self) -> None:
-        self._stop.set()
+        with self._lock:
+            self._closed = True
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
