@@ -9,16 +9,19 @@ finished are skipped, the one it was copying is copied again (its transaction ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import CorruptRunError, RecorderError
 from ..runformat import MetadataDocument
 from ..store import parse_metadata
-from .base import Store
+from .base import RunWriter, Store
 
 COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"
+_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -54,12 +57,36 @@ def migrate_run(source: Store, target: Store, run_id: str) -> str:
     if target.run_exists(run_id) and target.read_document_bytes(run_id) == data:
         return SKIPPED
     header = {key: value for key, value in doc.items() if key != "entities"}
-    target.create_run(run_id, MetadataDocument(header, []))
-    with target.writer(run_id).transaction() as txn:
+    created = target.create_run(run_id, MetadataDocument(header, []))
+    try:
+        _copy_entities(source, target, run_id, doc)
+    except BaseException:
+        if created:  # a refused copy leaves nothing of the run in the target
+            with contextlib.suppress(RecorderError):
+                target.delete_run(run_id)
+        raise
+    copied = target.read_document_bytes(run_id)
+    if hashlib.sha256(copied).digest() != hashlib.sha256(data).digest() and \
+            parse_metadata(copied, target.location(run_id)) != doc:
+        raise CorruptRunError(f"run {run_id!r}: the copy's metadata.json differs from the source's")
+    return COPIED
+
+
+def _copy_entities(source: Store, target: Store, run_id: str, doc: dict[str, Any]) -> None:
+    writer = target.writer(run_id)
+    try:
+        _copy_in_transaction(source, target, writer, run_id, doc)
+    finally:
+        writer.close()
+
+
+def _copy_in_transaction(source: Store, target: Store, writer: RunWriter, run_id: str, doc: dict[str, Any]) -> None:
+    with writer.transaction() as txn:
         for record in doc["entities"]:
             entity = source.open_entity(run_id, record)
             try:
-                staged = target.stage_entity(run_id, entity.file)
+                # The first chunk goes as ``head``: stores take it, then the rest of the file.
+                staged = target.stage_entity(run_id, entity.file, entity.file.read(_CHUNK))
             finally:
                 entity.close()
             try:
@@ -72,9 +99,4 @@ def migrate_run(source: Store, target: Store, run_id: str) -> str:
                 staged.discard()
         txn.document = MetadataDocument.from_dict(doc)
         txn.replace_document()
-    copied = target.read_document_bytes(run_id)
-    if hashlib.sha256(copied).digest() != hashlib.sha256(data).digest() and \
-            parse_metadata(copied, target.location(run_id)) != doc:
-        raise CorruptRunError(f"run {run_id!r}: the copy's metadata.json differs from the source's")
-    return COPIED
 
