@@ -70,7 +70,7 @@ def main() -> None:
             end = load(store, args.runs)
             print(f"loaded {args.runs:,} runs in {time.perf_counter() - started:.1f} s")
             middle = (end - timedelta(seconds=args.runs * 15)).isoformat()
-            _, second_page = store.list_runs(limit=50)
+            _, second_page = store.run_index().query(limit=50)
             questions = {
                 "newest 50": {},
                 "page 2 (cursor)": {"cursor": second_page},
@@ -90,7 +90,7 @@ def main() -> None:
                 times = []
                 for _ in range(args.repeat):
                     t0 = time.perf_counter()
-                    page, _ = store.list_runs(limit=50, **filters)
+                    page, _ = store.run_index().query(limit=50, **filters)
                     times.append(time.perf_counter() - t0)
                 median = statistics.median(times) * 1000
                 worst = max(worst, median)

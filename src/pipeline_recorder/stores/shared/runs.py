@@ -166,9 +166,10 @@ class SharedRuns:
         return True
 
     def record(self, conn: psycopg.Connection[Any], run_id: str, doc: MetadataDocument, etag: str,
-               added: list[dict[str, Any]]) -> None:
-        """The committed document's row, its new entity records and the notification, sent in one round trip
-        (pipeline); they commit with the caller's transaction."""
+               added: list[dict[str, Any]], lease: tuple[str, float] | None = None) -> None:
+        """The committed document's row, its new entity records, the writer's lease (``(holder, ttl)``) and the
+        notification, sent in one round trip (pipeline); they commit with the caller's transaction, which holds
+        the run's row."""
         header = doc.header
         revision = int(header["revision"])
         with conn.pipeline():
@@ -186,25 +187,36 @@ class SharedRuns:
                            VALUES (%s, %s, %s, %s, %s, %s)""",
                         [(run_id, record["sequence"], revision, record["type"], record["filename"],
                           runformat.dumps_compact(record).decode()) for record in added])
+            if lease is not None:
+                self._lease_statements(conn, run_id, *lease)
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {revision}"))
 
     # -- leases -------------------------------------------------------------------------------------------------
 
     def renew_lease(self, conn: psycopg.Connection[Any], run_id: str, holder: str, ttl: float) -> None:
-        """``holder``'s lease of the run now ends ``ttl`` seconds from now (the database's clock)."""
-        inserted = conn.execute(
-            """INSERT INTO leases (run_id, writer_id, expires_at)
-               SELECT run_id, %s, now() + make_interval(secs => %s) FROM runs WHERE run_id = %s
-               ON CONFLICT (run_id, writer_id) DO UPDATE SET expires_at = excluded.expires_at
-               RETURNING run_id""", (holder, ttl, run_id)).fetchone()
-        if inserted is None:
-            raise RunNotFoundError(f"run {run_id!r} not found in the shared store")
-        self._sync_lease_end(conn, run_id)
+        """``holder``'s lease of the run now ends ``ttl`` seconds from now (the database's clock). Takes the run's
+        row first, as every change does (the same order everywhere: no deadlock with a change in progress)."""
+        self._lock_row(conn, run_id)
+        with conn.pipeline():
+            self._lease_statements(conn, run_id, holder, ttl)
 
     def release_lease(self, conn: psycopg.Connection[Any], run_id: str, holder: str) -> None:
         """``holder``'s lease ends now; it is kept, expired, so that a run left running reads interrupted."""
+        self._lock_row(conn, run_id)
         conn.execute("UPDATE leases SET expires_at = least(expires_at, now()) WHERE run_id = %s AND writer_id = %s",
                      (run_id, holder))
+        self._sync_lease_end(conn, run_id)
+
+    @staticmethod
+    def _lock_row(conn: psycopg.Connection[Any], run_id: str) -> None:
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone() is None:
+            raise RunNotFoundError(f"run {run_id!r} not found in the shared store")
+
+    def _lease_statements(self, conn: psycopg.Connection[Any], run_id: str, holder: str, ttl: float) -> None:
+        conn.execute("""INSERT INTO leases (run_id, writer_id, expires_at)
+                        VALUES (%s, %s, now() + make_interval(secs => %s))
+                        ON CONFLICT (run_id, writer_id) DO UPDATE SET expires_at = excluded.expires_at""",
+                     (run_id, holder, ttl))
         self._sync_lease_end(conn, run_id)
 
     @staticmethod

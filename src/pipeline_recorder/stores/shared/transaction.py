@@ -75,9 +75,9 @@ class SharedTransaction(RunTransaction):
                 continue
             self.put_done = True
             self._etag = etag
-            self._runs.record(self._conn, self._run_id, doc, etag, doc.entities[self._known:])
-            if doc.header.get("status") == runformat.RUNNING:
-                self._runs.renew_lease(self._conn, self._run_id, self._writer_id, self._lease_seconds)
+            running = doc.header.get("status") == runformat.RUNNING
+            self._runs.record(self._conn, self._run_id, doc, etag, doc.entities[self._known:],
+                              (self._writer_id, self._lease_seconds) if running else None)
             return
         raise CorruptRunError(f"run {self._run_id!r}: metadata.json in the bucket keeps changing behind the "
                               "database")
