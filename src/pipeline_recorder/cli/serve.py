@@ -39,6 +39,12 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(
         envvar="PIPELINE_RECORDER_CORS_ORIGINS", help="Origin allowed to call the API from a browser "
         "(repeatable; CORS is off without one).")] = None,
+    lease_seconds: Annotated[float, typer.Option(
+        envvar="PIPELINE_RECORDER_LEASE_SECONDS", help="A remote writer not heard from this long is taken as "
+        "gone: its running run reads as interrupted.")] = 30.0,
+    max_entity_bytes: Annotated[int, typer.Option(
+        envvar="PIPELINE_RECORDER_MAX_ENTITY_BYTES", help="The largest entity a remote writer may send.")]
+        = 4 * 1024**3,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
@@ -54,7 +60,8 @@ def serve(
         settings = Settings.build(host=host, port=port, base_path=base_path, store=store or None,
                                   config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
-                                  cors_origins=_split(cors_origin))
+                                  cors_origins=_split(cors_origin), lease_seconds=lease_seconds,
+                                  max_entity_bytes=max_entity_bytes)
         app = create_app(settings)  # opens the store: a shared store's servers must answer now
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
