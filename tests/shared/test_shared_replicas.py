@@ -78,7 +78,9 @@ def test_a_client_sending_each_request_to_another_replica_sees_one_consistent_ru
                 last_revision = status["revision"]
                 assert status["entities"][-1]["filename"] == filename  # what was committed is seen everywhere
         documents = {client.get(f"{r.url}/api/pipeline/{rec.run_id}/status").content for r in replicas}
-        assert documents == {shared.read_document_bytes(rec.run_id)}  # the very bytes the bucket holds
+        assert len(documents) == 1  # every replica answers the same bytes
+        # ... and the run the bucket holds (the API leaves out who writes it, for anonymous readers).
+        assert json.loads(documents.pop())["entities"] == json.loads(shared.read_document_bytes(rec.run_id))["entities"]
         answers = [client.get(f"{r.url}/api/pipeline/{rec.run_id}/entity/input", headers={"Range": "bytes=0-5"})
                    for r in replicas]
         assert {(a.status_code, a.content, a.headers["etag"]) for a in answers} == {
