@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import app as app
+from .exit_codes import ExitCode, fail
 
 
 @app.command()
@@ -47,11 +50,43 @@ def serve(
                                   cors_origins=_split(cors_origin))
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "
+    listener = _listen(host, port)  # before anything is printed: a taken port is an error, not a half start
+    config = uvicorn.Config(create_app(settings), log_level="info", timeout_graceful_shutdown=3,
+                            proxy_headers=False, server_header=False)
+    bound_port = listener.getsockname()[1]
+    typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{bound_port}/ "
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
-                proxy_headers=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or a one-line error saying why not and what to do instead."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError):
+        fail(ExitCode.PROBLEMS, f"cannot listen on --host {host!r}: it is not an address or name of this machine "
+                                "(use 127.0.0.1, or PIPELINE_RECORDER_HOST=...)")
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart over TIME_WAIT
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(ExitCode.PROBLEMS, f"port {port} on {host} is already taken (is another server running?); choose "
+                                    f"another with --port {_other(port)} or PIPELINE_RECORDER_PORT={_other(port)} "
+                                    "make run")
+        if exc.errno == errno.EACCES:
+            fail(ExitCode.PROBLEMS, f"port {port} needs root; choose one above 1023 with --port or "
+                                    "PIPELINE_RECORDER_PORT")
+        fail(ExitCode.PROBLEMS, f"cannot listen on {host} port {port}: {exc.strerror}; choose another --host or "
+                                "--port")
+    return sock
+
+
+def _other(port: int) -> int:
+    return port + 1 if 0 < port < 65535 else 17802
 
 
 def _split(values: list[str] | None) -> list[str]:
