@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -57,7 +58,9 @@ def serve(
     typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{bound_port}/ "
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
-    uvicorn.Server(config).run(sockets=[listener])
+    # uvicorn re-raises Ctrl-C after its graceful shutdown; that is a normal stop here (as uvicorn.run treats it).
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
