@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +34,39 @@ def apply_liveness(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+# A lone surrogate can only come from a \\uD800-\\uDFFF escape or from the (invalid) UTF-8 bytes of one, which
+# json.loads lets through; only documents containing either are searched string by string.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def unencodable_string(value: object) -> str | None:
+    """The first string in a JSON value (keys included) that cannot be written as UTF-8, or None."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return item
+    return None
+
+
 def parse_metadata(data: bytes, where: Path) -> dict[str, Any]:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptRunError(f"{where} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise CorruptRunError(f"{where} is nested too deeply to be a run's metadata") from None
+    if _MAYBE_SURROGATE.search(data) and (bad := unencodable_string(doc)) is not None:
+        raise CorruptRunError(f"{where} holds a string that is not valid Unicode ({ascii(bad)[:60]}: a lone "
+                              "surrogate); such strings cannot be listed, served or exported")
     found = runformat.problems(doc)
     if found:
         raise CorruptRunError(f"{where} does not follow the run format: {'; '.join(found[:3])}")
@@ -111,6 +140,8 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
             added_at += len(runformat.FRAGMENT_SEPARATOR)
     else:
         added_at = start
+    if _MAYBE_SURROGATE.search(data, 0, head_length) or _MAYBE_SURROGATE.search(data, added_at, end):
+        return None  # the whole parse checks the strings and words the error
     try:
         # json.loads decodes bytes this way too (a file that starts with "{\n" is UTF-8).
         header = json.loads((data[:head_length] + runformat.EMPTY_ENTITIES).decode("utf-8", "surrogatepass"))

@@ -152,6 +152,14 @@ class _DroppingSse(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.endswith("/status"):  # watch first asks which run the id (or prefix) names
+            body = json.dumps({"run_id": "some-run"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         last = self.headers.get("Last-Event-ID")
         type(self).seen_last_ids.append(last)
         self.send_response(200)

@@ -13,29 +13,28 @@ import typer
 
 from . import app as app
 from .exit_codes import ExitCode, fail
+from .options import BasePath, ConfigDirs
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(envvar="PIPELINE_RECORDER_HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_PORT", min=0, max=65535,
-                                      help="TCP port.")] = 17801,
-    base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH",
-                                            help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
-    configs: Annotated[list[Path] | None, typer.Option(
-        envvar="PIPELINE_RECORDER_CONFIGS",
-        help="Folder of extra pipeline configs (repeatable; the variable takes a ':'-separated list).")] = None,
-    workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64,
+    host: Annotated[str, typer.Option(envvar="PIPELINE_RECORDER_HOST", metavar="HOST",
+                                      help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_PORT", min=0, max=65535, metavar="PORT",
+                                      help="TCP port (0: any free one).")] = 17801,
+    base_path: BasePath = Path("."),
+    configs: ConfigDirs = None,
+    workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64, metavar="N",
                                          help="Pipelines the runner executes at once.")] = 2,
     token: Annotated[str | None, typer.Option(
-        envvar="PIPELINE_RECORDER_TOKEN", show_default=False,
+        envvar="PIPELINE_RECORDER_TOKEN", show_default=False, metavar="TOKEN",
         help="Bearer token asked for listing runs and every route that changes anything.")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(
-        envvar="PIPELINE_RECORDER_ALLOWED_HOSTS",
+        envvar="PIPELINE_RECORDER_ALLOWED_HOSTS", metavar="NAME",
         help="Extra Host header name to accept besides loopback (repeatable; '*' for any).")] = None,
     cors_origin: Annotated[list[str] | None, typer.Option(
-        envvar="PIPELINE_RECORDER_CORS_ORIGINS", help="Origin allowed to call the API from a browser "
-        "(repeatable; CORS is off without one).")] = None,
+        envvar="PIPELINE_RECORDER_CORS_ORIGINS", metavar="ORIGIN", help="Origin allowed to call the API from a "
+        "browser (repeatable; CORS is off without one).")] = None,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
