@@ -13,7 +13,7 @@ import typer
 
 from . import app as app
 from .exit_codes import ExitCode, fail
-from .options import BasePath, ConfigDirs
+from .options import ConfigDirs
 
 
 @app.command()
@@ -22,7 +22,8 @@ def serve(
                                       help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_PORT", min=0, max=65535, metavar="PORT",
                                       help="TCP port (0: any free one).")] = 17801,
-    base_path: BasePath = Path("."),
+    base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH", metavar="BASE_PATH",
+                                            help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
     configs: ConfigDirs = None,
     workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64, metavar="N",
                                          help="Pipelines the runner executes at once.")] = 2,
