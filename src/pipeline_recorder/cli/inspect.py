@@ -12,9 +12,9 @@ import typer
 from rich.table import Table
 
 from ..index import MAX_LIMIT, RunIndex, iter_all
-from ..ops.listing import read_run, real_run_folder, resolve_run_id
+from ..ops.listing import resolve_run_id
 from ..ops.timespec import format_moment, parse_moment
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from . import app
 from .display import console, human_size, styled_status
 from .exit_codes import reported
@@ -26,7 +26,7 @@ def _moment(value: str | None) -> datetime | None:
     return parse_moment(value) if value is not None else None
 
 
-def _local_runs(store: RunStore, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+def _local_runs(store: FolderStore, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """Runs from the store's index, and the ids of run folders it could not list."""
     with RunIndex(store) as index:
         if limit <= MAX_LIMIT:
@@ -69,7 +69,7 @@ def list_runs(
                                              for name, value in filters.items()})
                 where = client.url
         else:
-            store = RunStore(base_path)
+            store = FolderStore(base_path)
             runs, skipped = _local_runs(store, limit, filters)
             where = str(store.runs_dir)
         if as_json:
@@ -117,10 +117,10 @@ def show(
                 doc = client.status(run_id)
                 where = ("status", f"{client.url}/api/pipeline/{run_id}/status")
         else:
-            store = RunStore(base_path)
+            store = FolderStore(base_path)
             run_id = resolve_run_id(store, run_id)
-            doc = read_run(store, run_id)
-            where = ("folder", str(real_run_folder(store, run_id)))
+            doc = store.read_metadata(run_id)  # never through a symlinked run folder
+            where = ("folder", store.location(run_id))
         if as_json:
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
             return

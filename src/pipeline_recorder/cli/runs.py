@@ -10,8 +10,8 @@ import typer
 
 from ..errors import ValidationError
 from ..events import Event, follow_sync
-from ..ops.listing import real_run_folder, resolve_run_id
-from ..store import RunStore
+from ..ops.listing import resolve_run_id
+from ..stores.folder import FolderStore
 from . import app
 from .display import console, show_events, styled_status
 from .exit_codes import ExitCode, for_status, reported
@@ -52,14 +52,19 @@ def _print_result(doc: dict[str, Any], read_text: Callable[[str], str], locate: 
                       soft_wrap=True)
 
 
-def _local_result(store: RunStore, run_id: str) -> None:
-    folder = real_run_folder(store, run_id)
-    _print_result(store.read_metadata(run_id),
-                  lambda name: store.safe_entity_path(run_id, name).read_text(encoding="utf-8", errors="replace"),
-                  lambda name: str(folder / name))
+def _local_result(store: FolderStore, run_id: str) -> None:
+    doc = store.read_metadata(run_id)
+    records = {str(entity["filename"]): entity for entity in doc["entities"]}
+
+    def read_text(filename: str) -> str:
+        entity = store.open_entity(run_id, records[filename])  # the store's safe opener, checked against the record
+        with entity.file as f:
+            return f.read().decode("utf-8", errors="replace")
+
+    _print_result(doc, read_text, lambda filename: f"{store.location(run_id)}/{filename}")
 
 
-def _store_events(store: RunStore, run_id: str) -> Iterator[Event]:
+def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
     # Heartbeats are for HTTP clients; the terminal needs only the run's own events.
     return (event for event in follow_sync(store, run_id) if event.id is not None)
 
@@ -85,7 +90,7 @@ def watch(
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
         else:
-            store = RunStore(base_path)
+            store = FolderStore(base_path)
             run_id = resolve_run_id(store, run_id)
             status = show_events(_store_events(store, run_id), console())
             where = f"folder: {store.run_folder(run_id)}"
@@ -139,7 +144,7 @@ def run(
         else:
             from .local_run import run_locally
 
-            store = RunStore(base_path)
+            store = FolderStore(base_path)
             run_id, status, folder = run_locally(config, input_text, mode, safety, user, store.base_path,
                                                  configs or [])
             where = f"folder: {folder}"

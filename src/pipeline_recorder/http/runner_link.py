@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Protocol, cast
 
-from ..store import RunStore
+from ..stores.base import Store
 from .errors import UnavailableError
 from .settings import Settings
 
@@ -48,7 +48,7 @@ class RunnerLink:
                     self.settings.base_path, config_dirs=self.settings.config_dirs, workers=self.settings.workers))
             return self._service
 
-    def zip_export(self, store: RunStore, run_id: str) -> Iterator[bytes]:
+    def zip_export(self, store: Store, run_id: str) -> Iterator[bytes]:
         try:
             module = importlib.import_module("pipeline_recorder.ops.archive")
         except ImportError as exc:

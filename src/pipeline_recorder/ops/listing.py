@@ -3,17 +3,15 @@ a user means by an id or a unique prefix of one (the viewer shows ids cut to 8 c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptRunError, RunNotFoundError, ValidationError
 from ..naming import validate_run_id
 from ..runformat import summarize
-from ..store import RunStore
+from ..stores.base import Store
 from .timespec import parse_stamp
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,7 +29,7 @@ def started(summary: dict[str, Any]) -> datetime | None:
     return parse_stamp(summary.get("timestamp"))
 
 
-def scan_runs(store: RunStore) -> RunScan:
+def scan_runs(store: Store) -> RunScan:
     """Every run in the store, newest first (liveness applied: a dead writer's run reads as interrupted)."""
     scan = RunScan()
     for run_id in store.run_ids():
@@ -68,24 +66,10 @@ def match_run_id(text: str, run_ids: Iterable[str], where: str) -> str:
     return matches[0]
 
 
-def resolve_run_id(store: RunStore, text: str) -> str:
+def resolve_run_id(store: Store, text: str) -> str:
     """The run id ``text`` names in the store: the id itself, or a unique prefix of one (see ``match_run_id``)."""
     validate_run_id(text)  # a prefix of a valid id is itself a valid id
-    if os.path.lexists(store.run_folder(text)):
+    if store.run_exists(text):
         return text  # an exact name wins, even when it is also the prefix of a longer id
-    return match_run_id(text, store.run_ids(), str(store.runs_dir))
+    return match_run_id(text, store.run_ids(), store.location())
 
-
-def real_run_folder(store: RunStore, run_id: str) -> Path:
-    """The run's folder, refusing one that is a symbolic link (it would lead out of the store): RunNotFoundError."""
-    folder = store.run_folder(run_id)
-    if folder.is_symlink():
-        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}: its folder is a symbolic link, "
-                               "which is never followed out of the store")
-    return folder
-
-
-def read_run(store: RunStore, run_id: str) -> dict[str, Any]:
-    """The run's metadata (liveness applied), never through a symlinked run folder."""
-    real_run_folder(store, run_id)
-    return store.read_metadata(run_id)

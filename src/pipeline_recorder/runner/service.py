@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import RecorderError
 from ..naming import new_run_id, validate_run_id
 from ..recorder import LivePipelineRecorder
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .backends.selection import Backends
 from .configs import ConfigCatalog, PipelineConfig
 from .errors import InvalidRequestError, QueueFullError, ServiceClosedError
@@ -112,7 +112,7 @@ class PipelineService:
                  workers: int = 2, queue_size: int = 32, *, backends: Backends | None = None) -> None:
         if workers < 1 or queue_size < 1:
             raise ValueError("workers and queue_size must be at least 1")
-        self.store = RunStore(base_path)
+        self.store = FolderStore(base_path)
         self.base_path = self.store.base_path
         self.catalog = ConfigCatalog(config_dirs)
         self._backends = backends
