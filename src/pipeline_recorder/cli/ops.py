@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..ops.archive import export_runs, import_archive
+from ..ops.archive import export_runs
+from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, find_leftovers, finish_leftovers
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
