@@ -23,28 +23,6 @@ from .validation import unencodable
 # bytes with "surrogatepass"). Only a document that holds one of these is searched string by string.
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
-# A lone surrogate can only come from a \\uD800-\\uDFFF escape or from the (invalid) UTF-8 bytes of one, which
-# json.loads lets through; only documents containing either are searched string by string.
-_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
-
-
-def unencodable_string(value: object) -> str | None:
-    """The first string in a JSON value (keys included) that cannot be written as UTF-8, or None."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return item
-    return None
-
 
 def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]:
     """``data`` parsed and checked against the run format. CorruptRunError saying what is wrong, also for a string
@@ -55,14 +33,15 @@ def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]
         raise CorruptRunError(f"{where} is not valid JSON: {exc}") from exc
     except RecursionError:
         raise CorruptRunError(f"{where} is nested too deeply to be a run's metadata") from None
-    if _MAYBE_SURROGATE.search(data) and (bad := unencodable_string(doc)) is not None:
-        raise CorruptRunError(f"{where} holds a string that is not valid Unicode ({ascii(bad)[:60]}: a lone "
-                              "surrogate); such strings cannot be listed, served or exported")
     found = runformat.problems(doc)
     if found:
         raise CorruptRunError(f"{where} does not follow the run format: {'; '.join(found[:3])}")
     assert isinstance(doc, dict)
-    if _MAYBE_SURROGATE.search(data) and (problem := unencodable(doc)) is not None:
+    try:
+        problem = unencodable(doc) if _MAYBE_SURROGATE.search(data) else None
+    except RecursionError:
+        raise CorruptRunError(f"{where} is nested too deeply to be a run's metadata") from None
+    if problem is not None:
         raise CorruptRunError(f"{where} holds text that is not valid Unicode: {problem}")
     return doc
 
@@ -133,14 +112,12 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
             added_at += len(runformat.FRAGMENT_SEPARATOR)
     else:
         added_at = start
-    if _MAYBE_SURROGATE.search(data, 0, head_length) or _MAYBE_SURROGATE.search(data, added_at, end):
-        return None  # the whole parse checks the strings and words the error
     try:
         # json.loads decodes bytes this way too (a file that starts with "{\n" is UTF-8).
         header = json.loads((data[:head_length] + runformat.EMPTY_ENTITIES).decode("utf-8", "surrogatepass"))
         added = (json.loads("[" + data[added_at:end].decode("utf-8", "surrogatepass") + "]")
                  if added_at < end else [])
-    except ValueError:
+    except (ValueError, RecursionError):  # the whole parse words the error
         return None
     if (not isinstance(header, dict) or runformat.head_bytes(header) != data[:head_length]
             or (added_at < end and not added) or runformat.problems(header)
