@@ -17,7 +17,9 @@ these classes to status codes in one table)::
      ├── RunExistsError             a run with that id exists with other settings
      ├── RunFinishedError           the run has ended; it takes no more entities or states
      ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
-     └── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+     ├── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+     └── RemoteError                a recorder server refused a request for a reason of its own (token, size)
+          └── ServerUnreachableError  the recorder server did not answer (a RemoteRecorder spools its writes)
 """
 
 from __future__ import annotations
@@ -81,3 +83,11 @@ class CorruptRunError(RecorderError):
 
 class StorageError(RecorderError, OSError):
     """The file system refused a write (disk full, read-only store, permissions)."""
+
+
+class RemoteError(RecorderError):
+    """A recorder server refused a request for a reason of its own (no or wrong token, too large, ...)."""
+
+
+class ServerUnreachableError(RemoteError):
+    """The recorder server could not be reached or kept failing; a RemoteRecorder spools its writes meanwhile."""

@@ -24,7 +24,7 @@ app = typer.Typer(help="Record, serve, run and operate generative-pipeline runs.
 # option's metavar replaces its type); the arguments here are named by their metavar alone.
 TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
-COMMAND_MODULES = ("inspect", "ops", "runs", "serve")
+COMMAND_MODULES = ("inspect", "ops", "runs", "serve", "sync")
 
 
 @app.command()

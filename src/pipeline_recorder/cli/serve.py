@@ -36,6 +36,12 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(
         envvar="PIPELINE_RECORDER_CORS_ORIGINS", metavar="ORIGIN", help="Origin allowed to call the API from a "
         "browser (repeatable; CORS is off without one).")] = None,
+    lease_seconds: Annotated[float, typer.Option(
+        envvar="PIPELINE_RECORDER_LEASE_SECONDS", metavar="SECONDS", help="A remote writer not heard from this "
+        "long is taken as gone: its running run reads as interrupted.")] = 30.0,
+    max_entity_bytes: Annotated[int, typer.Option(
+        envvar="PIPELINE_RECORDER_MAX_ENTITY_BYTES", metavar="BYTES",
+        help="The largest entity a remote writer may send.")] = 4 * 1024**3,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
@@ -48,7 +54,8 @@ def serve(
         config_dirs = [part for value in configs or [] for part in str(value).split(os.pathsep) if part]
         settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
-                                  cors_origins=_split(cors_origin))
+                                  cors_origins=_split(cors_origin), lease_seconds=lease_seconds,
+                                  max_entity_bytes=max_entity_bytes)
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     listener = _listen(host, port)  # before anything is printed: a taken port is an error, not a half start
