@@ -63,15 +63,6 @@ class RunIndex(SyncedIndex):
 
         return self._use(count)
 
-    def skipped(self) -> list[str]:
-        """Ids of the run folders present but left out of listings (unreadable or not of the format), sorted.
-
-        As fresh as the last listing or count: call it after one.
-        """
-        if not self.runs_dir.is_dir():
-            return []
-        return self._use(lambda conn: [row[0] for row in conn.execute("SELECT run_id FROM skipped ORDER BY run_id")])
-
 
 def iter_all(index: RunIndex, **filters: Any) -> Iterable[dict[str, Any]]:
     """Every run matching ``filters``, newest first, page by page (for tools that want the whole list)."""

@@ -13,8 +13,6 @@ folder). A refused import leaves the store as it was.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import gzip
 import hashlib
 import json
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..atomic import CHUNK, fsync_dir
+from ..atomic import rename_noreplace as _rename_noreplace
 from ..errors import ArchiveRefusedError, CorruptRunError, RunExistsError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename
 from ..store import parse_metadata
@@ -279,23 +278,6 @@ def _copy_checked(stream: BinaryIO, target: Path, size: int, sha: str, name: str
     if written != size or digest.hexdigest() != sha:
         raise ArchiveRefusedError(f"{name} does not match the size and sha256 in the manifest (tampered or "
                                   "damaged); nothing was imported")
-
-
-def _rename_noreplace(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target``, failing with FileExistsError if ``target`` exists (even as an empty
-    folder, which a plain rename would silently replace)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is not None:
-        at_fdcwd, rename_noreplace = -100, 1
-        if renameat2(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), rename_noreplace) == 0:
-            return
-        err = ctypes.get_errno()
-        if err not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(err, os.strerror(err), str(target))
-    if os.path.lexists(target):  # no renameat2 here: a small window remains, but never over a non-empty run
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
-    os.rename(source, target)
 
 
 def import_archive(store: FolderStore, path: Path, *, max_total: int | None = None) -> list[str]:
