@@ -2,21 +2,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Two stamps: `make run` installs what serving needs (the package alone); `make test` adds the dev extra.
+RUN_STAMP := $(VENV)/.run-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 CHROMIUM ?= /usr/bin/chromium
 INITDB ?= /usr/lib/postgresql/15/bin/initdb
 
-.PHONY: run test setup lint typecheck pytest chromium postgresql wrk bench bench-faults clean
+.PHONY: run test setup setup-run lint typecheck pytest chromium postgresql wrk bench bench-faults clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP)
 
-setup: $(STAMP)
+setup-run: $(RUN_STAMP)
 
-run: setup
+setup: $(DEV_STAMP)
+
+# PIPELINE_RECORDER_PORT (and the other PIPELINE_RECORDER_* variables) choose where it listens.
+run: setup-run
 	$(BIN)/pipeline-recorder serve
 
 # The browser tests drive Debian's chromium (never `playwright install`): install it when missing and we can.

@@ -34,11 +34,17 @@ def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptRunError(f"{where} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise CorruptRunError(f"{where} is nested too deeply to be a run's metadata") from None
     found = runformat.problems(doc)
     if found:
         raise CorruptRunError(f"{where} does not follow the run format: {'; '.join(found[:3])}")
     assert isinstance(doc, dict)
-    if _MAYBE_SURROGATE.search(data) and (problem := unencodable(doc)) is not None:
+    try:
+        problem = unencodable(doc) if _MAYBE_SURROGATE.search(data) else None
+    except RecursionError:
+        raise CorruptRunError(f"{where} is nested too deeply to be a run's metadata") from None
+    if problem is not None:
         raise CorruptRunError(f"{where} holds text that is not valid Unicode: {problem}")
     return doc
 
@@ -114,7 +120,7 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
         header = json.loads((data[:head_length] + runformat.EMPTY_ENTITIES).decode("utf-8", "surrogatepass"))
         added = (json.loads("[" + data[added_at:end].decode("utf-8", "surrogatepass") + "]")
                  if added_at < end else [])
-    except ValueError:
+    except (ValueError, RecursionError):  # the whole parse words the error
         return None
     if (not isinstance(header, dict) or runformat.head_bytes(header) != data[:head_length]
             or (added_at < end and not added) or runformat.problems(header)

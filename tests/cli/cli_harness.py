@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import stat
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,3 +82,29 @@ def files_under(folder: Path) -> dict[str, bytes]:
         if path.is_file() and not path.is_symlink():
             found[str(path.relative_to(folder))] = path.read_bytes()
     return found
+
+
+def run_files(folder: Path) -> dict[str, bytes]:
+    return {n: (folder / n).read_bytes() for n in os.listdir(folder) if not n.startswith(".")}
+
+
+def build_zip(path: Path, members: dict[str, bytes], *, manifest: bool = True, links: dict[str, str] | None = None,
+              tamper: str | None = None) -> None:
+    """A zip export with ``members``; ``tamper`` names a member whose bytes change after the manifest was made."""
+    files = [{"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+             for name, data in members.items()]
+    with zipfile.ZipFile(path, "w") as zf:
+        if manifest:
+            zf.writestr("manifest.json", json.dumps({"format": "pipeline-recorder-export", "version": 1,
+                                                     "runs": [], "files": files}))
+        for name, data in members.items():
+            zf.writestr(name, data + b"!" if name == tamper else data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+
+
+def genuine_members(tmp_path: Path) -> dict[str, bytes]:
+    rec = make_run(tmp_path / "src")
+    return {f"{rec.run_id}/{name}": data for name, data in run_files(rec.run_folder).items()}

@@ -4,17 +4,12 @@ import hashlib
 import io
 import json
 import os
-import stat
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from cli_harness import PNG, cli, files_under, make_run
-
-
-def run_files(folder: Path) -> dict[str, bytes]:
-    return {n: (folder / n).read_bytes() for n in os.listdir(folder) if not n.startswith(".")}
+from cli_harness import PNG, build_zip, cli, files_under, genuine_members, make_run, run_files
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
@@ -59,28 +54,6 @@ def test_importing_a_run_that_exists_is_refused_with_exit_4(tmp_path: Path) -> N
     assert result.code == 4
     assert "already exists" in result.err and "nothing was imported" in result.err
     assert files_under(tmp_path / "pipeline_runs") == before
-
-
-def build_zip(path: Path, members: dict[str, bytes], *, manifest: bool = True, links: dict[str, str] | None = None,
-              tamper: str | None = None) -> None:
-    """A zip export with ``members``; ``tamper`` names a member whose bytes change after the manifest was made."""
-    files = [{"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-             for name, data in members.items()]
-    with zipfile.ZipFile(path, "w") as zf:
-        if manifest:
-            zf.writestr("manifest.json", json.dumps({"format": "pipeline-recorder-export", "version": 1,
-                                                     "runs": [], "files": files}))
-        for name, data in members.items():
-            zf.writestr(name, data + b"!" if name == tamper else data)
-        for name, target in (links or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, target)
-
-
-def genuine_members(tmp_path: Path) -> dict[str, bytes]:
-    rec = make_run(tmp_path / "src")
-    return {f"{rec.run_id}/{name}": data for name, data in run_files(rec.run_folder).items()}
 
 
 @pytest.mark.parametrize("evil_name", ["../evil.txt", "/etc/evil.txt", "run/../../evil.txt", "run\\..\\evil.txt",

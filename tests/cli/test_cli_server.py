@@ -79,6 +79,36 @@ def test_run_on_a_server_follows_its_events_to_completion(served: tuple[str, Pat
     assert f"{url}/api/pipeline/{run_id}/status" in result.out
 
 
+def test_run_on_a_server_prints_the_output_and_the_media_url(served: tuple[str, Path]) -> None:
+    url, base = served
+    result = cli("run", "stillepost", "Ein Baum", "--server", url)
+    assert result.code == 0, result.text
+    run_id = run_id_from(result.out)
+    folder = RunStore(base).run_folder(run_id)
+    output = result.out.split("output: ", 1)[1].splitlines()[0]
+    assert output == (folder / "04_interception.txt").read_text(encoding="utf-8").strip().splitlines()[0]
+    media = result.out.split("output_image: ", 1)[1].split()[0]
+    assert media == f"{url}/api/pipeline/{run_id}/file/06_output_image.png"
+    assert httpx.get(media).content == (folder / "06_output_image.png").read_bytes()
+
+
+def test_ls_and_show_on_a_server_read_its_runs_and_take_a_prefix(served: tuple[str, Path]) -> None:
+    url, base = served
+    rec = make_run(base, user="ls-on-a-server")
+    listed = cli("ls", "--server", url, "--user", "ls-on-a-server", "--json")
+    assert listed.code == 0, listed.text
+    assert [run["run_id"] for run in json.loads(listed.out)] == [rec.run_id]
+    table = cli("ls", "--server", url, "--limit", "500")
+    assert table.code == 0 and rec.run_id in table.out
+    shown = cli("show", rec.run_id[:8], "--server", url, "--json")
+    assert shown.code == 0, shown.text
+    assert json.loads(shown.out)["entities"] == rec.get_status()["entities"]
+    text = cli("show", rec.run_id[:8], "--server", url)
+    assert f"{url}/api/pipeline/{rec.run_id}/status" in text.out and "02_translation.txt" in text.out
+    unknown = cli("show", "0000dead", "--server", url)
+    assert unknown.code == 3 and "0000dead" in unknown.err
+
+
 def test_run_on_a_server_that_blocks_exits_11_with_the_reason(served: tuple[str, Path]) -> None:
     url, _ = served
     result = cli("run", "stillepost", "Sieg Heil 88", "--server", url)
@@ -130,7 +160,11 @@ def test_a_server_with_a_token_refuses_a_run_without_it_and_accepts_it_with_it(t
     try:
         refused = cli("run", "haiku", "Ein Baum", "--server", url)
         assert refused.code == 5
-        assert "401" in refused.err
+        assert "401" in refused.err and "--token" in refused.err
+        unlisted = cli("ls", "--server", url)
+        assert unlisted.code == 5 and "--token" in unlisted.err
+        listed = cli("ls", "--server", url, "--json", env={"PIPELINE_RECORDER_TOKEN": TOKEN})
+        assert listed.code == 0 and json.loads(listed.out) == []
         accepted = cli("run", "haiku", "Ein Baum", "--server", url, env={"PIPELINE_RECORDER_TOKEN": TOKEN})
         assert accepted.code == 0, accepted.text
     finally:
@@ -152,6 +186,14 @@ class _DroppingSse(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.endswith("/status"):  # watch first asks which run the id (or prefix) names
+            body = json.dumps({"run_id": "some-run"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         last = self.headers.get("Last-Event-ID")
         type(self).seen_last_ids.append(last)
         self.send_response(200)

@@ -85,7 +85,7 @@ def test_run_with_an_unknown_config_or_mode_records_nothing(tmp_path: Path) -> N
     assert "stillepost" in unknown.err  # names the configs that exist
     bad_mode = cli("run", "stillepost", "text", "--mode", "turbo", "-b", str(tmp_path))
     assert bad_mode.code == 2
-    assert "eco, fast" in bad_mode.err
+    assert "--mode must be eco or fast" in bad_mode.err and "execution_mode" not in bad_mode.err
     bad_level = cli("run", "stillepost", "text", "--safety", "none", "-b", str(tmp_path))
     assert bad_level.code == 2
     assert not (tmp_path / "pipeline_runs").exists() or not list((tmp_path / "pipeline_runs").iterdir())

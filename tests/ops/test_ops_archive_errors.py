@@ -7,14 +7,14 @@ import pytest
 
 from pipeline_recorder import LivePipelineRecorder, RunStore, errors, new_run_id
 from pipeline_recorder.http.errors import status_for
-from pipeline_recorder.ops import archive
+from pipeline_recorder.ops import archive, importing
 
 
 def test_an_archive_that_is_no_export_is_refused_with_the_trees_archive_error(tmp_path: Path) -> None:
     bogus = tmp_path / "backup.zip"
     bogus.write_bytes(b"this is not a zip file")
     with pytest.raises(errors.ArchiveRefusedError, match="nothing was imported") as refused:
-        archive.import_archive(RunStore(tmp_path / "store"), bogus)
+        importing.import_archive(RunStore(tmp_path / "store"), bogus)
     assert isinstance(refused.value, errors.ValidationError)
     assert status_for(refused.value) == 400
     assert list(RunStore(tmp_path / "store").run_ids()) == []

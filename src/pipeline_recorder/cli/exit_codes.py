@@ -41,6 +41,7 @@ from ..errors import (
     StorageError,
     ValidationError,
 )
+from .wording import in_cli_terms, os_problem, transport_problem
 
 
 class ExitCode(IntEnum):
@@ -106,8 +107,12 @@ def fail(code: ExitCode, message: str) -> NoReturn:
 
 
 @contextlib.contextmanager
-def reported() -> Iterator[None]:
-    """Turn the expected errors of a command into a one-line message on stderr and their exit code."""
+def reported(*, api_terms: bool = False) -> Iterator[None]:
+    """Turn the expected errors of a command into a one-line message on stderr and their exit code.
+
+    ``api_terms``: the command passes the user's flags on to the runner or a server, whose messages name API fields;
+    they are retold with the flags' names.
+    """
     try:
         yield
     except (typer.Exit, click.exceptions.Exit, click.ClickException, typer.Abort):
@@ -116,9 +121,15 @@ def reported() -> Iterator[None]:
         typer.echo("stopped", err=True)
         raise typer.Exit(int(ExitCode.ABORTED)) from None
     except (RecorderError, OSError, LookupError, httpx.HTTPError) as exc:
-        message = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.HTTPError) and not isinstance(exc, httpx.HTTPStatusError):
-            message = f"cannot reach the server: {exc}"
-        typer.echo(f"error: {message}", err=True)
+            message = transport_problem(exc)
+        elif isinstance(exc, OSError):
+            message = os_problem(exc)
+        else:
+            message = str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
+            message = message or type(exc).__name__
+        if api_terms:
+            message = in_cli_terms(message)
+        typer.echo(f"error: {' '.join(message.split())}", err=True)
         sys.stderr.flush()
         raise typer.Exit(int(for_error(exc))) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..ops.archive import export_runs, import_archive
+from ..ops.archive import export_runs
+from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, find_leftovers, finish_leftovers
+from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
 from ..ops.retention import parse_statuses, plan_gc, remove_run
-from ..ops.timespec import parse_duration
+from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
 from ..stores.folder import FolderStore
 from . import app
@@ -32,7 +35,8 @@ def _finding_line(finding: Finding) -> str:
 @app.command()
 def verify(
     run_ids: Annotated[list[str] | None, typer.Argument(
-        metavar="[RUN_ID]...", help="Runs to check (default: every run, and the store's leftovers).")] = None,
+        metavar="RUN_ID", help="Runs to check, by id or a unique start of one (default: every run, and the "
+                                    "store's leftovers).")] = None,
     base_path: BasePath = Path("."),
     repair: Annotated[bool, typer.Option(
         "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
@@ -49,7 +53,7 @@ def verify(
     """
     with reported():
         store = FolderStore(base_path)
-        ids = list(dict.fromkeys(run_ids)) if run_ids else None
+        ids = list(dict.fromkeys(resolve_run_id(store, text) for text in run_ids)) if run_ids else None
         actions: list[str] = []
         if repair:
             if ids is None:
@@ -134,7 +138,8 @@ def gc(
                 for name in ("RUN ID", "STARTED", "CONFIG", "STATUS", "WHY"):
                     table.add_column(name, no_wrap=True)
                 for d in plan.remove:
-                    table.add_row(d.run_id, d.timestamp[:19], d.config_name, styled_status(d.status), d.reason)
+                    table.add_row(d.run_id, format_moment(d.timestamp), d.config_name, styled_status(d.status),
+                                  d.reason)
                 out.print(table)
             verb = "finished removing" if act else "would finish removing"
             for item in leftovers:
@@ -153,10 +158,12 @@ def gc(
 
 @app.command("export")
 def export_command(
-    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Runs to export.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write: *.zip or *.tar.gz.")],
+    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID",
+                                                 help="Runs to export, by id or a unique start of one.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE",
+                                         help="Archive to write: *.zip or *.tar.gz.")],
     base_path: BasePath = Path("."),
-    force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
     """Export runs into a zip or tar.gz archive with a manifest of every file's size and sha256.
 
@@ -164,14 +171,14 @@ def export_command(
     """
     with reported():
         store = FolderStore(base_path)
-        names = export_runs(store, run_ids, output, overwrite=force)
+        names = export_runs(store, [resolve_run_id(store, text) for text in run_ids], output, overwrite=force)
         runs = len({name.split("/")[0] for name in names if "/" in name})
         typer.echo(f"exported {runs} run(s), {len(names) - 1} file(s) and a manifest to {output}")
 
 
 @app.command("import")
 def import_command(
-    archive: Annotated[Path, typer.Argument(help="An archive made by `pipeline-recorder export`.")],
+    archive: Annotated[Path, typer.Argument(metavar="FILE", help="An archive made by `pipeline-recorder export`.")],
     base_path: BasePath = Path("."),
 ) -> None:
     """Import the runs of an export archive, after checking every checksum.
@@ -183,7 +190,7 @@ def import_command(
     """
     with reported():
         if not archive.is_file():
-            raise FileNotFoundError(2, f"archive {archive} does not exist or is not a file")
+            raise FileNotFoundError(errno.ENOENT, f"archive {archive} does not exist or is not a file")
         store = FolderStore(base_path)
         imported = import_archive(store, archive)
         for run_id in imported:

@@ -1,21 +1,41 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once, and the checks of option values.
+
+Every option and argument declares its metavar (``--base-path BASE_PATH``, ``RUN_ID``), so ``--help`` shows names,
+never Python types.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import ValidationError
 from ..stores.folder import BASE_PATH_ENV
 
 BasePath = Annotated[Path, typer.Option(
-    "--base-path", "-b", envvar=BASE_PATH_ENV, show_default=True,
+    "--base-path", "-b", envvar=BASE_PATH_ENV, show_default=True, metavar="BASE_PATH",
     help="Store root: runs live in BASE_PATH/pipeline_runs.")]
 Server = Annotated[str | None, typer.Option(
     "--server", "-s", envvar="PIPELINE_RECORDER_SERVER", metavar="URL",
     help="Ask a running server (e.g. http://127.0.0.1:17801) instead of the local store.")]
 Token = Annotated[str | None, typer.Option(
-    "--token", envvar="PIPELINE_RECORDER_TOKEN", show_default=False,
+    "--token", envvar="PIPELINE_RECORDER_TOKEN", show_default=False, metavar="TOKEN",
     help="Bearer token for a server started with a token.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RunIdArgument = Annotated[str, typer.Argument(
+    metavar="RUN_ID", help="The run: its id, or a unique start of it (as the viewer shows, e.g. b52002bc).")]
+ConfigDirs = Annotated[list[Path] | None, typer.Option(
+    "--configs", envvar="PIPELINE_RECORDER_CONFIGS", metavar="DIR",
+    help="Folder of extra pipeline configs that add to or override the shipped ones (repeatable; the variable "
+         "takes a ':'-separated list).")]
+
+
+def check_choice(flag: str, value: str, allowed: Sequence[str]) -> str:
+    """``value`` if it is one of ``allowed``, else ValidationError saying which are: ``--mode must be eco or fast``."""
+    if value in allowed:
+        return value
+    choices = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+    raise ValidationError(f"{flag} must be {choices}, not {value[:40]!r}")

@@ -1,4 +1,5 @@
-"""Talking to a running server for ``run --server`` and ``watch --server``: start a run, follow its events.
+"""Talking to a running server for the commands' ``--server``: start a run, follow its events, list runs, read a
+run's metadata and entities, and find the run a unique id prefix names.
 
 Events come from ``GET /api/pipeline/{run_id}/events`` (Server-Sent Events); a dropped connection is resumed
 with ``Last-Event-ID``, so nothing is missed or seen twice. SSE text is parsed by a small pure function.
@@ -6,6 +7,7 @@ with ``Last-Event-ID``, so nothing is missed or seen twice. SSE text is parsed b
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,8 +15,13 @@ from typing import Any
 
 import httpx
 
+from ..errors import RunNotFoundError
 from ..events import END, Event
+from ..index import MAX_LIMIT
+from ..naming import validate_run_id
+from ..ops.listing import match_run_id
 from .exit_codes import ServerError
+from .wording import transport_problem
 
 RECONNECTS = 5
 CONNECT_TIMEOUT = 10.0
@@ -76,7 +83,9 @@ class ServerClient:
             detail = body.get("error") if isinstance(body, dict) else None
         except ValueError:
             detail = None
-        return f"the server answered {response.status_code}: {detail or response.text[:200] or response.reason_phrase}"
+        hint = "; give its token with --token (or PIPELINE_RECORDER_TOKEN)" if response.status_code == 401 else ""
+        return (f"the server answered {response.status_code}: "
+                f"{detail or response.text[:200] or response.reason_phrase}{hint}")
 
     def execute(self, schema: str, input_text: str, execution_mode: str, safety_level: str,
                 user_id: str | None = None) -> dict[str, Any]:
@@ -87,7 +96,8 @@ class ServerClient:
             body["user_id"] = user_id
         response = self._client.post("/api/schema/pipeline/execute", json=body)
         if response.status_code == 404:
-            raise LookupError(self._error(response))
+            raise LookupError(f"{self._error(response)} (`pipeline-recorder run --help`; the server's configs are "
+                              f"listed at {self.url}/api/schema/configs)")
         try:
             answer = response.json()
         except ValueError:
@@ -96,14 +106,61 @@ class ServerClient:
             raise ServerError(self._error(response))
         return answer
 
-    def status(self, run_id: str) -> dict[str, Any]:
-        response = self._client.get(f"/api/pipeline/{run_id}/status")
+    def _get(self, path: str, **params: Any) -> httpx.Response:
+        """A GET that answered 2xx; RunNotFoundError for 404, ServerError for any other error."""
+        response = self._client.get(path, params={k: v for k, v in params.items() if v is not None})
         if response.status_code == 404:
-            raise LookupError(self._error(response))
+            raise RunNotFoundError(self._error(response))
         if response.status_code >= 400:
             raise ServerError(self._error(response))
-        doc: dict[str, Any] = response.json()
+        return response
+
+    def _json(self, path: str, **params: Any) -> dict[str, Any]:
+        try:
+            doc = self._get(path, **params).json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise ServerError(f"{self.url}{path} did not answer with a JSON object; is --server a pipeline-recorder "
+                              "server?")
         return doc
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        """The run's metadata, as ``GET /api/pipeline/{run_id}/status`` answers it."""
+        return self._json(f"/api/pipeline/{run_id}/status")
+
+    def text_entity(self, run_id: str, filename: str) -> str:
+        """The content of one of the run's text files."""
+        return self._get(f"/api/pipeline/{run_id}/file/{filename}").text
+
+    def file_url(self, run_id: str, filename: str) -> str:
+        return f"{self.url}/api/pipeline/{run_id}/file/{filename}"
+
+    def _listing(self, page_size: int = MAX_LIMIT, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every run summary the listing ``GET /api/pipeline/runs`` gives for the filters, newest first."""
+        cursor: str | None = None
+        while True:
+            page = self._json("/api/pipeline/runs", limit=page_size, cursor=cursor, **filters)
+            runs = [run for run in page.get("runs", []) if isinstance(run, dict)]
+            yield from runs
+            cursor = page.get("next_cursor")
+            if not cursor or not runs:
+                return
+
+    def runs(self, limit: int, **filters: Any) -> list[dict[str, Any]]:
+        """Up to ``limit`` run summaries, newest first."""
+        return list(itertools.islice(self._listing(min(limit, MAX_LIMIT), **filters), limit))
+
+    def resolve(self, text: str) -> str:
+        """The run id ``text`` names on the server: the id itself, or a unique prefix of one."""
+        validate_run_id(text)
+        try:
+            return str(self.status(text)["run_id"])
+        except RunNotFoundError:
+            pass
+        # The listing has no prefix filter: the ids are read page by page.
+        ids = [str(run.get("run_id")) for run in self._listing()]
+        return match_run_id(text, ids, self.url)
 
     def events(self, run_id: str) -> Iterator[Event]:
         """The run's events until ``end``, resuming after dropped connections (up to RECONNECTS in a row)."""
@@ -118,7 +175,7 @@ class ServerClient:
                 with self._client.stream("GET", f"/api/pipeline/{run_id}/events", headers=headers) as response:
                     if response.status_code == 404:
                         response.read()
-                        raise LookupError(self._error(response))
+                        raise RunNotFoundError(self._error(response))
                     if response.status_code >= 400:
                         response.read()
                         raise ServerError(self._error(response))
@@ -134,10 +191,12 @@ class ServerClient:
                             return
             except (httpx.TransportError, json.JSONDecodeError) as exc:
                 if not connected:
-                    raise ServerError(f"cannot reach the server at {self.url}: {exc}") from exc
+                    raise ServerError(transport_problem(exc, self.url) if isinstance(exc, httpx.HTTPError)
+                                      else f"the server at {self.url} sent an unreadable event") from exc
                 failures += 1
                 if failures > RECONNECTS:
-                    raise ServerError(f"lost the event stream of run {run_id}: {exc}") from exc
+                    raise ServerError(f"lost the event stream of run {run_id} from {self.url} "
+                                      f"{RECONNECTS} times in a row; try `pipeline-recorder watch` again") from exc
                 continue
             # The server closed the stream without "end": resume where we were.
             failures += 1

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from ..errors import ValidationError
 from ..events import Event, follow_sync
+from ..ops.listing import resolve_run_id
 from ..stores.folder import FolderStore
 from . import app
 from .display import console, show_events, styled_status
 from .exit_codes import ExitCode, for_status, reported
-from .options import BasePath, Server, Token
+from .options import BasePath, ConfigDirs, RunIdArgument, Server, Token, check_choice
 from .remote import ServerClient
+
+MEDIA_PREFIX = "output_"
 
 
 def _finish(run_id: str, status: str | None, where: str) -> None:
@@ -34,6 +38,32 @@ def _print_reason(client: ServerClient, run_id: str, status: str | None) -> None
             console().print(f"reason: {reason}", highlight=False)
 
 
+def _print_result(doc: dict[str, Any], read_text: Callable[[str], str], locate: Callable[[str], str]) -> None:
+    """The pipeline's final output (its last interception text) and where each media output is."""
+    entities = doc.get("entities") or []
+    texts = [entity for entity in entities if entity.get("type") == "interception"]
+    out = console()
+    if texts:
+        text = read_text(str(texts[-1]["filename"])).strip()
+        out.print("output: " + text.replace("\n", "\n        "), highlight=False, markup=False)
+    for entity in entities:
+        if str(entity.get("type", "")).startswith(MEDIA_PREFIX):
+            out.print(f"{entity['type']}: {locate(str(entity['filename']))}", highlight=False, markup=False,
+                      soft_wrap=True)
+
+
+def _local_result(store: FolderStore, run_id: str) -> None:
+    doc = store.read_metadata(run_id)
+    records = {str(entity["filename"]): entity for entity in doc["entities"]}
+
+    def read_text(filename: str) -> str:
+        entity = store.open_entity(run_id, records[filename])  # the store's safe opener, checked against the record
+        with entity.file as f:
+            return f.read().decode("utf-8", errors="replace")
+
+    _print_result(doc, read_text, lambda filename: f"{store.location(run_id)}/{filename}")
+
+
 def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
     # Heartbeats are for HTTP clients; the terminal needs only the run's own events.
     return (event for event in follow_sync(store, run_id) if event.id is not None)
@@ -41,7 +71,7 @@ def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
 
 @app.command()
 def watch(
-    run_id: Annotated[str, typer.Argument(help="The run to follow.")],
+    run_id: RunIdArgument,
     base_path: BasePath = Path("."),
     server: Server = None,
     token: Token = None,
@@ -50,16 +80,18 @@ def watch(
 
     Exit code: 0 completed, 10 failed, 11 blocked, 12 cancelled, 13 interrupted (see docs/CLI.md).
 
-    Example: pipeline-recorder watch 528e5af9-59b3-4551-b101-27e13dd6e43e
+    Example: pipeline-recorder watch 528e5af9
     """
     with reported():
         if server is not None:
             with ServerClient(server, token) as client:
+                run_id = client.resolve(run_id)
                 status = show_events(client.events(run_id), console())
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
         else:
             store = FolderStore(base_path)
+            run_id = resolve_run_id(store, run_id)
             status = show_events(_store_events(store, run_id), console())
             where = f"folder: {store.run_folder(run_id)}"
             reason = store.read_metadata(run_id).get("status_reason") if status not in (None, "completed") else None
@@ -70,30 +102,34 @@ def watch(
 
 @app.command()
 def run(
-    config: Annotated[str, typer.Argument(help="The pipeline config's name (e.g. stillepost).")],
+    config: Annotated[str, typer.Argument(metavar="CONFIG", help="The pipeline config's name (e.g. stillepost).")],
     input_text: Annotated[str, typer.Argument(metavar="TEXT", help="The input text.")],
-    mode: Annotated[str, typer.Option("--mode", "-m", help="Execution mode: eco (local backends) or fast "
-                                                           "(remote API backends).")] = "eco",
-    safety: Annotated[str, typer.Option("--safety", help="Safety level: kids, youth, adult or off.")] = "kids",
-    user: Annotated[str, typer.Option("--user", help="User id recorded with the run.")] = "anonymous",
+    mode: Annotated[str, typer.Option("--mode", "-m", metavar="MODE", help="Execution mode: eco (local backends) "
+                                      "or fast (remote API backends).")] = "eco",
+    safety: Annotated[str, typer.Option("--safety", metavar="LEVEL",
+                                        help="Safety level: kids, youth, adult or off.")] = "kids",
+    user: Annotated[str, typer.Option("--user", metavar="USER", help="User id recorded with the run.")] = "anonymous",
     base_path: BasePath = Path("."),
-    configs: Annotated[list[Path] | None, typer.Option(
-        "--configs", envvar="PIPELINE_RECORDER_CONFIGS", help="Extra config folder (repeatable); its configs add "
-                                                              "to or override the shipped ones.")] = None,
+    configs: ConfigDirs = None,
     server: Server = None,
     token: Token = None,
 ) -> None:
-    """Run a pipeline and record it, with a live progress bar; prints the run id and folder at the end.
+    """Run a pipeline and record it, with a live progress bar; prints the output, the run id and where it is.
 
     With --server URL the server runs it, and its events are followed.
     Exit code: 0 completed, 10 failed, 11 blocked, 12 cancelled (see docs/CLI.md).
 
     Example: pipeline-recorder run stillepost "Ein kleiner Hund spielt im Garten" --mode eco --safety kids
     """
-    with reported():
-        from ..runner.pipeline import validate_run_settings  # the runner's own rules, also before asking a server
+    with reported(api_terms=True):
+        from ..runner.pipeline import EXECUTION_MODES, validate_run_settings
+        from ..runner.safety import SAFETY_LEVELS
 
-        validate_run_settings(mode, safety, input_text)
+        check_choice("--mode", mode, EXECUTION_MODES)
+        check_choice("--safety", safety, SAFETY_LEVELS)
+        if not input_text.strip():
+            raise ValidationError("TEXT must not be empty: give the input text after CONFIG")
+        validate_run_settings(mode, safety, input_text)  # the runner's own rules, also before asking a server
         if server is not None:
             with ServerClient(server, token) as client:
                 answer = client.execute(config, input_text, mode, safety, user)
@@ -102,9 +138,15 @@ def run(
                 status = show_events(client.events(run_id), console())
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
+                if status is not None:
+                    _print_result(client.status(run_id), lambda name: client.text_entity(run_id, name),
+                                  lambda name: client.file_url(run_id, name))
         else:
             from .local_run import run_locally
 
-            run_id, status, folder = run_locally(config, input_text, mode, safety, user, base_path, configs or [])
+            store = FolderStore(base_path)
+            run_id, status, folder = run_locally(config, input_text, mode, safety, user, store.base_path,
+                                                 configs or [])
             where = f"folder: {folder}"
+            _local_result(store, run_id)
     _finish(run_id, status, where)

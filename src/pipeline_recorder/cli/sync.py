@@ -15,13 +15,16 @@ from .exit_codes import ExitCode, fail, reported
 @app.command()
 def sync(
     spool: Annotated[Path | None, typer.Argument(
+        metavar="SPOOL",
         help="The spool folder (default: $PIPELINE_RECORDER_SPOOL or ~/.cache/pipeline-recorder/spool).",
         show_default=False)] = None,
     server: Annotated[str | None, typer.Option(
-        help="Send to this server instead of the one each run's spool names.", show_default=False)] = None,
+        metavar="URL", help="Send to this server instead of the one each run's spool names.",
+        show_default=False)] = None,
     token: Annotated[str | None, typer.Option(envvar="PIPELINE_RECORDER_TOKEN", show_default=False,
-                                              help="The server's token.")] = None,
-    retry_seconds: Annotated[float, typer.Option(min=0, help="How long each write is retried.")] = 20.0,
+                                              metavar="TOKEN", help="The server's token.")] = None,
+    retry_seconds: Annotated[float, typer.Option(min=0, metavar="SECONDS",
+                                                                   help="How long each write is retried.")] = 20.0,
 ) -> None:
     """Send every spooled write to its server, in order, each run's writes once; then say what was sent."""
     from ..errors import ServerUnreachableError

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Any
 
 import h11
@@ -68,7 +69,8 @@ def server_config(app: Any, *, host: str, port: int, header_timeout: float = HEA
     return uvicorn.Config(app, host=host, port=port, http=protocol, **options)
 
 
-def run(app: Any, *, host: str, port: int, **options: Any) -> None:
-    """Serve ``app`` until Ctrl-C / SIGTERM, as ``uvicorn.run`` does, with the header deadline."""
+def run(app: Any, *, host: str, port: int, sockets: list[socket.socket] | None = None, **options: Any) -> None:
+    """Serve ``app`` until Ctrl-C / SIGTERM, as ``uvicorn.run`` does, with the header deadline; on ``sockets``
+    when given (already bound, so that a taken port was reported before anything else)."""
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after its graceful shutdown
-        uvicorn.Server(server_config(app, host=host, port=port, **options)).run()
+        uvicorn.Server(server_config(app, host=host, port=port, **options)).run(sockets=sockets)

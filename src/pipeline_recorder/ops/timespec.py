@@ -40,3 +40,14 @@ def parse_stamp(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def format_moment(value: object) -> str:
+    """A timestamp as every command prints it: local time with its UTC offset, ``2026-12-01 12:15:21+01:00``.
+
+    The same text is accepted back by ``--since``/``--until``; ``-`` when the timestamp is missing or unreadable.
+    """
+    moment = value if isinstance(value, datetime) else parse_stamp(value)
+    if moment is None:
+        return "-"
+    return moment.astimezone().isoformat(sep=" ", timespec="seconds")

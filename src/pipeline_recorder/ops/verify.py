@@ -29,6 +29,7 @@ from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
 from ..stores.folder import FolderStore
 from ..stores.folder_files import open_run_file
+from ..validation import unencodable
 from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
 
 HASH_CHUNK = 1024 * 1024
@@ -133,7 +134,12 @@ def parse_document(data: bytes | None, folder_name: str) -> tuple[dict[str, Any]
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         return None, Finding(run_id, METADATA_CORRUPT, f"metadata.json is not valid JSON ({exc})")
+    except RecursionError:
+        return None, Finding(run_id, METADATA_CORRUPT, "metadata.json is nested too deeply to be read")
     found = runformat.problems(doc, folder_name)
+    problem = unencodable(doc) if not found else None
+    if problem is not None:
+        found = [f"it holds text that is not valid Unicode: {problem}"]
     if found:
         return None, Finding(run_id, METADATA_FORMAT,
                              "metadata.json does not follow the format: " + "; ".join(found[:5]))
