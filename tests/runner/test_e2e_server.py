@@ -184,3 +184,18 @@ def test_twenty_runs_started_at_once_all_complete_without_mixing_entities(server
         assert text.split()[1] in (folder / "04_interception.txt").read_text(encoding="utf-8").split()
         assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
             [e["filename"] for e in doc["entities"]] + ["metadata.json"])
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"schema": "haiku", "input_text": "Hallo \\ud800", "execution_mode": "eco"}',
+    b'{"schema": "haiku", "input_text": "x", "execution_mode": "eco", "user_id": "\\udfff"}',
+    b'{"schema": "haiku", "input_text": "x", "execution_mode": "eco", "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b"[" * 200_000 + b"]" * 200_000,
+])
+def test_text_that_is_no_text_and_deep_nesting_get_a_400_and_record_nothing(server: Server, raw: bytes) -> None:
+    before = set((server.base / "pipeline_runs").iterdir())
+    response = server.client.post("/api/schema/pipeline/execute", content=raw,
+                                  headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
+    assert set((server.base / "pipeline_runs").iterdir()) == before

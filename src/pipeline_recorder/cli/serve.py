@@ -32,6 +32,9 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(
         envvar="PIPELINE_RECORDER_CORS_ORIGINS", help="Origin allowed to call the API from a browser "
         "(repeatable; CORS is off without one).")] = None,
+    min_safety_level: Annotated[str, typer.Option(
+        envvar="PIPELINE_RECORDER_MIN_SAFETY_LEVEL", metavar="LEVEL",
+        help="Lowest safety level a client may ask the runner for: kids, youth, adult or off (any).")] = "off",
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
@@ -44,7 +47,7 @@ def serve(
         config_dirs = [part for value in configs or [] for part in str(value).split(os.pathsep) if part]
         settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
-                                  cors_origins=_split(cors_origin))
+                                  cors_origins=_split(cors_origin), min_safety_level=min_safety_level)
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "

@@ -23,7 +23,7 @@ from .files import serve_entity
 from .headers import Headers, etag_matches
 from .pages import Pages
 from .response import ByteStream, EventStream, Response, json_response
-from .runner_link import RunnerLink
+from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
 
@@ -171,7 +171,9 @@ class Api:
             parsed = json.loads(body) if body.strip() else None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValidationError(f"the request body is not valid JSON: {exc}") from None
-        status, answer = self.runner.service().execute(parsed)
+        except RecursionError:  # nesting deeper than the parser goes: bad input, never a 500
+            raise ValidationError("the request body nests too deeply; send a flat JSON object") from None
+        status, answer = outcome_answer(self.runner.service().execute(parsed))
         return json_response(status, answer)
 
     def cancel(self, run_id: str, headers: Headers) -> Response:

@@ -10,6 +10,7 @@
 | token | PIPELINE_RECORDER_TOKEN | none (no token asked) |
 | allowed_hosts | PIPELINE_RECORDER_ALLOWED_HOSTS | loopback names only (comma-separated; '*' = any) |
 | cors_origins | PIPELINE_RECORDER_CORS_ORIGINS | none: CORS off (comma-separated origins) |
+| min_safety_level | PIPELINE_RECORDER_MIN_SAFETY_LEVEL | off: any level (kids, youth, adult or off) |
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ ENV_PREFIX = "PIPELINE_RECORDER_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 17801
 HEARTBEAT_SECONDS = 15.0
+# The runner's safety levels, strictest first (tests/runner checks they are the runner's own list): the setting is
+# checked when the server starts, without loading the runner.
+SAFETY_LEVELS = ("kids", "youth", "adult", "off")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    min_safety_level: str = "off"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -50,6 +55,9 @@ class Settings:
             raise ValidationError(f"heartbeat_seconds {self.heartbeat_seconds} must be above 0 and at most 15")
         if self.token is not None and len(self.token) < 8:
             raise ValidationError("the token must be at least 8 characters long")
+        if self.min_safety_level not in SAFETY_LEVELS:
+            raise ValidationError(f"min_safety_level (PIPELINE_RECORDER_MIN_SAFETY_LEVEL) must be one of "
+                                  f"{', '.join(SAFETY_LEVELS)}, got {self.min_safety_level[:40]!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -77,6 +85,8 @@ class Settings:
             values["allowed_hosts"] = _names(hosts)
         if (origins := get("CORS_ORIGINS")) is not None:
             values["cors_origins"] = _names(origins)
+        if (level := get("MIN_SAFETY_LEVEL")) is not None:
+            values["min_safety_level"] = level.strip()
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.build(**values)
 

@@ -34,6 +34,8 @@ MEDIA_BACKENDS = ("auto", "embedded", "comfyui")
 EMBEDDED_STYLES = ("telephone", "describe", "haiku", "sound", "plain")
 OLLAMA_APIS = ("generate", "chat")
 MAX_ITERATIONS = 50
+# Pacing: a pause after each entity so a class can watch a run fill in; bounded so a run can never hang for long.
+MAX_PACE_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class PipelineConfig:
     safety_judge: bool = False
     timeout_seconds: float = 60.0
     retries: int = 2
+    pace_ms: int = 0
     source: str = ""
 
     def expected_outputs(self) -> list[str]:
@@ -77,7 +80,8 @@ class PipelineConfig:
         """What ``GET /api/schema/configs`` lists for this config."""
         return {"name": self.name, "description": self.description, "iterations": self.iterations,
                 "media": list(self.media), "expected_outputs": self.expected_outputs(),
-                "text_backend": self.text_backend, "media_backend": self.media_backend, "source": self.source}
+                "text_backend": self.text_backend, "media_backend": self.media_backend, "pace_ms": self.pace_ms,
+                "source": self.source}
 
 
 class _Fields:
@@ -134,7 +138,7 @@ class _Fields:
 
 
 TOP_FIELDS = ("name", "description", "iterations", "instruction", "style", "media", "image", "audio", "backends",
-              "safety", "timeout_seconds", "retries")
+              "safety", "timeout_seconds", "retries", "pace_ms")
 
 
 def parse_config(data: object, source: str, default_name: str,
@@ -194,6 +198,7 @@ def parse_config(data: object, source: str, default_name: str,
         safety_judge=safety.boolean("judge", False),
         timeout_seconds=top.number("timeout_seconds", 60.0, 0.1, 3600.0),
         retries=top.integer("retries", 2, 0, 10),
+        pace_ms=top.integer("pace_ms", 0, 0, MAX_PACE_MS),
         source=source,
     )
 
