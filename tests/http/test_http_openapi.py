@@ -75,8 +75,11 @@ def test_viewer_pages_are_served_from_the_package(fastapi_url: str) -> None:
         index = client.get("/")
         assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
         assert index.content == (STATIC / "index.html").read_bytes()
-        run = client.get("/runs/some-run-id")
+        run_id = client.get("/api/pipeline/runs").json()["runs"][0]["run_id"]
+        run = client.get(f"/runs/{run_id}")
         assert run.status_code == 200 and run.content == (STATIC / "run.html").read_bytes()
+        missing = client.get("/runs/some-run-id")  # a well-formed id of no run: a page saying so, as a 404
+        assert missing.status_code == 404 and missing.content == (STATIC / "no-run.html").read_bytes()
         script = client.get("/static/api.js")
         assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
         assert script.headers["x-content-type-options"] == "nosniff"

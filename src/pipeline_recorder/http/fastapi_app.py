@@ -22,6 +22,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from ..errors import RunNotFoundError
 from . import openapi
 from .errors import error_response
 from .handlers import Api
@@ -256,7 +257,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _run_page(api: Api, run_id: str) -> Response:
-    from ..naming import validate_run_id
-
-    validate_run_id(run_id)
+    """The run's page, or a 404 page saying there is no such run (a 200 would show an empty run)."""
+    try:
+        api.documents.run_folder(run_id)  # 400 for a malformed id, as the API answers
+    except RunNotFoundError:
+        return api.pages.page("no-run.html", status=404)
     return api.pages.page("run.html")

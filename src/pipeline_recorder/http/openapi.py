@@ -179,7 +179,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {"200": _RUNNER_JSON, **_errors(*_RUN_ERRORS, 401, 503)},
     },
     ("get", "/"): {"parameters": [], "responses": {"200": _HTML, **_errors(404)}},
-    ("get", "/runs/{run_id}"): {"parameters": [], "responses": {"200": _HTML, **_errors(400, 404)}},
+    ("get", "/runs/{run_id}"): {"parameters": [], "responses": {"200": _HTML, **_errors(400),
+                                                                "404": {**_HTML, "description": "No such run"}}},
     ("get", "/static/{path}"): {"parameters": [], "responses": {"200": _STATIC, **_errors(400, 404)}},
 }
 

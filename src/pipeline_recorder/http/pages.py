@@ -3,6 +3,7 @@ works, and served only from inside that folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -39,9 +40,9 @@ class Pages:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else Path(str(resources.files("pipeline_recorder") / "web" / "static"))
 
-    def page(self, name: str) -> Response:
-        """``index.html`` or ``run.html``."""
-        return self.static(name)
+    def page(self, name: str, status: int = 200) -> Response:
+        """A viewer page (``index.html``, ``run.html``, ``no-run.html``), answered with ``status``."""
+        return dataclasses.replace(self.static(name), status=status)
 
     def static(self, path: str) -> Response:
         """A file under the static folder: plain names only, no '..', no hidden files, no links out."""

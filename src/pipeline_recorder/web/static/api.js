@@ -72,6 +72,13 @@ export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
+
+/** The run id of a run page's address: /runs/{run_id} (or ?run= when the page is opened some other way). */
+export function runIdFromAddress() {
+  const match = /^\/runs\/([^/]+)\/?$/.exec(location.pathname);
+  if (match) return decodeURIComponent(match[1]);
+  return new URLSearchParams(location.search).get("run") ?? "";
+}
 export const CONFIGS_URL = "/api/schema/configs";
 export const EXECUTE_URL = "/api/schema/pipeline/execute";
 

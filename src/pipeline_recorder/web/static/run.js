@@ -1,6 +1,6 @@
 // The run page: header, progress, stage timeline and the entities in order, filled in live.
 
-import { ApiError, fileUrl, getStatusIfChanged } from "./api.js";
+import { ApiError, fileUrl, getStatusIfChanged, runIdFromAddress } from "./api.js";
 import { setUpCancel, showCancel } from "./cancel.js";
 import { h, setChildren } from "./dom.js";
 import { follow } from "./follow.js";
@@ -10,13 +10,6 @@ import { between, ENDED, parseProgress } from "./runstate.js";
 import { computeTimeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
-
-/** The run id from /runs/{run_id} (or ?run= when the page is opened some other way). */
-function runIdFromAddress() {
-  const match = /^\/runs\/([^/]+)\/?$/.exec(location.pathname);
-  if (match) return decodeURIComponent(match[1]);
-  return new URLSearchParams(location.search).get("run") ?? "";
-}
 
 const runId = runIdFromAddress();
 let doc = null; // the latest metadata we know; entities live in `entities`
@@ -34,6 +27,11 @@ function showFacts() {
   const badge = $("run-status");
   badge.className = `badge status-${doc.status}`;
   badge.textContent = t(`status.${doc.status}`);
+  // Why the run ended as it did (mark_failed("comfyui down")), when its writer said so.
+  const reason = typeof doc.status_reason === "string" ? doc.status_reason.trim() : "";
+  const reasonLine = $("run-reason");
+  reasonLine.textContent = reason ? t("run.reason", { reason }) : "";
+  reasonLine.hidden = !reason;
   const facts = [
     ["fact.runId", h("code", { text: doc.run_id })],
     ["fact.user", doc.user_id],
@@ -160,6 +158,9 @@ function showLoadError(message) {
   box.textContent = message;
   box.hidden = false;
   $("run-config").textContent = t("run.unavailable");
+  // Nothing of a run to show: no empty progress card, timeline or entity list pretending there is one.
+  for (const section of document.querySelectorAll("#main > section")) section.hidden = true;
+  document.body.dataset.status = "unavailable";
 }
 
 start();
