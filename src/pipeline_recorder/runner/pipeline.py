@@ -34,7 +34,7 @@ from .backends.protocol import MediaRequest
 from .backends.selection import Backends, select_backends
 from .configs import MAX_PACE_MS, ConfigCatalog, PipelineConfig
 from .errors import BackendError, InvalidRequestError
-from .safety import SAFETY_LEVELS, SHIPPED_TERMS, TermLists, Verdict, check_level, check_stgb86a, parse_judgement
+from .safety import SAFETY_LEVELS, SHIPPED_TERMS, TermLists, Verdict, check_level, parse_judgement
 from .stages import (
     INTERCEPTION,
     MEDIA_GENERATION,
@@ -44,6 +44,7 @@ from .stages import (
     Stage,
     media_entity_type,
 )
+from .stgb86a import check_stgb86a
 
 log = logging.getLogger(__name__)
 

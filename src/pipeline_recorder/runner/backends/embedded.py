@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from ..errors import BackendError
 from ..safety import check_level
-from ..textmatch import fold
+from ..textfold import fold
 from .protocol import MediaRequest, MediaResult, TextResult
 from .vocabulary import COLOURS, ENGLISH_VARIANTS, GERMAN_MARKERS, GERMAN_TO_ENGLISH
 
