@@ -15,6 +15,7 @@ from http_runs import running_run
 
 from pipeline_recorder.events import END, Event, follow_sync
 from pipeline_recorder.http.handlers import Api
+from pipeline_recorder.http.request import HeaderMap, Request
 from pipeline_recorder.http.settings import Settings
 from pipeline_recorder.store import RunStore
 from support import wait_until
@@ -69,15 +70,19 @@ def test_status_serves_the_final_document_after_a_replacement_with_the_same_sign
     rec = running_run(tmp_path)
     rec.save_entity("input", "Hallo")
     api = Api(Settings(base_path=tmp_path))
+
+    def status(*headers: tuple[bytes, bytes]) -> Any:
+        return api.status(Request("GET", {"run_id": rec.run_id}, {}, HeaderMap(headers)))
+
     try:
-        first = api.status(rec.run_id, {}, {})
+        first = status()
         assert first.status == 200 and json.loads(first.body)["status"] == "running"  # type: ignore[arg-type]
         freeze_signature(monkeypatch, rec.run_folder / "metadata.json")
         rec.mark_complete()
-        after = api.status(rec.run_id, {}, {})
+        after = status()
         assert json.loads(after.body)["status"] == "completed"  # type: ignore[arg-type]
         assert after.headers["ETag"] != first.headers["ETag"]
-        assert api.status(rec.run_id, {}, {"If-None-Match": first.headers["ETag"]}).status == 200
+        assert status((b"if-none-match", first.headers["ETag"].encode())).status == 200
     finally:
         api.close()
 

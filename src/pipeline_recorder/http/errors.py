@@ -29,12 +29,22 @@ class UnavailableError(RecorderError):
     """A part this route needs is not installed or not running (the runner, the zip export)."""
 
 
+class BodyTooLargeError(ValidationError):
+    """A request body is longer than its route allows; it was not read past the limit."""
+
+
+# The answers to a request that matches no route, the same from both adapters.
+NO_SUCH_ROUTE = "no such route; the routes of this API are listed in its OpenAPI document, /openapi.json"
+METHOD_NOT_ALLOWED = "method not allowed on this route"
+
+
 # Most specific first; a class not listed falls to its nearest listed base.
 STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (QueueFullError, 429),  # the runner's errors
     (UnknownConfigError, 404),
     (ServiceClosedError, 503),
     (BackendError, 502),
+    (BodyTooLargeError, 413),
     (ValidationError, 400),
     (RunNotFoundError, 404),
     (EntityNotFoundError, 404),

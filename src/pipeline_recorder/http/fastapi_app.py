@@ -1,4 +1,5 @@
-"""The FastAPI adapter: routes that call the framework-free handlers and translate their ``Response``.
+"""The FastAPI adapter: the routes of the table (``routes.py``) as an ASGI app; each builds a ``Request``, lets
+``Api.handle`` admit and answer it on the route's pool of threads, and translates the ``Response``.
 
 >>> app = create_app(Settings(base_path=Path("/srv/runs")))     # doctest: +SKIP
 >>> uvicorn.run(app, host="127.0.0.1", port=17801)             # doctest: +SKIP
@@ -7,32 +8,27 @@
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.datastructures import Headers as StarletteHeaders
+from fastapi import FastAPI
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
+from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..errors import RunNotFoundError
 from . import openapi
-from .errors import error_response
+from .errors import METHOD_NOT_ALLOWED, NO_SUCH_ROUTE, error_response
 from .handlers import Api
+from .request import EMPTY_BODY, Body, HeaderMap, IncompleteBodyError, Request
 from .response import ByteStream, EventStream, FileBody, Response
-from .security import COMMON_HEADERS, Guard
+from .routes import POOL_THREADS, ROUTES, Pool, Route, match
+from .security import COMMON_HEADERS
 from .settings import Settings
-
-# Blocking runner calls (execute waits for a pipeline when asked to) get their own threads, so they can never
-# starve the threads that serve files.
-RUNNER_THREADS = 16
 
 
 def to_starlette(response: Response) -> StarletteResponse:
@@ -49,23 +45,59 @@ def to_starlette(response: Response) -> StarletteResponse:
     raise TypeError(f"unknown body {type(body).__name__}")
 
 
-_STATUS_PATH = re.compile(r"/api/pipeline/([^/]+)/status")
+_FAST = tuple(route for route in ROUTES if route.pool is Pool.LOOP)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (root_path), as Starlette's router sees it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _request(scope: Scope, receive: Receive, params: dict[str, str], route: Route) -> Request:
+    query_string = scope["query_string"]
+    client = scope.get("client")
+    body = Body(_body_source(receive), route.body.max_bytes) if route.body is not None else EMPTY_BODY
+    return Request(scope["method"], params, QueryParams(query_string) if query_string else {},
+                   HeaderMap(scope["headers"]), body, client[0] if client else None, scope.get("root_path", ""))
+
+
+def _body_source(receive: Receive) -> Callable[[], bytes]:
+    """The body's pieces for a handler in a worker thread: each is received on the event loop when asked for."""
+    more = True
+
+    def next_piece() -> bytes:
+        nonlocal more
+        while more:
+            message: Message = anyio.from_thread.run(_receive_from, receive)
+            if message["type"] == "http.disconnect":
+                raise IncompleteBodyError("the client closed the connection before its request body was complete")
+            more = bool(message.get("more_body", False))
+            if piece := message.get("body", b""):
+                return bytes(piece)
+        return b""
+
+    return next_piece
+
+
+async def _receive_from(receive: Receive) -> Message:
+    return await receive()
 
 
 class GuardMiddleware:
     """Host allow-list, CORS and the headers every answer carries, for every route (errors and docs included).
 
-    It also answers ``GET /api/pipeline/{run_id}/status`` itself, from the same handler as the FastAPI route: a
-    frontend polls it every second per open run, and FastAPI's per-request routing and parameter solving would
-    cost more than the handler (a cached stat-and-compare). The FastAPI route stays for the OpenAPI document.
+    It also answers the routes the table runs on the event loop (``Pool.LOOP``: ``/status``) itself, through the
+    same admission and handler as every route: a frontend polls ``/status`` every second per open run, and a pass
+    through the framework's routing would cost more than the handler (a cached stat-and-compare).
 
-    ``HEAD`` is answered for every route as ``GET`` would be, without the body (FastAPI routes declared with
-    ``@app.get`` would answer 405): see ``_head_as_get``.
+    ``HEAD`` is answered for every route as ``GET`` would be, without the body: see ``_head_as_get``.
     """
 
-    def __init__(self, app: ASGIApp, guard: Guard, api: Api | None = None) -> None:
+    def __init__(self, app: ASGIApp, api: Api) -> None:
         self.app = app
-        self.guard = guard
+        self.guard = api.guard
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,10 +107,10 @@ class GuardMiddleware:
         if scope["method"] == "HEAD":
             await _head_as_get(self, scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = HeaderMap(scope["headers"])
         origin = headers.get("origin")
         refused = self.guard.check_host(headers.get("host"))
-        if refused is None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        if refused is None and scope["method"] == "OPTIONS" and headers.get("access-control-request-method"):
             refused = self.guard.preflight(origin)
         extra = {**COMMON_HEADERS, **self.guard.cors_headers(origin)}
         if refused is not None:
@@ -86,16 +118,18 @@ class GuardMiddleware:
             await to_starlette(refused)(scope, receive, send)
             return
         raw_extra = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-        if self.api is not None and scope["method"] == "GET" and (match := _STATUS_PATH.fullmatch(scope["path"])):
-            api, run_id = self.api, match.group(1)
-            query = QueryParams(scope["query_string"])
-            answer = api.answer(lambda: api.status(run_id, query, StarletteHeaders(scope=scope)))
+        if found := match(scope["method"], _route_path(scope), _FAST):
+            route, params = found
+            answer = self.api.handle(route, _request(scope, receive, params, route))
             if isinstance(answer.body, bytes):
                 start: Message = {"type": "http.response.start", "status": answer.status,
                                   "headers": [*_raw_headers(answer), *raw_extra]}
                 await send(start)
                 await send({"type": "http.response.body", "body": answer.body})
                 return
+            answer.headers.update(extra)
+            await to_starlette(answer)(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -146,120 +180,41 @@ def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The HTTP API as an ASGI app. ``settings`` default to ``Settings.from_env()``."""
+    """The HTTP API as an ASGI app: every route of the table. ``settings`` default to ``Settings.from_env()``."""
     settings = settings if settings is not None else Settings.from_env()
     api = Api(settings)
-    runner_threads = anyio.CapacityLimiter(RUNNER_THREADS)
+    # READS run on anyio's default threads; every other pool has threads of its own (see routes.Pool).
+    limiters = {pool: anyio.CapacityLimiter(threads) for pool, threads in POOL_THREADS.items()}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await anyio.to_thread.run_sync(api.close)
 
-    app = FastAPI(title="pipeline-recorder", version=__version__, lifespan=lifespan,
-                  description="Recorded generative-pipeline runs: status, entities, live events, listing, runner.")
+    app = FastAPI(title="pipeline-recorder", version=__version__, lifespan=lifespan, openapi_url=None,
+                  docs_url=None, redoc_url=None)
     app.state.api = api
-    app.add_middleware(GuardMiddleware, guard=api.guard, api=api)
-
-    async def in_thread(handler: Callable[[], Response], limiter: anyio.CapacityLimiter | None = None) \
-            -> StarletteResponse:
-        return to_starlette(await anyio.to_thread.run_sync(api.answer, handler, limiter=limiter))
+    app.add_middleware(GuardMiddleware, api=api)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> StarletteResponse:
-        message = {404: "no such route; see /docs for the routes of this API",
-                   405: "method not allowed on this route"}.get(exc.status_code, str(exc.detail))
+    async def http_error(_: StarletteRequest, exc: StarletteHTTPException) -> StarletteResponse:
+        message = {404: NO_SUCH_ROUTE, 405: METHOD_NOT_ALLOWED}.get(exc.status_code, str(exc.detail))
         return to_starlette(error_response(exc.status_code, message))
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> StarletteResponse:
-        return to_starlette(error_response(400, f"malformed request: {exc.errors()[:1]}"))
+    def endpoint(route: Route) -> Callable[[StarletteRequest], Awaitable[StarletteResponse]]:
+        limiter = limiters.get(route.pool)
 
-    @app.get("/api/pipeline/runs", tags=["runs"])
-    async def list_runs(request: Request) -> StarletteResponse:
-        """Runs newest first; filters config_name, user_id, status, since, until; cursor; limit (1-200)."""
-        return await in_thread(lambda: api.runs(request.query_params, request.headers))
+        async def answer(request: StarletteRequest) -> StarletteResponse:
+            call = _request(request.scope, request.receive, request.path_params, route)
+            if route.pool is Pool.LOOP:
+                return to_starlette(api.handle(route, call))
+            return to_starlette(await anyio.to_thread.run_sync(api.handle, route, call, limiter=limiter))
 
-    @app.get("/api/pipeline/{run_id}/status", tags=["runs"])
-    async def status(run_id: str, request: Request) -> StarletteResponse:
-        """The run's metadata.json, with an ETag (304 on If-None-Match); ?since=REVISION for changes only."""
-        # Answered on the event loop: a cached stat-and-compare costs less than a hop to a thread.
-        return to_starlette(api.answer(lambda: api.status(run_id, request.query_params, request.headers)))
+        return answer
 
-    @app.get("/api/pipeline/{run_id}/entity/{entity_type}", tags=["entities"])
-    async def entity(run_id: str, entity_type: str, request: Request) -> StarletteResponse:
-        """The latest entity of a type (or ?index=N), with its MIME type; Range, ETag."""
-        return await in_thread(lambda: api.entity(run_id, entity_type, request.query_params, request.headers))
-
-    @app.get("/api/pipeline/{run_id}/file/{filename}", tags=["entities"])
-    async def file(run_id: str, filename: str, request: Request) -> StarletteResponse:
-        """Exactly the entity file of that name, as listed in the run's metadata."""
-        return await in_thread(lambda: api.file(run_id, filename, request.headers))
-
-    @app.get("/api/pipeline/{run_id}/entities", tags=["entities"])
-    async def entities(run_id: str, request: Request) -> StarletteResponse:
-        """Every entity record with its url (by type) and file_url (exactly this entity)."""
-        root = request.scope.get("root_path", "")
-        return await in_thread(lambda: api.entities(run_id, root))
-
-    @app.get("/api/pipeline/{run_id}/events", tags=["runs"])
-    async def run_events(run_id: str, request: Request) -> StarletteResponse:
-        """Server-Sent Events: entity, state, status, end. Resume with Last-Event-ID."""
-        return await in_thread(lambda: api.events(run_id, request.headers, request.query_params))
-
-    @app.get("/api/pipeline/{run_id}/export", tags=["runs"])
-    async def export(run_id: str, request: Request) -> StarletteResponse:
-        """The run as a zip archive, streamed."""
-        return await in_thread(lambda: api.export(run_id, request.headers))
-
-    @app.get("/api/schema/configs", tags=["runner"])
-    async def configs() -> StarletteResponse:
-        """The pipeline configs the runner knows."""
-        return await in_thread(api.configs, runner_threads)
-
-    @app.post("/api/schema/pipeline/execute", tags=["runner"])
-    async def execute(request: Request) -> StarletteResponse:
-        """Run a configured pipeline; answers with status and run_id."""
-        body = await request.body()
-        return await in_thread(lambda: api.execute(body, request.headers), runner_threads)
-
-    @app.post("/api/pipeline/{run_id}/cancel", tags=["runner"])
-    async def cancel(run_id: str, request: Request) -> StarletteResponse:
-        """Ask a running pipeline to stop."""
-        return await in_thread(lambda: api.cancel(run_id, request.headers), runner_threads)
-
-    @app.get("/", tags=["viewer"])
-    async def index_page() -> StarletteResponse:
-        """The viewer's list of runs."""
-        return await in_thread(lambda: api.pages.page("index.html"))
-
-    @app.get("/runs/{run_id}", tags=["viewer"])
-    async def run_page(run_id: str) -> StarletteResponse:
-        """The viewer page of one run."""
-        return await in_thread(lambda: _run_page(api, run_id))
-
-    @app.get("/static/{path:path}", tags=["viewer"])
-    async def static(path: str) -> StarletteResponse:
-        """The viewer's script, style and image files."""
-        return await in_thread(lambda: api.pages.static(path))
-
-    def custom_openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            document = get_openapi(title=app.title, version=app.version, description=app.description,
-                                   routes=app.routes)
-            app.openapi_schema = openapi.complete(document)
-        return app.openapi_schema
-
-    app.openapi = custom_openapi  # type: ignore[method-assign]
+    for route in ROUTES:
+        app.router.routes.append(StarletteRoute(route.path, endpoint(route), methods=[route.method],
+                                                name=route.name, include_in_schema=False))
+    document = openapi.document(ROUTES, __version__)
+    app.openapi = lambda: document  # type: ignore[method-assign]
     return app
-
-
-def _run_page(api: Api, run_id: str) -> Response:
-    """The run's page, or a 404 page saying there is no such run (a 200 would show an empty run)."""
-    try:
-        api.documents.run_folder(run_id)  # 400 for a malformed id, as the API answers
-    except RunNotFoundError:
-        return api.pages.page("no-run.html", status=404)
-    return api.pages.page("run.html")

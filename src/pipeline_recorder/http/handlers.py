@@ -1,34 +1,36 @@
-"""The routes of the HTTP API as framework-free functions: arguments in, a ``Response`` out.
+"""The handlers of the HTTP API as framework-free methods: a ``Request`` in, a ``Response`` out.
 
-Both adapters (``fastapi_app``, ``pipeline_recorder.flask``) call these and only translate the ``Response``; no
-route logic lives in an adapter. Every error becomes the one JSON error body (``errors.response_for``).
+Each route of the table (``routes.py``) is answered by the method of ``Api`` of the route's name. Both adapters
+(``fastapi_app``, ``flask_blueprints``) build the ``Request``, let ``admission`` admit it (token, cross-site,
+body type and limit) and translate the ``Response``; no route logic lives in an adapter. Every error becomes the
+one JSON error body (``errors.response_for``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
 
-from .. import events
-from ..errors import EntityNotFoundError, RecorderError, ValidationError
+from .. import __version__, events
+from ..errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ..index import RunIndex
 from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
 from ..store import RunStore, find_entity
-from . import sse
+from . import apidocs, sse
+from .admission import admit
 from .documents import Documents, status_body
-from .errors import error_response, response_for
+from .errors import response_for
 from .files import serve_entity
-from .headers import Headers, etag_matches
+from .headers import etag_matches
 from .pages import Pages
+from .request import Request
 from .response import ByteStream, EventStream, Response, json_response
+from .routes import ROUTES, Route, url_for
 from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
 
 Query = Mapping[str, str]
-API = "/api/pipeline"
 
 
 def _int_param(query: Query, name: str, *, minimum: int | None = None) -> int | None:
@@ -71,28 +73,38 @@ class Api:
         except Exception as exc:  # every error gets the one error body
             return response_for(exc)
 
+    def handle(self, route: Route, request: Request) -> Response:
+        """Admit the request to its route, then run the route's handler: what both adapters call."""
+        refused = admit(self.guard, route, request)
+        if refused is not None:
+            return refused
+        handler: Callable[[Request], Response] = getattr(self, route.name)
+        return self.answer(lambda: handler(request))
+
     # -- reading a run ---------------------------------------------------------------------------------------
 
-    def status(self, run_id: str, query: Query, headers: Headers) -> Response:
+    def status(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/status[?since=REVISION]: the run's metadata.json, ETag, 304."""
-        since = _int_param(query, "since", minimum=0)
-        snapshot = self.documents.snapshot(run_id)
+        since = _int_param(request.query, "since", minimum=0)
+        snapshot = self.documents.snapshot(request.path_params["run_id"])
         body, etag = status_body(snapshot, since)
         out = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag_matches(headers.get("If-None-Match"), etag):
+        if etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(304, out)
         return Response(200, {"Content-Type": "application/json", **out}, body)
 
-    def entity(self, run_id: str, entity_type: str, query: Query, headers: Headers) -> Response:
+    def entity(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/entity/{entity_type}[?index=N]: the latest (or N-th) entity of a type."""
+        run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
         validate_run_id(run_id)
         validate_entity_type(entity_type)
-        index = _int_param(query, "index")
+        index = _int_param(request.query, "index")
         doc = self.documents.snapshot(run_id).doc
-        return serve_entity(self.store, run_id, find_entity(doc, entity_type, index), headers)
+        return serve_entity(self.store, run_id, find_entity(doc, entity_type, index), request.headers)
 
-    def file(self, run_id: str, filename: str, headers: Headers) -> Response:
+    def file(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/file/{filename}: exactly the entity with that listed filename."""
+        run_id, filename = request.path_params["run_id"], request.path_params["filename"]
         validate_run_id(run_id)
         if parse_entity_filename(filename) is None:
             raise ValidationError(f"filename {filename[:80]!r} is not an entity filename: expected "
@@ -100,22 +112,24 @@ class Api:
         doc = self.documents.snapshot(run_id).doc
         for record in doc["entities"]:
             if record.get("filename") == filename:
-                return serve_entity(self.store, run_id, record, headers)
+                return serve_entity(self.store, run_id, record, request.headers)
         raise EntityNotFoundError(f"run {run_id!r} lists no file {filename!r}")
 
-    def entities(self, run_id: str, root: str = "") -> Response:
+    def entities(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/entities: every entity record with its ``url`` and ``file_url``."""
+        run_id, root = request.path_params["run_id"], request.root_path
         doc = self.documents.snapshot(run_id).doc
-        base = f"{root}{API}/{quote(run_id, safe='')}"
-        listed = [{**record, "url": f"{base}/entity/{quote(str(record['type']), safe='')}",
-                   "file_url": f"{base}/file/{quote(str(record['filename']), safe='')}"}
+        listed = [{**record, "url": url_for("entity", root, run_id=run_id, entity_type=str(record["type"])),
+                   "file_url": url_for("file", root, run_id=run_id, filename=str(record["filename"]))}
                   for record in doc["entities"]]
         return json_response(200, {"run_id": run_id, "entity_count": len(listed), "entities": listed},
                              {"Cache-Control": "no-cache"})
 
-    def events(self, run_id: str, headers: Headers, query: Query) -> Response:
+    def events(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/events: Server-Sent Events, resumable with Last-Event-ID."""
-        last = events.parse_last_event_id(headers.get("Last-Event-ID") or query.get("last_event_id"))
+        run_id = request.path_params["run_id"]
+        last = events.parse_last_event_id(request.headers.get("Last-Event-ID")
+                                          or request.query.get("last_event_id"))
         self.documents.snapshot(run_id)  # 404 / 409 now, as JSON, rather than a stream that ends at once
         heartbeat = self.settings.heartbeat_seconds
         store = self.store
@@ -140,11 +154,9 @@ class Api:
 
     # -- listing and runner ----------------------------------------------------------------------------------
 
-    def runs(self, query: Query, headers: Headers) -> Response:
-        """GET /api/pipeline/runs: runs newest first, filtered, one page per cursor (guarded by the token)."""
-        if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
-            return refused
-        summaries, next_cursor = self.list_runs(query)
+    def runs(self, request: Request) -> Response:
+        """GET /api/pipeline/runs: runs newest first, filtered, one page per cursor."""
+        summaries, next_cursor = self.list_runs(request.query)
         return json_response(200, {"runs": summaries, "next_cursor": next_cursor}, {"Cache-Control": "no-cache"})
 
     def list_runs(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
@@ -157,37 +169,53 @@ class Api:
         limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 
-    def configs(self) -> Response:
+    def configs(self, request: Request) -> Response:
         """GET /api/schema/configs: the pipeline configs the runner knows."""
         return json_response(200, {"configs": self.runner.service().list_configs()})
 
-    def execute(self, body: bytes, headers: Headers) -> Response:
+    def execute(self, request: Request) -> Response:
         """POST /api/schema/pipeline/execute: start (or run to the end) a configured pipeline. Blocking."""
-        if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
-            return refused
-        if len(body) > 1_000_000:
-            return error_response(413, "the request body is larger than 1 MB")
-        try:
-            parsed = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"the request body is not valid JSON: {exc}") from None
-        except RecursionError:  # nesting deeper than the parser goes: bad input, never a 500
-            raise ValidationError("the request body nests too deeply; send a flat JSON object") from None
-        status, answer = outcome_answer(self.runner.service().execute(parsed))
+        status, answer = outcome_answer(self.runner.service().execute(request.json()), request.root_path)
         return json_response(status, answer)
 
-    def cancel(self, run_id: str, headers: Headers) -> Response:
+    def cancel(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/cancel: ask a running pipeline to stop."""
-        if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
-            return refused
+        run_id = request.path_params["run_id"]
         self.documents.run_folder(run_id)
         return json_response(200, self.runner.service().cancel(run_id))
 
-    def export(self, run_id: str, headers: Headers) -> Response:
-        """GET /api/pipeline/{run_id}/export: the run as a zip, streamed (guarded by the token)."""
-        if (refused := self.guard.check_token(headers.get("Authorization"))) is not None:
-            return refused
+    def export(self, request: Request) -> Response:
+        """GET /api/pipeline/{run_id}/export: the run as a zip, streamed."""
+        run_id = request.path_params["run_id"]
         self.documents.snapshot(run_id)
         chunks = self.runner.zip_export(self.store, run_id)
         return Response(200, {"Content-Type": "application/zip", "Cache-Control": "no-store",
                               "Content-Disposition": f'attachment; filename="{run_id}.zip"'}, ByteStream(chunks))
+
+    # -- the viewer and the API's description (FastAPI only) -------------------------------------------------
+
+    def index_page(self, request: Request) -> Response:
+        """GET /: the viewer's list of runs."""
+        return self.pages.page("index.html")
+
+    def run_page(self, request: Request) -> Response:
+        """GET /runs/{run_id}: the viewer page of one run, or a 404 page saying there is no such run (a 200 would
+        show an empty run)."""
+        try:
+            self.documents.run_folder(request.path_params["run_id"])  # 400 for a malformed id, as the API answers
+        except RunNotFoundError:
+            return self.pages.page("no-run.html", status=404)
+        return self.pages.page("run.html")
+
+    def static(self, request: Request) -> Response:
+        """GET /static/{path}: the viewer's scripts, styles and images."""
+        return self.pages.static(request.path_params["path"])
+
+    def openapi(self, request: Request) -> Response:
+        """GET /openapi.json: the OpenAPI document of the routes of the table."""
+        return Response(200, {"Content-Type": "application/json", "Cache-Control": "no-cache"},
+                        apidocs.document_bytes(ROUTES, __version__))
+
+    def api_docs(self, request: Request) -> Response:
+        """GET /docs: the OpenAPI document as a page, served from the package (no script, nothing fetched)."""
+        return apidocs.page(ROUTES, __version__, url_for("openapi", request.root_path))

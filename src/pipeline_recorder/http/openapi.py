@@ -1,10 +1,15 @@
-"""What the OpenAPI document says about each route: its query and header parameters and every answer it can give,
-including ``text/event-stream`` for the events and binary bodies for entities. The FastAPI adapter writes these
-into the document FastAPI generates, so the document matches what the framework-free handlers really answer."""
+"""The OpenAPI document, built from the route table (``routes.py``): paths, methods, path parameters, the token
+header, body types and limits come from each route's row; what only the document needs (query and header
+parameters, every answer a route can give, including ``text/event-stream`` for the events and binary bodies for
+entities) is in ``OPERATIONS``, by route name. So the document says what the framework-free handlers answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .routes import Route
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}},
@@ -15,7 +20,8 @@ _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/sche
 def _errors(*codes: int) -> dict[str, Any]:
     why = {400: "Malformed run id, type, filename or parameter", 401: "Token missing or wrong",
            403: "Forbidden", 404: "Unknown run, entity or file", 409: "The run's metadata.json cannot be read",
-           413: "Body too large", 416: "Range not satisfiable", 429: "The runner's queue is full",
+           413: "Body too large", 415: "Body of a type this route does not take",
+           416: "Range not satisfiable", 429: "The runner's queue is full",
            501: "Not available", 502: "A backend failed", 503: "A needed part is not available"}
     return {str(code): {"description": why[code], **_ERROR} for code in codes}
 
@@ -76,14 +82,19 @@ EXECUTE_SCHEMA: dict[str, Any] = {
         "execution_mode": {"type": "string", "enum": ["eco", "fast"]},
         "safety_level": {"type": "string", "enum": ["kids", "youth", "adult", "off"]},
         "user_id": {"type": "string"},
-        "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end"},
+        "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end "
+                 "(a waiting request gets 202 too after the runner's wait bound)"},
+        "pace_ms": {"type": "integer", "minimum": 0, "maximum": 10000,
+                    "description": "pause after each entity, so a run can be watched (default: the config's)"},
     },
 }
 _AUTH = _header("Authorization", "'Bearer <token>' when the server has PIPELINE_RECORDER_TOKEN set")
+_CROSS_SITE = {"description": "Token missing on a write to a server without one from another machine, or a "
+                              "request from a page of another site", **_ERROR}
 
-# (method, path) -> {"parameters": [...extra...], "responses": {...}}
-OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("get", "/api/pipeline/{run_id}/status"): {
+# route name -> {"parameters": [...query and header...], "responses": {...}, "body_schema": {...}}
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "status": {
         "parameters": [
             _query("since", {"type": "integer", "minimum": 0},
                    "Only entities with a revision above this one (the run's other fields are always whole)"),
@@ -94,7 +105,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": {"description": "Not modified since the ETag given in If-None-Match"},
                       **_errors(*_RUN_ERRORS)},
     },
-    ("get", "/api/pipeline/{run_id}/entity/{entity_type}"): {
+    "entity": {
         "parameters": [
             _query("index", {"type": "integer"}, "0-based position among the entities of this type in sequence "
                    "order (negative counts from the end); default: the latest"),
@@ -109,7 +120,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": {"description": "Not modified"},
                       **_errors(*_RUN_ERRORS, 416)},
     },
-    ("get", "/api/pipeline/{run_id}/entities"): {
+    "entities": {
         "parameters": [],
         "responses": {"200": _json({"type": "object", "required": ["run_id", "entity_count", "entities"],
                                     "properties": {"run_id": {"type": "string"},
@@ -118,7 +129,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                                                        "type": "object", "required": ["url", "file_url"]}}}}),
                       **_errors(*_RUN_ERRORS)},
     },
-    ("get", "/api/pipeline/{run_id}/events"): {
+    "events": {
         "parameters": [_header("Last-Event-ID", "The id of the last event received: resume after it"),
                        _query("last_event_id", {"type": "integer", "minimum": 0},
                               "Same as the Last-Event-ID header, for clients that cannot set headers")],
@@ -126,7 +137,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                       **_errors(*_RUN_ERRORS)},
     },
-    ("get", "/api/pipeline/runs"): {
+    "runs": {
         "parameters": [
             _query("config_name", {"type": "string"}, "Only runs of this config"),
             _query("user_id", {"type": "string"}, "Only runs of this user"),
@@ -136,14 +147,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             _query("until", {"type": "string", "format": "date-time"}, "Runs started before (ISO 8601)"),
             _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)"),
-            _AUTH,
         ],
         "responses": {"200": _json({"type": "object", "required": ["runs", "next_cursor"],
                                     "properties": {"runs": {"type": "array", "items": SUMMARY_SCHEMA},
                                                    "next_cursor": {"type": ["string", "null"]}}}),
-                      **_errors(400, 401)},
+                      **_errors(400)},
     },
-    ("get", "/api/pipeline/{run_id}/file/{filename}"): {
+    "file": {
         "parameters": [_header("Range", "One byte range"), _header("If-None-Match", "ETag")],
         "responses": {"200": {"description": "The entity file", "content": ENTITY_CONTENT,
                               "headers": _ENTITY_HEADERS},
@@ -151,54 +161,73 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": {"description": "Not modified"},
                       **_errors(*_RUN_ERRORS, 416)},
     },
-    ("get", "/api/pipeline/{run_id}/export"): {
-        "parameters": [_AUTH],
+    "export": {
+        "parameters": [],
         "responses": {"200": {"description": "The run as a zip archive",
                               "content": {"application/zip": _BINARY}},
-                      **_errors(*_RUN_ERRORS, 401, 503)},
+                      **_errors(*_RUN_ERRORS, 503)},
     },
-    ("get", "/api/schema/configs"): {
+    "configs": {
         "parameters": [],
         "responses": {"200": _json({"type": "object", "required": ["configs"],
                                     "properties": {"configs": {"type": "array", "items": {"type": "object"}}}}),
                       **_errors(503)},
     },
-    ("post", "/api/schema/pipeline/execute"): {
-        "parameters": [_AUTH],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": EXECUTE_SCHEMA}}},
-        "responses": {**_errors(400, 401, 404, 413, 429, 503),
+    "execute": {
+        "parameters": [],
+        "body_schema": EXECUTE_SCHEMA,
+        "responses": {**_errors(400, 404, 429, 503),
                       "200": _json({"type": "object"}, "The run completed: status 'success', run_id, outputs"),
-                      "202": _json({"type": "object"}, "Accepted ('wait': false): run_id and its URLs"),
+                      "202": _json({"type": "object"}, "Accepted (not waited for or past the wait bound)"),
                       "403": _json({"type": "object"}, "A safety check blocked the run (run_id, codes)"),
                       "409": _json({"type": "object"}, "The run was cancelled"),
                       "500": _json({"type": "object"}, "The pipeline failed (run_id, error, stage)"),
                       "502": _json({"type": "object"}, "A backend failed (run_id, error, stage)")},
     },
-    ("post", "/api/pipeline/{run_id}/cancel"): {
-        "parameters": [_AUTH],
-        "responses": {"200": _RUNNER_JSON, **_errors(*_RUN_ERRORS, 401, 503)},
+    "cancel": {
+        "parameters": [],
+        "body_schema": {"type": "object", "description": "Nothing is read from it; it may be left out"},
+        "responses": {"200": _RUNNER_JSON, **_errors(*_RUN_ERRORS, 503)},
     },
-    ("get", "/"): {"parameters": [], "responses": {"200": _HTML, **_errors(404)}},
-    ("get", "/runs/{run_id}"): {"parameters": [], "responses": {"200": _HTML, **_errors(400),
-                                                                "404": {**_HTML, "description": "No such run"}}},
-    ("get", "/static/{path}"): {"parameters": [], "responses": {"200": _STATIC, **_errors(400, 404)}},
+    "index_page": {"parameters": [], "responses": {"200": _HTML, **_errors(404)}},
+    "run_page": {"parameters": [], "responses": {"200": _HTML, **_errors(400),
+                                                 "404": {**_HTML, "description": "No such run"}}},
+    "static": {"parameters": [], "responses": {"200": _STATIC, **_errors(400, 404)}},
 }
 
 
-def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """Write each route's parameters and answers into FastAPI's document (replacing its JSON-only guesses)."""
-    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for (method, path), spec in OPERATIONS.items():
-        operation = document.get("paths", {}).get(path, {}).get(method)
-        if operation is None:
+def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
+    """The OpenAPI document of ``routes`` (those with ``in_schema``)."""
+    from .routes import Auth
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if not route.in_schema:
             continue
-        operation["parameters"] = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
-        operation["parameters"] += spec["parameters"]
-        operation["responses"] = spec["responses"]
-        if "requestBody" in spec:
-            operation["requestBody"] = spec["requestBody"]
-        if not operation["parameters"]:
-            del operation["parameters"]
-    document["components"]["schemas"].pop("HTTPValidationError", None)
-    document["components"]["schemas"].pop("ValidationError", None)
-    return document
+        spec = OPERATIONS[route.name]
+        parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for name in route.params]
+        parameters += spec["parameters"]
+        responses = dict(spec["responses"])
+        if route.auth is not Auth.OPEN:
+            parameters.append(_AUTH)
+            responses.setdefault("401", _errors(401)["401"])
+        if route.changes:
+            responses.setdefault("403", _CROSS_SITE)
+        operation: dict[str, Any] = {"tags": [route.tag], "summary": route.summary, "operationId": route.name}
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            schema = spec.get("body_schema", {})
+            operation["requestBody"] = {
+                "required": route.body.required,
+                "description": f"At most {route.body.max_bytes} bytes",
+                "content": {media: {"schema": schema} for media in route.body.content_types}}
+            responses.update(_errors(413, 415))
+        operation["responses"] = responses
+        paths.setdefault(route.path.replace(":path}", "}"), {})[route.method.lower()] = operation
+    return {"openapi": "3.1.0",
+            "info": {"title": "pipeline-recorder", "version": version,
+                     "description": "Recorded generative-pipeline runs: status, entities, live events, listing, "
+                                    "runner."},
+            "paths": paths, "components": {"schemas": {"Error": ERROR_SCHEMA}}}

@@ -1,12 +1,15 @@
 """HTTP ``Range`` requests on one file: a pure parser whose private exceptions become 416 in one place.
 
 Only single byte ranges are served as 206; a request for several ranges gets the whole file (RFC 9110 lets a server
-ignore Range), which every client handles.
+ignore Range), which every client handles. A last position past the end, however large, is clamped to the file's
+end (RFC 9110 section 14.1.2), so ``bytes=0-99999999999999999999`` is the whole file as a 206.
 
 >>> parse_range("bytes=0-99", 1000)
 (0, 100)
 >>> parse_range("bytes=-10", 1000)
 (990, 10)
+>>> parse_range("bytes=0-" + "9" * 40, 1000)
+(0, 1000)
 """
 
 from __future__ import annotations
@@ -67,8 +70,14 @@ def _bounds(part: str, header: str) -> tuple[int | None, int | None]:
     return (int(first) if first else None), (int(second) if second else None)
 
 
+# Positions of any size are read (a client may ask for "to the end" with a huge last position); the cap only keeps
+# int() from parsing a megabyte of digits.
+_MAX_DIGITS = 1000
+
+
 def _digits(*values: str) -> bool:
-    return all(value == "" or (value.isascii() and value.isdigit() and len(value) <= 18) for value in values)
+    return all(value == "" or (value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS)
+               for value in values)
 
 
 def content_range(start: int, length: int, size: int) -> str:

@@ -11,10 +11,10 @@ import importlib
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, cast
-from urllib.parse import quote
 
 from ..store import RunStore
 from .errors import UnavailableError
+from .routes import url_for
 from .settings import Settings
 
 
@@ -47,23 +47,21 @@ BODY_STATUS_BY_OUTCOME = {"running": "accepted", "completed": "success", "blocke
                           "cancelled": "cancelled"}
 
 
-def run_urls(run_id: str) -> dict[str, str]:
-    """The API URLs of a run, as every answer about a run gives them (the one place the runner's answers get them)."""
-    base = f"/api/pipeline/{quote(run_id, safe='')}"
-    return {"status_url": f"{base}/status", "events_url": f"{base}/events", "entities_url": f"{base}/entities",
-            "cancel_url": f"{base}/cancel"}
+def run_urls(run_id: str, root: str = "") -> dict[str, str]:
+    """The API URLs of a run, as every answer about a run gives them (``root``: where the API is mounted)."""
+    return {f"{name}_url": url_for(name, root, run_id=run_id) for name in ("status", "events", "entities", "cancel")}
 
 
-def outcome_answer(outcome: RunOutcomeLike) -> tuple[int, dict[str, Any]]:
+def outcome_answer(outcome: RunOutcomeLike, root: str = "") -> tuple[int, dict[str, Any]]:
     """The status code and JSON body that report a run outcome of the execute route."""
     body: dict[str, Any] = {"status": BODY_STATUS_BY_OUTCOME.get(outcome.status, "error"), "run_id": outcome.run_id,
-                            "config_name": outcome.config_name, **run_urls(outcome.run_id)}
+                            "config_name": outcome.config_name, **run_urls(outcome.run_id, root)}
     if outcome.status == "running":
         return 202, body
     body.update({"run_status": outcome.status, "final_output": outcome.final_output})
     if outcome.status == "completed":
-        base = run_urls(outcome.run_id)["status_url"].removesuffix("/status")
-        body["outputs"] = {kind: f"{base}/entity/{quote(kind, safe='')}" for kind in outcome.outputs}
+        body["outputs"] = {kind: url_for("entity", root, run_id=outcome.run_id, entity_type=kind)
+                           for kind in outcome.outputs}
         return 200, body
     body.update({"error": outcome.error, "stage": outcome.error_stage, "error_type": outcome.error_type})
     if outcome.status == "blocked":

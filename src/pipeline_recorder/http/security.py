@@ -8,6 +8,7 @@ import re
 
 from ..formats import ACTIVE_MIME_TYPES
 from .errors import error_response
+from .headers import Headers
 from .response import Response
 from .settings import Settings
 
@@ -63,11 +64,33 @@ class Guard:
         return error_response(401, "this route needs the server's token: send 'Authorization: Bearer <token>' "
                                    "(the value of PIPELINE_RECORDER_TOKEN)", {"WWW-Authenticate": "Bearer"})
 
+    def origin_allowed(self, origin: str | None) -> bool:
+        """Whether ``origin`` is in the CORS list."""
+        return origin is not None and bool(self.cors_origins) and (origin in self.cors_origins
+                                                                    or "*" in self.cors_origins)
+
+    def check_same_site(self, headers: Headers) -> Response | None:
+        """None unless a browser says the request comes from a page of another origin that is not in the CORS list
+        (``Origin``, or ``Sec-Fetch-Site``); then the 403 answer. Clients that are not browsers send neither header.
+
+        A page may send a "simple" cross-site POST (text/plain, a form) without asking first, so this check, not
+        CORS, is what keeps other sites from starting or cancelling runs."""
+        origin = headers.get("Origin")
+        if self.origin_allowed(origin):
+            return None
+        site = (headers.get("Sec-Fetch-Site") or "").strip().lower()
+        foreign = origin is not None and not _same_origin(origin, headers.get("Host"))
+        if site in ("cross-site", "same-site") or foreign:
+            return error_response(403, "requests that change something are not taken from pages of other sites "
+                                       f"(Origin {(origin or 'not sent')[:80]!r}, Sec-Fetch-Site "
+                                       f"{site or 'not sent'!r}); allow an origin with PIPELINE_RECORDER_CORS_ORIGINS")
+        return None
+
     def cors_headers(self, origin: str | None) -> dict[str, str]:
         """CORS headers for an allowed Origin, else none (browsers then keep other origins out)."""
-        if origin is None or not self.cors_origins or (origin not in self.cors_origins
-                                                       and "*" not in self.cors_origins):
+        if not self.origin_allowed(origin):
             return {}
+        assert origin is not None
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
                 "Access-Control-Expose-Headers": "ETag, Content-Range, Accept-Ranges, Content-Disposition"}
 
@@ -80,6 +103,12 @@ class Guard:
         headers.update({"Access-Control-Allow-Methods": CORS_METHODS, "Access-Control-Allow-Headers": CORS_HEADERS,
                         "Access-Control-Max-Age": "600"})
         return Response(204, headers)
+
+
+def _same_origin(origin: str, host_header: str | None) -> bool:
+    """Whether an Origin ('http://127.0.0.1:17801') names the server the request was sent to (its Host header)."""
+    scheme, sep, authority = origin.strip().lower().partition("://")
+    return bool(sep) and scheme in ("http", "https") and authority == (host_header or "").strip().lower()
 
 
 def _host_name(host: str) -> str | None:
