@@ -40,6 +40,7 @@ from .errors import (
 )
 from .fileversion import Version, read_if_changed, signature_of, version_of
 from .formats import JSON, SNIFF_BYTES, TEXT, Format, detect_binary, normalize_format
+from .known_configs import known_expected_outputs
 from .liveness import current_owner, with_writer
 from .locking import RunLock
 from .naming import METADATA_FILENAME, entity_filename, validate_entity_type, validate_run_id
@@ -115,7 +116,9 @@ class LivePipelineRecorder:
             "safety_level": _setting("safety_level", safety_level),
             "user_id": _setting("user_id", user_id),
         }
-        expected = list(DEFAULT_EXPECTED_OUTPUTS if expected_outputs is None else expected_outputs)
+        if expected_outputs is None:  # a shipped config's own list (haiku has no image), else the default
+            expected_outputs = known_expected_outputs(settings["config_name"]) or DEFAULT_EXPECTED_OUTPUTS
+        expected = list(expected_outputs)
         if isinstance(expected_outputs, str):
             raise ValidationError("expected_outputs must be a list of entity types, not a string")
         for entity_type in expected:

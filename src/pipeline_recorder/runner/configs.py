@@ -3,7 +3,8 @@
 The shipped configs live in ``pipeline_recorder/configs/`` (installed with the package, found with
 ``importlib.resources`` from any working directory); folders given as ``config_dirs`` add configs or override
 shipped ones of the same name (later folders win). Files named ``*.workflow.json`` are ComfyUI workflows, not
-configs. A malformed file raises ConfigError naming the file and the field.
+configs, nor are ``*.lookup.json`` files (data about the configs). A malformed file raises ConfigError naming the
+file and the field.
 
 >>> catalog = ConfigCatalog()                       # doctest: +SKIP
 >>> catalog.get("stillepost").expected_outputs()   # doctest: +SKIP
@@ -28,6 +29,7 @@ from .stages import MEDIA_KINDS, expected_outputs
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 WORKFLOW_SUFFIX = ".workflow.json"
+LOOKUP_SUFFIX = ".lookup.json"  # data about the configs (expected_outputs.lookup.json), not a config
 CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 TEXT_BACKENDS = ("auto", "embedded", "ollama", "openai")
 MEDIA_BACKENDS = ("auto", "embedded", "comfyui")
@@ -232,7 +234,8 @@ def load_folder(folder: Traversable | Path, label: str) -> dict[str, PipelineCon
             workflows[filename] = workflow
     configs: dict[str, PipelineConfig] = {}
     for filename, entry in entries:
-        if filename.endswith(WORKFLOW_SUFFIX) or not filename.endswith(CONFIG_SUFFIXES) or filename.startswith("."):
+        if filename.endswith((WORKFLOW_SUFFIX, LOOKUP_SUFFIX)) or not filename.endswith(CONFIG_SUFFIXES) \
+                or filename.startswith("."):
             continue
         source = f"{label}/{filename}"
         try:
