@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 120.0
 
 WAITING, RUNNING, DONE = "waiting", "running", "done"
+CANCEL_REASON = "the run was cancelled before it started"
+SHUTDOWN_REASON = "the server shut down before the run started"
 
 
 @dataclass
@@ -52,6 +54,8 @@ class _Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     state: str = WAITING
+    created: bool = False  # its run folder exists (submit made it)
+    end_reason: str = ""  # why it ended before it started
     outcome: RunOutcome | None = None
 
 
@@ -94,13 +98,14 @@ class PipelineService:
     def submit(self, body: object) -> _Job:
         """Validate ``body`` and queue its run; the run folder exists when this returns."""
         request = parse_execute_body(body, self.catalog, self.min_safety_level)
+        job = _Job(new_run_id(), request)
         with self._lock:
             if self._closed:
                 raise ServiceClosedError("the pipeline service is shutting down and accepts no more runs")
             if self._waiting >= self.queue_size:
                 raise QueueFullError(f"{self.queue_size} runs are already waiting; try again when one has started")
             self._waiting += 1  # the slot is ours while the run folder is made, outside the lock
-        job = _Job(new_run_id(), request)
+            self._jobs[job.run_id] = job  # known at once, so a cancel that comes now finds it
         try:
             # The run exists now, so its status URL answers at once, before a worker picks it up.
             LivePipelineRecorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
@@ -108,19 +113,24 @@ class PipelineService:
                                  expected_outputs=request.config.expected_outputs()).close()
         except BaseException:
             with self._lock:
-                self._waiting -= 1
+                if job.state == WAITING:
+                    self._waiting -= 1
+                job.state = DONE
+                self._jobs.pop(job.run_id, None)
             raise
         with self._lock:
+            job.created = True
+            ended = job.state == DONE  # cancelled, or the service shut down, while the folder was made
             closed = self._closed
-            if not closed:
-                self._jobs[job.run_id] = job
-                self._queue.put(job)
-            else:
+            if not ended and closed:
+                job.state, job.end_reason = DONE, SHUTDOWN_REASON
                 self._waiting -= 1
-                job.state = DONE
-        if closed:
-            self._end_unstarted(job, "the server shut down before the run started")
-            raise ServiceClosedError("the pipeline service is shutting down and accepts no more runs")
+            if not ended and not closed:
+                self._queue.put(job)
+        if ended or closed:
+            self._end_unstarted(job)
+            if job.end_reason == SHUTDOWN_REASON:
+                raise ServiceClosedError("the pipeline service is shutting down and accepts no more runs")
         return job
 
     def execute(self, body: object) -> RunOutcome:
@@ -137,13 +147,15 @@ class PipelineService:
         with self._lock:
             job = self._jobs.get(run_id)
             unstarted = job is not None and job.state == WAITING
+            created = job is not None and job.created
             if job is not None:
                 job.cancel_event.set()
                 if unstarted:
-                    job.state = DONE  # the worker that takes it from the queue skips it
+                    job.state, job.end_reason = DONE, CANCEL_REASON  # the worker that takes it skips it
                     self._waiting -= 1
         if job is not None and unstarted:
-            self._end_unstarted(job, "the run was cancelled before it started")
+            if created:  # else submit, still making the folder, records the cancel when it is made
+                self._end_unstarted(job)
             return {"run_id": run_id, "status": "cancelled", "cancel_requested": True}
         status = self.store.read_metadata(run_id)["status"]  # RunNotFoundError for an unknown run
         if job is not None and status == "running":
@@ -151,8 +163,9 @@ class PipelineService:
         return {"run_id": run_id, "status": status, "cancel_requested": False,
                 "reason": "the run is not running in this server" if status == "running" else "the run has ended"}
 
-    def _end_unstarted(self, job: _Job, reason: str) -> None:
+    def _end_unstarted(self, job: _Job) -> None:
         """Record that a run which never started was cancelled (called outside the lock)."""
+        reason = job.end_reason
         outcome = RunOutcome(job.run_id, "cancelled", job.request.config.name, self.store.run_folder(job.run_id),
                              error=reason, error_stage=0, error_type="cancelled")
         try:
@@ -203,10 +216,11 @@ class PipelineService:
             for job in self._jobs.values():
                 job.cancel_event.set()
             for job in unstarted:
-                job.state = DONE
+                job.state, job.end_reason = DONE, SHUTDOWN_REASON
                 self._waiting -= 1
-        for job in unstarted:
-            self._end_unstarted(job, "the server shut down before the run started")
+            made = [job for job in unstarted if job.created]  # submit ends the others once their folder exists
+        for job in made:
+            self._end_unstarted(job)
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .safety import SHIPPED_TERMS, TermListError, TermLists, Verdict, passed_unchecked, undecided
-from .textfold import canonical, fold, latin_fold, readings, tokens
-from .textmatch import TermMatcher, spaced_out_joined
+from .textfold import canonical, fold, latin_fold, tokens
+from .textmatch import TermMatcher, read, spaced_out_joined
 
 log = logging.getLogger(__name__)
 CHECK = "stgb86a"
@@ -60,22 +60,24 @@ class OrganisationSymbols:
 
     def find(self, text: str) -> list[str]:
         """``PKK-Fahne``, ``Fahne der PKK``, ``the flag of the PKK``, ``Hamasflagge``: the organisations found."""
-        found: list[str] = []
+        by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for org, name in self.organisations.items():
+            by_first.setdefault(org[0], []).append((org, name))
         glued_names = {"".join(words): name for words, name in self.organisations.items()}
-        for raw in readings(text):
-            words = [canonical(word) for word in spaced_out_joined(raw)]
-            for position in range(len(words)):
-                for org, name in self.organisations.items():
+        symbol_sizes = sorted({len(word) for word in self.symbol_words})
+        found: list[str] = []
+        for words in read(text).words:
+            for position, word in enumerate(words):
+                for org, name in by_first.get(word, ()):
                     end = position + len(org)
                     if tuple(words[position:end]) != org:
                         continue
                     near = words[max(0, position - self.window):position] + words[end:end + self.window]
-                    if any(word in self.symbol_words for word in near):
+                    if any(other in self.symbol_words for other in near):
                         found.append(name)
-                word = words[position]
-                for symbol in self.symbol_words:  # one compound word: "hamasflagge", "pkkfahne"
-                    if len(word) > len(symbol) and word.endswith(symbol):
-                        stem = word[:-len(symbol)]
+                for size in symbol_sizes:  # one compound word: "hamasflagge", "pkkfahne"
+                    if len(word) > size and word[-size:] in self.symbol_words:
+                        stem = word[:-size]
                         compound = glued_names.get(stem) or glued_names.get(stem[:-1])  # "-s-" linking: "isisflagge"
                         if compound is not None:
                             found.append(compound)

