@@ -24,7 +24,9 @@ from .errors import (
 from .naming import KNOWN_ENTITY_TYPES, new_run_id, validate_entity_type, validate_run_id
 from .recorder import DEFAULT_EXPECTED_OUTPUTS, LivePipelineRecorder
 from .registry import get_recorder, load_recorder
-from .store import RunStore
+from .stores import FolderStore, Store, open_store
+
+RunStore = FolderStore  # the folder store's first name, kept for callers of 0.1
 
 __version__ = "0.1.0"
 
@@ -33,6 +35,7 @@ __all__ = [
     "KNOWN_ENTITY_TYPES",
     "CorruptRunError",
     "EntityNotFoundError",
+    "FolderStore",
     "InvalidContentError",
     "InvalidEntityTypeError",
     "InvalidFormatError",
@@ -45,11 +48,13 @@ __all__ = [
     "RunNotFoundError",
     "RunStore",
     "StorageError",
+    "Store",
     "ValidationError",
     "__version__",
     "get_recorder",
     "load_recorder",
     "new_run_id",
+    "open_store",
     "validate_entity_type",
     "validate_run_id",
 ]

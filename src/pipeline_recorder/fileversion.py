@@ -4,8 +4,8 @@ A stat signature (inode, size, mtime, ctime) alone cannot tell: ext4 hands a fre
 file at once, so a metadata.json replaced within one coarse timestamp tick can have the inode, size, mtime and ctime
 of the version before. Every write changes the document's header (``revision``, ``updated_at``), and metadata.json
 begins with it, so a version is its signature *and* its first bytes: the file is unchanged when both still match,
-which costs one ``fstat`` and one small ``pread``. The recorder (before each change) and every cached reader (the
-change feed, the HTTP status cache) decide this here, the same way.
+which costs one ``fstat`` and one small ``pread``. The folder store decides this here for every reader of a run
+(the recorder before each change, the change feed, the HTTP status cache), the same way.
 
 >>> stat_result, data = read_if_changed(path, None)          # doctest: +SKIP
 >>> known = version_of(stat_result, parse(data), data)        # doctest: +SKIP
@@ -18,16 +18,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from .errors import CorruptRunError, RunNotFoundError
-from .runformat import head_bytes
-
-V = TypeVar("V")
+from .runformat import ENTITIES_MARKER, head_bytes
 
 Signature = tuple[int, int, int, int]
 
@@ -55,14 +49,28 @@ def version_of(st: os.stat_result, doc: dict[str, Any], data: bytes) -> Version:
     return Version(signature_of(st), head if data.startswith(head) else data)
 
 
-def read_if_changed(path: str | os.PathLike[str], known: Version | None) -> tuple[os.stat_result, bytes | None]:
-    """Open ``path`` (never through a symlink) and return its stat and its whole content -- or ``None`` as the
-    content when the file is still the version ``known``.
+def version_of_bytes(st: os.stat_result, data: bytes) -> Version:
+    """The version of a metadata.json read whole, without parsing it: the header is everything up to the entity
+    list's key (a newline cannot occur inside a JSON string, so the first such marker is the writer's); a file
+    without that marker (made by hand or by another tool) is compared byte for byte."""
+    marker = data.find(ENTITIES_MARKER)
+    return Version(signature_of(st), data[:marker + len(ENTITIES_MARKER)] if marker >= 0 else data)
+
+
+def version_written(path: str | os.PathLike[str], head: bytes) -> Version:
+    """The version of a file this writer just replaced (under its lock) with content beginning with ``head``."""
+    return Version(signature_of(os.stat(path, follow_symlinks=False)), head)
+
+
+def read_if_changed(path: str | os.PathLike[str], known: Version | None,
+                    dir_fd: int | None = None) -> tuple[os.stat_result, bytes | None]:
+    """Open ``path`` (never through a symlink; relative to the folder ``dir_fd`` when given) and return its stat
+    and its whole content -- or ``None`` as the content when the file is still the version ``known``.
 
     Raises OSError: FileNotFoundError when absent, ELOOP for a link, EINVAL for anything but a regular file.
     """
     # O_NONBLOCK: a fifo planted under the name must not hang the reader (no effect on regular files).
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -78,41 +86,3 @@ def read_if_changed(path: str | os.PathLike[str], known: Version | None) -> tupl
         return st, b"".join(chunks)
     finally:
         os.close(fd)
-
-
-class VersionCache(Generic[V]):
-    """What a reader made of the latest version of each of a bounded number of metadata.json files (LRU,
-    thread-safe): the file is read again only when it changed, and then ``build`` turns its bytes -- with what
-    was made of the version before, so a new version can be parsed from the old -- into the new value."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[Version, V]] = OrderedDict()
-
-    def load(self, key: str, path: str | os.PathLike[str], run_id: str,
-             build: Callable[[bytes, V | None], tuple[dict[str, Any], V]]) -> V:
-        """The value for the file's current version. ``build(data, previous)`` returns the parsed document (for
-        the version's header) and the value. RunNotFoundError when the file is absent, CorruptRunError when it
-        cannot be read (a link, a folder or a fifo under the name, no permission)."""
-        with self._lock:
-            cached = self._entries.get(key)
-        try:
-            st, data = read_if_changed(path, cached[0] if cached is not None else None)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {run_id!r} not found (no metadata.json)") from None
-        except OSError as exc:
-            raise CorruptRunError(f"run {run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
-        if data is None:
-            assert cached is not None
-            with self._lock:
-                if key in self._entries:
-                    self._entries.move_to_end(key)
-            return cached[1]
-        doc, value = build(data, cached[1] if cached is not None else None)
-        with self._lock:
-            self._entries[key] = (version_of(st, doc, data), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return value

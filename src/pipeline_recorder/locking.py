@@ -19,8 +19,8 @@ LOCK_FILENAME = ".lock"
 
 
 class RunLock:
-    def __init__(self, folder: Path) -> None:
-        self._path = folder / LOCK_FILENAME
+    def __init__(self, folder: Path, filename: str = LOCK_FILENAME) -> None:
+        self._path = folder / filename
         self._mutex = threading.Lock()
         self._fd: int | None = None
         self._pid = 0

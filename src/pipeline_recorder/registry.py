@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .errors import RunNotFoundError
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
-from .store import RunStore
+from .stores import Store, store_for
 
 MAX_RECORDERS = 256
 # Recorders keep their run's entity list in memory (~1.5 KB per entity); a few huge runs must not hold gigabytes.
@@ -28,8 +28,8 @@ _lock = threading.Lock()
 _recorders: OrderedDict[tuple[str, str], LivePipelineRecorder] = OrderedDict()
 
 
-def _key(run_id: str, base_path: str | os.PathLike[str] | None) -> tuple[str, str]:
-    return str(RunStore(base_path).runs_dir), validate_run_id(run_id)
+def _key(run_id: str, store: Store) -> tuple[str, str]:
+    return store.url, validate_run_id(run_id)
 
 
 def _cached(key: tuple[str, str]) -> LivePipelineRecorder | None:
@@ -77,7 +77,7 @@ def get_recorder(
     execution_mode: str | None = None,
     safety_level: str | None = None,
     user_id: str | None = None,
-    base_path: str | os.PathLike[str] | None = None,
+    base_path: Store | str | os.PathLike[str] | None = None,
     *,
     expected_outputs: Sequence[str] | None = None,
 ) -> LivePipelineRecorder:
@@ -86,28 +86,31 @@ def get_recorder(
     Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one. Settings
     given that differ from an existing run's raise RunExistsError, whether or not the recorder was registered.
     """
-    key = _key(run_id, base_path)
+    store = store_for(base_path)
+    key = _key(run_id, store)
     given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
              "user_id": user_id}
     recorder = _cached(key)
     if recorder is None:
         try:
-            recorder = LivePipelineRecorder.open(run_id, base_path)
+            recorder = LivePipelineRecorder.open(run_id, store)
         except RunNotFoundError:
             settings = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
-            recorder = LivePipelineRecorder(run_id, base_path=base_path, expected_outputs=expected_outputs,
+            recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
                                             **settings)
     recorder.require_settings({name: value for name, value in given.items() if value is not None})
     return _remember(key, recorder)
 
 
-def load_recorder(run_id: str, base_path: str | os.PathLike[str] | None = None) -> LivePipelineRecorder | None:
-    """A recorder for a run on disk, or None if there is no such run. Never writes to disk."""
-    key = _key(run_id, base_path)
+def load_recorder(run_id: str, base_path: Store | str | os.PathLike[str] | None = None) \
+        -> LivePipelineRecorder | None:
+    """A recorder for a stored run, or None if there is no such run. Never writes."""
+    store = store_for(base_path)
+    key = _key(run_id, store)
     recorder = _cached(key)
     if recorder is None:
         try:
-            recorder = LivePipelineRecorder.open(run_id, base_path)
+            recorder = LivePipelineRecorder.open(run_id, store)
         except RunNotFoundError:
             return None
     return _remember(key, recorder)

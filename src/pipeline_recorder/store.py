@@ -1,39 +1,24 @@
-"""The store: where runs live on disk, and how they are read without writing anything.
+"""Reading a run's metadata.json: the whole parse, the incremental parse from the version before (the
+parse-since protocol every reader of a changing run uses), a writer's live copy, and finding an entity record.
 
-``RunStore(base_path)`` holds runs under ``{base_path}/pipeline_runs/{run_id}/``. Every path it builds comes from a
-validated run id, entity type or listed filename, and is checked to stay inside the run folder; symlinks are not
-followed out of it. Reading applies liveness: a ``running`` run whose owner process died reads as ``interrupted``.
+Where runs are stored is the Store interface's concern (``pipeline_recorder.stores``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from . import runformat
-from .errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
-from .liveness import run_is_alive
-from .naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, validate_entity_type, validate_run_id
-
-BASE_PATH_ENV = "PIPELINE_RECORDER_BASE_PATH"
+from .errors import CorruptRunError, EntityNotFoundError
+from .naming import validate_entity_type
+from .runformat import MetadataDocument
 
 
-def default_base_path() -> Path:
-    return Path(os.environ.get(BASE_PATH_ENV) or ".").absolute()
-
-
-def apply_liveness(doc: dict[str, Any]) -> dict[str, Any]:
-    """Report a run as ``interrupted`` when it says ``running`` but its writing process has died."""
-    if doc.get("status") == runformat.RUNNING and not run_is_alive(doc):
-        doc["status"] = runformat.INTERRUPTED
-    return doc
-
-
-def parse_metadata(data: bytes, where: Path) -> dict[str, Any]:
+def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -72,7 +57,7 @@ def _increasing(entities: list[Any], last: int | None = None) -> bool:
     return True
 
 
-def _parse_whole(data: bytes, where: Path) -> ParsedRun:
+def _parse_whole(data: bytes, where: str | os.PathLike[str]) -> ParsedRun:
     doc = parse_metadata(data, where)
     head = runformat.head_bytes(doc)
     portion = runformat.entity_portion(data, len(head)) if data.startswith(head) else None
@@ -132,7 +117,7 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
     return ParsedRun(header, data, start, end, True, len(old_entities))
 
 
-def parse_metadata_since(data: bytes, where: Path, previous: ParsedRun | None) -> ParsedRun:
+def parse_metadata_since(data: bytes, where: str | os.PathLike[str], previous: ParsedRun | None) -> ParsedRun:
     """``data``, a metadata.json, parsed and checked like parse_metadata -- with the same result and the same
     errors -- but without parsing what ``previous`` (the parse of an earlier version of the same file) holds when
     records were only appended since: those records are compared byte for byte (one memcmp) and shared, and only the
@@ -146,58 +131,47 @@ def parse_metadata_since(data: bytes, where: Path, previous: ParsedRun | None) -
     return _parse_whole(data, where)
 
 
-class RunStore:
-    """Read access to the runs under one base path."""
+class LiveDocument:
+    """A writer's in-memory copy of a run's document, brought up to date from each new stored version: records
+    appended since are the only ones parsed, and the fragments already serialised are kept (runformat).
 
-    def __init__(self, base_path: str | os.PathLike[str] | None = None) -> None:
-        self.base_path = Path(base_path).absolute() if base_path is not None else default_base_path()
-        self.runs_dir = self.base_path / RUNS_DIRNAME
+    ``version`` is the store's version of what ``doc`` holds; None when memory may hold what the store does not
+    (after a failed change), so that the next read takes the stored document whole."""
 
-    def run_folder(self, run_id: str) -> Path:
-        """The folder of a run (validated id; the folder may not exist)."""
-        return self.runs_dir / validate_run_id(run_id)
+    def __init__(self) -> None:
+        self.doc: MetadataDocument | None = None
+        self.version: Hashable | None = None
+        self.increasing = False  # every record's sequence is an integer greater than the one before (ParsedRun)
 
-    def exists(self, run_id: str) -> bool:
-        return (self.run_folder(run_id) / METADATA_FILENAME).is_file()
+    def known(self) -> Hashable | None:
+        return self.version if self.doc is not None else None
 
-    def read_metadata_bytes(self, run_id: str) -> bytes:
-        path = self.run_folder(run_id) / METADATA_FILENAME
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise RunNotFoundError(f"run {run_id!r} not found") from None
-        except OSError as exc:
-            raise CorruptRunError(f"run {run_id!r}: metadata.json cannot be read: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as f:
-            return f.read()
+    def forget(self) -> None:
+        self.doc, self.version = None, None
 
-    def read_metadata(self, run_id: str) -> dict[str, Any]:
-        """The run's metadata as stored, with liveness applied. RunNotFoundError, CorruptRunError."""
-        data = self.read_metadata_bytes(run_id)
-        return apply_liveness(parse_metadata(data, self.run_folder(run_id) / METADATA_FILENAME))
+    def adopt(self, doc: MetadataDocument, version: Hashable | None) -> None:
+        """``doc`` was just stored (as ``version``) by this writer."""
+        self.doc, self.version = doc, version
+        self.increasing = self.increasing or not doc.entities
 
-    def run_ids(self) -> Iterator[str]:
-        """Ids of the run folders present (unordered); names that are not run ids are skipped."""
-        try:
-            entries = os.scandir(self.runs_dir)
-        except FileNotFoundError:
-            return
-        with entries:
-            for entry in entries:
-                if RUN_ID_PATTERN.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
-                    yield entry.name
-
-    def safe_entity_path(self, run_id: str, filename: str) -> Path:
-        """The path of a file listed in the run, refusing anything that leaves the run folder or is a link."""
-        folder = self.run_folder(run_id)
-        if not filename or "/" in filename or "\\" in filename or "\0" in filename or filename.startswith("."):
-            raise EntityNotFoundError(f"run {run_id!r} has no file {filename!r}")
-        path = folder / filename
-        real_folder = os.path.realpath(folder)
-        real_path = os.path.realpath(path)
-        if os.path.commonpath([real_folder, real_path]) != real_folder or os.path.islink(path):
-            raise EntityNotFoundError(f"run {run_id!r} has no file {filename!r}")
-        return path
+    def absorb(self, data: bytes, version: Hashable, where: str | os.PathLike[str]) -> None:
+        """Take a new stored version (CorruptRunError when it is not of the format)."""
+        previous = None
+        if self.doc is not None and self.version is not None:
+            # What this writer last read or wrote, as the parse it is (its fragments are the bytes it wrote).
+            fragments = self.doc.fragments
+            previous = ParsedRun({**self.doc.header, "entities": self.doc.entities}, fragments, 0, len(fragments),
+                                 self.increasing)
+        parsed = parse_metadata_since(data, where, previous)
+        self.version = version
+        self.increasing = parsed.increasing
+        if previous is not None and parsed.shared == len(previous.doc["entities"]) and self.doc is not None:
+            # Only appended to: keep the fragments already serialised and add the new records.
+            self.doc.header = {key: value for key, value in parsed.doc.items() if key != "entities"}
+            for entity in parsed.doc["entities"][parsed.shared:]:
+                self.doc.add_entity(entity)
+        else:
+            self.doc = MetadataDocument.from_dict(parsed.doc)
 
 
 def find_entity(doc: dict[str, Any], entity_type: str, index: int | None = None) -> dict[str, Any]:
@@ -213,3 +187,4 @@ def find_entity(doc: dict[str, Any], entity_type: str, index: int | None = None)
             f"run {doc['run_id']!r} has {len(matches)} entities of type {entity_type!r}; index {index} is out of range"
         )
     return matches[index]
+

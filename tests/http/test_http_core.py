@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from http_runs import completed_run, running_run
 
-from pipeline_recorder import errors
-from pipeline_recorder.events import HUB, Event, diff, event_id, events_since, follow_sync, parse_last_event_id
+from pipeline_recorder import RunStore, errors
+from pipeline_recorder.events import Event, diff, event_id, events_since, follow_sync, parse_last_event_id
 from pipeline_recorder.http import sse
 from pipeline_recorder.http.errors import response_for, status_for
 from pipeline_recorder.http.ranges import RangeError, parse_range
 from pipeline_recorder.http.security import Guard, disposition
 from pipeline_recorder.http.settings import Settings
-from pipeline_recorder.store import RunStore
 
 # -- ranges -------------------------------------------------------------------------------------------------------
 
@@ -108,7 +107,7 @@ def test_follow_sync_yields_the_feed_and_stops_watching_when_done(tmp_path: Path
     thread = threading.Thread(target=consume)
     thread.start()
     assert opened.wait(10)
-    assert HUB.active() >= 1
+    assert store.watches.active() >= 1
     rec.save_entity("input", "hallo")
     rec.mark_complete()
     thread.join(10)
@@ -116,7 +115,7 @@ def test_follow_sync_yields_the_feed_and_stops_watching_when_done(tmp_path: Path
     kinds = [e.event for e in got if e.event != "heartbeat"]
     assert kinds == ["state", "status", "entity", "state", "status", "end"]
     assert [e.data["sequence"] for e in got if e.event == "entity"] == [1]
-    assert HUB.active() == 0
+    assert store.watches.active() == 0
 
 
 def test_follow_sync_of_an_unknown_run_raises_run_not_found(tmp_path: Path) -> None:

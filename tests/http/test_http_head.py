@@ -3,6 +3,7 @@ without a body, on both adapters; a HEAD of a live event stream ends at once ins
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import pytest
 from http_runs import completed_run, running_run
 from http_servers import ADAPTERS, serve
 
-from pipeline_recorder.events import HUB
 from pipeline_recorder.http.settings import Settings
 from support import wait_until
 
@@ -74,7 +74,8 @@ def test_head_of_a_live_runs_event_stream_answers_at_once_and_follows_nothing(se
         head = client.head(f"/api/pipeline/{rec.run_id}/events")
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"].startswith("text/event-stream")
-    wait_until(lambda: HUB.active() == 0, what="the HEAD request's follower to stop watching the run")
+    wait_until(lambda: not any(thread.name.startswith("watch-") for thread in threading.enumerate()),
+               what="the HEAD request's follower to stop watching the run")
 
 
 def test_head_of_a_post_only_route_is_refused_like_get(server: tuple[str, Path, str]) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from http_runs import running_run
 
+from pipeline_recorder import RunStore
 from pipeline_recorder.events import END, Event, follow_sync
 from pipeline_recorder.http.handlers import Api
 from pipeline_recorder.http.request import HeaderMap, Request
 from pipeline_recorder.http.settings import Settings
-from pipeline_recorder.store import RunStore
 from support import wait_until
 
 

@@ -10,6 +10,7 @@ import pytest
 from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
 from pipeline_recorder.ops import leftovers, repair, retention, verify
 from pipeline_recorder.ops.timespec import parse_duration
+from pipeline_recorder.stores import folder as folder_store
 
 
 def recorded(base: Path, status: str | None = "completed") -> LivePipelineRecorder:
@@ -52,7 +53,7 @@ def test_remove_run_renames_to_trash_first_so_a_stop_halfway_leaves_only_trash(
         calls.append(path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(retention, "remove_tree", stopped)
+    monkeypatch.setattr(folder_store, "remove_tree", stopped)
     with pytest.raises(KeyboardInterrupt):
         retention.remove_run(store, rec.run_id)
     assert calls and calls[0].name.startswith(".trash-") and calls[0].exists()

@@ -39,14 +39,14 @@ def test_kill_storm_with_server_restarts_loses_nothing_acknowledged_and_ends_ver
 # window that leaves an unlisted entity file behind (os.replace of the metadata is the commit point).
 DIE_BEFORE_LISTING = """
 import os, signal, sys
-import pipeline_recorder.recorder as recorder
+import pipeline_recorder.stores.folder_writer as folder_writer
 from pipeline_recorder import LivePipelineRecorder
 rec = LivePipelineRecorder(sys.argv[2], "stillepost", "eco", "kids", base_path=sys.argv[1])
 rec.save_entity("input", "acknowledged")
 print("acked", flush=True)
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
-recorder.replace_atomically = die
+folder_writer.replace_atomically = die
 rec.save_entity("translation", "never acknowledged")
 """
 

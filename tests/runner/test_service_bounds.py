@@ -16,6 +16,7 @@ from pipeline_recorder.http.settings import Settings
 from pipeline_recorder.runner import SAFETY_LEVELS, Backends, InvalidRequestError, PipelineService, run_pipeline
 from pipeline_recorder.runner.backends import EmbeddedMediaBackend
 from pipeline_recorder.runner.configs import parse_config
+from pipeline_recorder.stores.folder import FolderStore
 from support import wait_until
 
 BODY = {"schema": "haiku", "input_text": "Test input", "execution_mode": "eco", "safety_level": "kids"}
@@ -200,5 +201,4 @@ def test_a_request_pace_reaches_the_run(service: PipelineService) -> None:
 
 
 def svc_doc(base: Path, run_id: str) -> dict[str, Any]:
-    from pipeline_recorder.store import RunStore
-    return RunStore(base).read_metadata(run_id)
+    return FolderStore(base).read_metadata(run_id)

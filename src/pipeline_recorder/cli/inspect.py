@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..index import MAX_LIMIT, RunIndex, iter_all
 from ..ops.timespec import parse_moment, parse_stamp
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from . import app
 from .display import console, human_size, styled_status
 from .exit_codes import reported
@@ -49,7 +49,7 @@ def list_runs(
     Example: pipeline-recorder ls --status failed --since 2d
     """
     with reported():
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         index = RunIndex(store)
         try:
             filters: dict[str, Any] = {"config_name": config, "user_id": user, "status": status,
@@ -91,7 +91,7 @@ def show(
     Example: pipeline-recorder show 528e5af9-59b3-4551-b101-27e13dd6e43e
     """
     with reported():
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         doc = store.read_metadata(run_id)
         if as_json:
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))

@@ -12,7 +12,7 @@ from ..events import follow_sync
 from ..naming import new_run_id
 from ..runner.configs import ConfigCatalog
 from ..runner.pipeline import RunEvent, RunOutcome, run_pipeline, validate_run_settings
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .display import console, show_events
 
 
@@ -43,7 +43,7 @@ def run_locally(config_name: str, input_text: str, mode: str, safety: str, user:
     """Run the pipeline here while showing its progress; returns (run id, final status, run folder)."""
     config = ConfigCatalog(config_dirs).get(config_name)
     validate_run_settings(mode, safety, input_text)  # bad settings: an error, and no run is recorded
-    store = RunStore(base_path)
+    store = FolderStore(base_path)
     run_id = new_run_id()  # made once, here: the pipeline records under this id and we follow the same one
     cancel = threading.Event()
     worker = _Worker(config=config, input_text=input_text, execution_mode=mode, safety_level=safety,

@@ -16,7 +16,7 @@ from ..ops.repair import repair_leftovers, repair_run
 from ..ops.retention import parse_statuses, plan_gc, remove_run
 from ..ops.timespec import parse_duration
 from ..ops.verify import Finding, check_store
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from . import app
 from .display import console, styled_status
 from .exit_codes import ExitCode, reported
@@ -48,7 +48,7 @@ def verify(
     Example: pipeline-recorder verify --repair
     """
     with reported():
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         ids = list(dict.fromkeys(run_ids)) if run_ids else None
         actions: list[str] = []
         if repair:
@@ -106,7 +106,7 @@ def gc(
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
     with reported():
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         plan = plan_gc(store, now=datetime.now(UTC),
                        older_than=parse_duration(older_than) if older_than is not None else None,
                        keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None)
@@ -163,7 +163,7 @@ def export_command(
     Example: pipeline-recorder export 528e5af9-59b3-4551-b101-27e13dd6e43e -o run.zip
     """
     with reported():
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         names = export_runs(store, run_ids, output, overwrite=force)
         runs = len({name.split("/")[0] for name in names if "/" in name})
         typer.echo(f"exported {runs} run(s), {len(names) - 1} file(s) and a manifest to {output}")
@@ -184,7 +184,7 @@ def import_command(
     with reported():
         if not archive.is_file():
             raise FileNotFoundError(2, f"archive {archive} does not exist or is not a file")
-        store = RunStore(base_path)
+        store = FolderStore(base_path)
         imported = import_archive(store, archive)
         for run_id in imported:
             typer.echo(f"imported {run_id} into {store.run_folder(run_id)}")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..store import BASE_PATH_ENV
+from ..stores.folder import BASE_PATH_ENV
 
 BasePath = Annotated[Path, typer.Option(
     "--base-path", "-b", envvar=BASE_PATH_ENV, show_default=True,

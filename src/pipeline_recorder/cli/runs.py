@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..events import Event, follow_sync
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from . import app
 from .display import console, show_events, styled_status
 from .exit_codes import ExitCode, for_status, reported
@@ -34,7 +34,7 @@ def _print_reason(client: ServerClient, run_id: str, status: str | None) -> None
             console().print(f"reason: {reason}", highlight=False)
 
 
-def _store_events(store: RunStore, run_id: str) -> Iterator[Event]:
+def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
     # Heartbeats are for HTTP clients; the terminal needs only the run's own events.
     return (event for event in follow_sync(store, run_id) if event.id is not None)
 
@@ -59,7 +59,7 @@ def watch(
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
         else:
-            store = RunStore(base_path)
+            store = FolderStore(base_path)
             status = show_events(_store_events(store, run_id), console())
             where = f"folder: {store.run_folder(run_id)}"
             reason = store.read_metadata(run_id).get("status_reason") if status not in (None, "completed") else None

@@ -1,24 +1,20 @@
-"""Reading a run's metadata.json for the HTTP layer: validated, never through a symlinked run folder, and cached
-by file version so that a poll of an unchanged run costs an ``fstat`` and a small ``pread``.
-
-The version is the stat signature *and* the file's header bytes (fileversion.py): a metadata.json replaced within
-one timestamp tick can reuse the inode, size, mtime and ctime of the version before, and a cache keyed by the stat
-alone would then serve the old document -- for good, if that was the run's last change."""
+"""Reading a run's metadata.json for the HTTP layer through the store, cached by the store's version of the
+document, so that a poll of an unchanged run costs what the store needs to tell "unchanged" (the folder store: an
+``fstat`` and a small ``pread``, see fileversion.py), and the ETag of ``/status``."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from ..doccache import VersionCache
 from ..errors import CorruptRunError, RunNotFoundError
-from ..fileversion import VersionCache
 from ..naming import METADATA_FILENAME, validate_run_id
-from ..store import ParsedRun, RunStore, apply_liveness, parse_metadata_since
+from ..store import ParsedRun, parse_metadata_since
+from ..stores.base import Store
 
 CACHE_SIZE = 256
 
@@ -35,48 +31,40 @@ class Snapshot:
     digest: str
     parsed: ParsedRun
     entity_hash: hashlib.blake2b | None  # of the entity fragments, so that the next digest hashes only the new ones
+    liveness: Callable[[str, dict[str, Any]], dict[str, Any]]  # the store's
 
     def current(self) -> dict[str, Any]:
-        """The document as a reader must see it now: a running run whose writer died reads as interrupted."""
-        return apply_liveness(dict(self.doc))
+        """The document as a reader must see it now: a running run whose writers are gone reads as interrupted."""
+        return self.liveness(str(self.doc["run_id"]), dict(self.doc))
 
 
 class Documents:
     """Cached access to the metadata of the runs of one store (thread-safe)."""
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._cache: VersionCache[Snapshot] = VersionCache(CACHE_SIZE)
-        self._runs_dir = str(store.runs_dir)
 
-    def run_folder(self, run_id: str) -> Path:
-        """The run's folder: validated id, present, a real directory (a symlinked run folder is not served)."""
-        return Path(self._folder(run_id))
-
-    def _folder(self, run_id: str) -> str:
-        # Plain strings, not pathlib: a poll of /status runs this, and pathlib would be a fifth of its cost.
-        folder = f"{self._runs_dir}/{validate_run_id(run_id)}"
-        try:
-            st = os.lstat(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {run_id!r} not found") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise RunNotFoundError(f"run {run_id!r} not found (its folder is not a directory)")
-        return folder
+    def check_run(self, run_id: str) -> None:
+        """RunNotFoundError unless the run is stored (InvalidRunIdError for a malformed id); its document is not
+        read (a corrupt run is still a run)."""
+        if not self.store.run_exists(validate_run_id(run_id)):
+            raise RunNotFoundError(f"run {run_id!r} not found")
 
     def snapshot(self, run_id: str) -> Snapshot:
         """The run's metadata as stored now. RunNotFoundError, CorruptRunError."""
-        path = f"{self._folder(run_id)}/{METADATA_FILENAME}"
+        validate_run_id(run_id)
+        where = f"{self.store.location(run_id)}/{METADATA_FILENAME}"
 
-        def build(raw: bytes, before: Snapshot | None) -> tuple[dict[str, Any], Snapshot]:
-            parsed = parse_metadata_since(raw, Path(path), before.parsed if before is not None else None)
+        def build(raw: bytes, before: Snapshot | None) -> Snapshot:
+            parsed = parse_metadata_since(raw, where, before.parsed if before is not None else None)
             doc = parsed.doc
             if doc.get("run_id") != run_id:
                 raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
             digest, entity_hash = _digest(parsed, before)
-            return doc, Snapshot(raw, doc, digest, parsed, entity_hash)
+            return Snapshot(raw, doc, digest, parsed, entity_hash, self.store.apply_liveness)
 
-        return self._cache.load(run_id, path, run_id, build)
+        return self._cache.load(run_id, lambda known: self.store.read_document(run_id, known), build)
 
 
 def _digest(parsed: ParsedRun, before: Snapshot | None) -> tuple[str, hashlib.blake2b | None]:

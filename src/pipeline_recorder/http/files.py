@@ -3,15 +3,12 @@ headers that keep a browser from running it."""
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from email.utils import formatdate
 from typing import Any, BinaryIO
 
-from ..errors import EntityNotFoundError
 from ..formats import MIME_TYPES, mime_for_filename
-from ..store import RunStore
+from ..stores.base import EntityFile, Store
 from .errors import error_response
 from .headers import Headers, etag_matches
 from .ranges import RangeError, content_range, parse_range
@@ -30,20 +27,14 @@ def entity_mime(record: dict[str, Any]) -> str:
     return mime_for_filename(str(record.get("filename", "")))
 
 
-def serve_entity(store: RunStore, run_id: str, record: dict[str, Any], headers: Headers) -> Response:
+def serve_entity(store: Store, run_id: str, record: dict[str, Any], headers: Headers) -> Response:
     """The entity's file as a response: 200, 206 for a Range, 304 for a matching If-None-Match, 416 bad range."""
     filename = str(record.get("filename", ""))
-    path = store.safe_entity_path(run_id, filename)
+    # The store's one safe opener: no links, no fifos, the recorded size, no hard links (EntityNotFoundError).
+    entity = store.open_entity(run_id, record)
+    file = entity.file
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        raise EntityNotFoundError(f"run {run_id!r} lists {filename!r} but the file is missing or unreadable") from None
-    file = os.fdopen(fd, "rb")
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise EntityNotFoundError(f"run {run_id!r}: {filename!r} is not a regular file")
-        response = _answer(record, st, headers, filename, file)
+        response = _answer(record, entity, headers, filename, file)
     except BaseException:
         file.close()
         raise
@@ -52,17 +43,14 @@ def serve_entity(store: RunStore, run_id: str, record: dict[str, Any], headers: 
     return response
 
 
-def _answer(record: dict[str, Any], st: os.stat_result, headers: Headers, filename: str, file: BinaryIO) -> Response:
-    size = st.st_size
+def _answer(record: dict[str, Any], entity: EntityFile, headers: Headers, filename: str, file: BinaryIO) -> Response:
+    size = entity.size
     sha = record.get("sha256")
-    if isinstance(sha, str) and _SHA256.fullmatch(sha):
-        etag = f'"{sha}"'
-    else:
-        etag = f'"{st.st_ino:x}-{size:x}-{st.st_mtime_ns:x}"'
+    etag = f'"{sha}"' if isinstance(sha, str) and _SHA256.fullmatch(sha) else f'"{entity.version}"'
     mime = entity_mime(record)
     out = {
         "ETag": etag,
-        "Last-Modified": formatdate(st.st_mtime, usegmt=True),
+        "Last-Modified": formatdate(entity.modified, usegmt=True),
         "Accept-Ranges": "bytes",
         "Cache-Control": "no-cache",
         "Content-Disposition": disposition(filename, mime),

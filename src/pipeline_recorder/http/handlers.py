@@ -13,9 +13,10 @@ from typing import Any
 
 from .. import __version__, events
 from ..errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
-from ..index import RunIndex
 from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
-from ..store import RunStore, find_entity
+from ..store import find_entity
+from ..stores import open_store
+from ..stores.base import RunListing
 from . import apidocs, sse
 from .admission import admit
 from .documents import Documents, status_body
@@ -52,18 +53,17 @@ class Api:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = RunStore(settings.base_path)
+        self.store = open_store(settings.base_path)
         self.documents = Documents(self.store)
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
-        self._index: RunIndex | None = None
+        self._index: RunListing | None = None
 
     def close(self) -> None:
         """Stop the runner's workers and close the index (server shutdown)."""
         self.runner.close()
-        if self._index is not None:
-            self._index.close()
+        self.store.close()
 
     @staticmethod
     def answer(handler: Callable[[], Response]) -> Response:
@@ -162,7 +162,7 @@ class Api:
     def list_runs(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
         """The one place the listing comes from: the SQLite run index (rebuilt from the folders when needed)."""
         if self._index is None:
-            self._index = RunIndex(self.store)
+            self._index = self.store.run_index()
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
                                                               "cursor")}
@@ -181,7 +181,7 @@ class Api:
     def cancel(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/cancel: ask a running pipeline to stop."""
         run_id = request.path_params["run_id"]
-        self.documents.run_folder(run_id)
+        self.documents.check_run(run_id)
         return json_response(200, self.runner.service().cancel(run_id))
 
     def export(self, request: Request) -> Response:
@@ -202,7 +202,7 @@ class Api:
         """GET /runs/{run_id}: the viewer page of one run, or a 404 page saying there is no such run (a 200 would
         show an empty run)."""
         try:
-            self.documents.run_folder(request.path_params["run_id"])  # 400 for a malformed id, as the API answers
+            self.documents.check_run(request.path_params["run_id"])  # 400 for a malformed id, as the API answers
         except RunNotFoundError:
             return self.pages.page("no-run.html", status=404)
         return self.pages.page("run.html")

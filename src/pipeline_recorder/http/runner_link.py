@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, cast
 
-from ..store import RunStore
+from ..stores.base import Store
 from .errors import UnavailableError
 from .routes import url_for
 from .settings import Settings
@@ -95,7 +95,7 @@ class RunnerLink:
                     min_safety_level=self.settings.min_safety_level))
             return self._service
 
-    def zip_export(self, store: RunStore, run_id: str) -> Iterator[bytes]:
+    def zip_export(self, store: Store, run_id: str) -> Iterator[bytes]:
         try:
             module = importlib.import_module("pipeline_recorder.ops.archive")
         except ImportError as exc:

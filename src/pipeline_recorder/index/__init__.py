@@ -4,7 +4,7 @@ The run folders stay the source of truth; the index is a cache of one summary ro
 them when it is missing, corrupt or of another schema version, and kept fresh without reading 100,000 folders
 per request::
 
-    index = RunIndex(RunStore(base_path))
+    index = RunIndex(FolderStore(base_path))
     runs, next_cursor = index.query(status="completed", limit=50)
     more, _ = index.query(status="completed", cursor=next_cursor)
 

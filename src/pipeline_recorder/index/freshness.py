@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import runformat
-from ..liveness import run_is_alive
 from ..naming import RUN_ID_PATTERN
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .inotify import DirWatch
 from .schema import INDEX_DIRNAME, INDEX_FILENAME, INDEXES, IndexDatabase, create_indexes, indexes_missing
 from .summaries import Row, folder_signature, metadata_signature, read_row, same, signature
@@ -74,7 +73,7 @@ class SyncedIndex(IndexDatabase):
     ``db_path`` defaults to ``{store.runs_dir}/.index/runs.sqlite3`` (a helper folder, so never a run).
     """
 
-    def __init__(self, store: RunStore, db_path: Path | None = None) -> None:
+    def __init__(self, store: FolderStore, db_path: Path | None = None) -> None:
         self.store = store
         self.runs_dir = store.runs_dir
         self._runs_dir_str = str(store.runs_dir)
@@ -211,7 +210,7 @@ class SyncedIndex(IndexDatabase):
         return bool(bulk)
 
     def _read_into(self, changes: _Changes, run_id: str) -> None:
-        found = read_row(self._runs_dir_str, run_id)
+        found = read_row(self._runs_dir_str, run_id, self.store.is_live)
         if isinstance(found, Row):
             changes.upserts.append(found)
         elif found is None:
@@ -226,9 +225,10 @@ class SyncedIndex(IndexDatabase):
             if not same(sig, metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
                 continue
-            if status == runformat.INTERRUPTED:
-                continue  # dead writers stay dead (pid reuse is told apart by the start time)
-            alive = run_is_alive(json.loads(writers) if writers else {})
+            if status == runformat.INTERRUPTED and not self.store.leases(run_id):
+                continue  # dead writer processes stay dead (pid reuse is told apart by the start time); leases
+                # may be renewed by a holder that comes back
+            alive = self.store.is_live(run_id, json.loads(writers) if writers else {})
             effective = runformat.RUNNING if alive else runformat.INTERRUPTED
             if effective != status:
                 changes.statuses[run_id] = effective

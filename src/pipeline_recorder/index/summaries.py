@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,8 +76,11 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_row(runs_dir: str, run_id: str) -> Row | str | None:
-    """The run's row; a signature string when the folder exists but cannot be listed; None when it is gone."""
+def read_row(runs_dir: str, run_id: str,
+             is_live: Callable[[str, dict[str, Any]], bool] = lambda run_id, writers: run_is_alive(writers)) \
+        -> Row | str | None:
+    """The run's row; a signature string when the folder exists but cannot be listed; None when it is gone.
+    ``is_live(run_id, writers)`` judges a running run (the store's rule: leases, else writer processes)."""
     folder = f"{runs_dir}/{run_id}"  # plain strings: a cold build does this 100,000 times
     path = f"{folder}/{METADATA_FILENAME}"
     try:
@@ -107,7 +111,7 @@ def read_row(runs_dir: str, run_id: str) -> Row | str | None:
     disk_status = str(doc["status"])
     writers = _writers_of(doc) if disk_status == runformat.RUNNING else None
     status = disk_status
-    if writers is not None and not run_is_alive(writers):
+    if writers is not None and not is_live(run_id, writers):
         status = runformat.INTERRUPTED
     doc["status"] = status
     return Row(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -29,7 +30,7 @@ import stat
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +38,18 @@ from typing import IO, Any, BinaryIO
 
 from .. import runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
-from ..errors import ArchiveRefusedError, CorruptRunError, ExportFormatError, RunExistsError, ValidationError
+from ..errors import (
+    ArchiveRefusedError,
+    CorruptRunError,
+    EntityNotFoundError,
+    ExportFormatError,
+    RunExistsError,
+    ValidationError,
+)
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename, validate_run_id
-from ..store import RunStore, parse_metadata
+from ..store import parse_metadata
+from ..stores.base import EntityFile, Store
+from ..stores.folder import FolderStore
 from .leftovers import staging_folder
 
 MANIFEST_NAME = "manifest.json"
@@ -55,13 +65,14 @@ _COMPRESSED_EXTS = frozenset({"txt", "json", "md", "csv", "svg", "bin", "wav", "
 
 @dataclass(frozen=True)
 class _Item:
-    """One archive member: from ``data`` (in memory) or from ``source`` (a file, checked against size/sha256)."""
+    """One archive member: from ``data`` (in memory) or from ``source`` (an entity of a store, opened by the store
+    and checked against its record's size and sha256)."""
 
     name: str
     size: int
     sha256: str
     data: bytes | None = None
-    source: Path | None = None
+    source: Callable[[], EntityFile] | None = None
 
 
 def archive_kind(path: str | os.PathLike[str]) -> str:
@@ -74,20 +85,20 @@ def archive_kind(path: str | os.PathLike[str]) -> str:
     raise ExportFormatError(f"cannot tell the archive format of {os.fspath(path)!r}: name it *.zip or *.tar.gz")
 
 
-def _plan(store: RunStore, run_ids: Sequence[str]) -> list[_Item]:
+def _plan(store: Store, run_ids: Sequence[str]) -> list[_Item]:
     """Every member of an export, with the metadata snapshots taken now. RunNotFoundError, CorruptRunError."""
     ids = list(dict.fromkeys(validate_run_id(run_id) for run_id in run_ids))
     if not ids:
         raise ValidationError("name at least one run to export")
     items: list[_Item] = []
     for run_id in ids:
-        data = store.read_metadata_bytes(run_id)
-        doc = parse_metadata(data, store.run_folder(run_id) / METADATA_FILENAME)
+        data = store.read_document_bytes(run_id)
+        doc = parse_metadata(data, f"{store.location(run_id)}/{METADATA_FILENAME}")
         items.append(_Item(f"{run_id}/{METADATA_FILENAME}", len(data), hashlib.sha256(data).hexdigest(), data=data))
         for entity in doc["entities"]:
             filename = str(entity["filename"])
             items.append(_Item(f"{run_id}/{filename}", int(entity["size"]), str(entity["sha256"]),
-                               source=store.safe_entity_path(run_id, filename)))
+                               source=functools.partial(store.open_entity, run_id, entity)))
     manifest = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
@@ -107,8 +118,11 @@ def _chunks(item: _Item) -> Iterator[bytes]:
     assert item.source is not None
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(item.source, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
+    try:
+        entity = item.source()  # the store's one safe opener: no links, no fifos, the recorded size
+    except EntityNotFoundError as exc:
+        raise CorruptRunError(f"{item.name} cannot be exported: {exc}") from exc
+    with entity.file as f:
         while size <= item.size and (chunk := f.read(min(CHUNK, item.size + 1 - size))):
             digest.update(chunk)
             size += len(chunk)
@@ -162,7 +176,7 @@ def _zip_time() -> tuple[int, int, int, int, int, int]:
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
 
 
-def iter_zip_export(store: RunStore, run_ids: Sequence[str]) -> Iterator[bytes]:
+def iter_zip_export(store: Store, run_ids: Sequence[str]) -> Iterator[bytes]:
     """A zip export of ``run_ids`` as a stream of byte chunks, built as it is read (never whole in memory).
 
     Unknown or unreadable runs raise (RunNotFoundError, CorruptRunError, InvalidRunIdError) when this is called,
@@ -179,7 +193,7 @@ def iter_zip_export(store: RunStore, run_ids: Sequence[str]) -> Iterator[bytes]:
     return chunks()
 
 
-def export_runs(store: RunStore, run_ids: Sequence[str], output: Path, *, overwrite: bool = False) -> list[str]:
+def export_runs(store: Store, run_ids: Sequence[str], output: Path, *, overwrite: bool = False) -> list[str]:
     """Write an export of ``run_ids`` to ``output`` (.zip or .tar.gz), atomically; returns the member names."""
     kind = archive_kind(output)
     items = _plan(store, run_ids)
@@ -429,7 +443,7 @@ def _rename_noreplace(source: Path, target: Path) -> None:
     os.rename(source, target)
 
 
-def import_archive(store: RunStore, path: Path) -> list[str]:
+def import_archive(store: FolderStore, path: Path) -> list[str]:
     """Import the runs of an export archive into ``store``; returns their ids.
 
     ArchiveRefusedError (unsafe, incomplete, tampered) or RunExistsError (a run is already in the store), in which

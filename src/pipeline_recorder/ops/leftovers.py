@@ -22,8 +22,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -35,9 +33,8 @@ from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN
-from ..recorder import CREATE_PREFIX
+from ..stores.folder import CREATE_PREFIX, TRASH_PREFIX, remove_tree
 
-TRASH_PREFIX = ".trash-"
 STAGING_PREFIX = ".import-"
 STAGING_LOCK = ".lock"
 # A staging folder or temp file untouched this long is abandoned, whoever made it: creating a run takes
@@ -59,23 +56,6 @@ class Leftover:
     def name(self) -> str:
         """How to name it to a user: the folder name, or ``{run_id}/{temp file}``."""
         return f"{self.path.parent.name}/{self.path.name}" if self.kind == "temp" else self.path.name
-
-
-def trash_path(runs_dir: Path, run_id: str) -> Path:
-    return runs_dir / f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:12]}"
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a folder tree; parts that another process removed meanwhile are not an error."""
-
-    def ignore_missing(function: object, name: str, excinfo: tuple[type[BaseException], BaseException, object]) -> None:
-        if not isinstance(excinfo[1], FileNotFoundError):
-            raise excinfo[1]
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=lambda function, name, exc: ignore_missing(function, name, (type(exc), exc, None)))
-    else:
-        shutil.rmtree(path, onerror=ignore_missing)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import CorruptRunError, RunNotFoundError
 from ..runformat import summarize
-from ..store import RunStore
+from ..stores.base import Store
 from .timespec import parse_stamp
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,7 +26,7 @@ def started(summary: dict[str, Any]) -> datetime | None:
     return parse_stamp(summary.get("timestamp"))
 
 
-def scan_runs(store: RunStore) -> RunScan:
+def scan_runs(store: Store) -> RunScan:
     """Every run in the store, newest first (liveness applied: a dead writer's run reads as interrupted)."""
     scan = RunScan()
     for run_id in store.run_ids():

@@ -36,7 +36,7 @@ from ..index import RunIndex
 from ..locking import RunLock
 from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, parse_entity_filename
 from ..progress import completed_outputs, progress
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .leftovers import MADE_BY, finish_leftovers, is_live, stale_temp_files
 from .verify import (
     METADATA_CORRUPT,
@@ -177,7 +177,7 @@ def _backup_name() -> str:
     return f".{METADATA_FILENAME}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
 
 
-def repair_run(store: RunStore, run_id: str) -> RunRepair:
+def repair_run(store: FolderStore, run_id: str) -> RunRepair:
     """Repair one run as far as the files allow; RunNotFoundError if there is no such folder."""
     result = RunRepair(run_id)
     before = check_run(store, run_id)
@@ -237,7 +237,7 @@ def _set_aside_unlisted(folder: Path, doc: dict[str, Any] | None) -> list[str]:
     return actions
 
 
-def note_in_index(store: RunStore, run_id: str) -> None:
+def note_in_index(store: FolderStore, run_id: str) -> None:
     """Make listings show a rewritten run at once: the run index otherwise learns of it only when its round-robin
     check of unlistable runs comes round to it. Costs one small SQLite transaction. An index that does not exist is
     not created (the next listing builds it from the folders), and a failing index never fails a repair: the index
@@ -253,7 +253,7 @@ def note_in_index(store: RunStore, run_id: str) -> None:
                     run_id, exc)
 
 
-def repair_leftovers(store: RunStore) -> list[str]:
+def repair_leftovers(store: FolderStore) -> list[str]:
     """Finish half-done gc, import and run creation folders; returns what was done."""
     return [f"removed {leftover.name} (left by an interrupted {MADE_BY[leftover.kind]})"
             for leftover in finish_leftovers(store.runs_dir)]

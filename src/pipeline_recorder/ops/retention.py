@@ -1,25 +1,20 @@
 """Retention (``pipeline-recorder gc``): choose runs to remove, and remove them so that a stop halfway is harmless.
 
-A run is removed in two steps. Under its run lock, with its status read again, the folder is renamed to a hidden
-``.trash-*`` name in the same store: one atomic rename, after which no listing, route or command sees the run.
-Then the trash folder is deleted. A process stopped between the two leaves only trash, which the next ``gc`` or
-``verify --repair`` deletes. A run that is ``running`` with a live writer is never chosen and never removed.
+A run is removed by the store (``Store.delete_run``), under its transaction with its status read again, so that it
+vanishes whole from every listing at once (the folder store renames it to hidden trash, then deletes that; a stop
+halfway leaves only trash, which the next ``gc`` or ``verify --repair`` deletes). A run that is ``running`` with a
+live writer is never chosen and never removed.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import runformat
-from ..atomic import fsync_dir
-from ..errors import CorruptRunError, RunNotFoundError, ValidationError
-from ..locking import RunLock
-from ..store import RunStore
-from .leftovers import remove_tree, trash_path
+from ..errors import ValidationError
+from ..stores.base import Store
 from .listing import EPOCH, scan_runs, started
 from .timespec import parse_stamp
 
@@ -57,7 +52,7 @@ def parse_statuses(text: str) -> frozenset[str]:
 
 
 def plan_gc(
-    store: RunStore,
+    store: Store,
     *,
     now: datetime,
     older_than: timedelta | None = None,
@@ -105,25 +100,7 @@ def _age(delta: timedelta) -> str:
     return f"{hours}h" if hours else f"{int(delta.total_seconds() // 60)}m"
 
 
-def remove_run(store: RunStore, run_id: str) -> bool:
+def remove_run(store: Store, run_id: str) -> bool:
     """Remove one run unless it is running with a live writer (then False). RunNotFoundError if absent."""
-    folder = store.run_folder(run_id)
-    if not folder.is_dir() or folder.is_symlink():
-        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}")
-    lock = RunLock(folder)
-    try:
-        with lock.held():
-            doc: dict[str, Any] | None
-            try:
-                doc = store.read_metadata(run_id)
-            except (CorruptRunError, RunNotFoundError):
-                doc = None
-            if doc is None or doc.get("status") == runformat.RUNNING:
-                return False  # a live run, or one we cannot judge: left alone
-            trash = trash_path(store.runs_dir, run_id)
-            os.rename(folder, trash)
-            fsync_dir(store.runs_dir)
-    finally:
-        lock.close()
-    remove_tree(trash)
-    return True
+    # A live run, or one that cannot be judged, is left alone.
+    return store.delete_run(run_id, lambda doc: doc is not None and doc.get("status") != runformat.RUNNING)

@@ -27,7 +27,7 @@ from ..atomic import TEMP_PREFIX
 from ..errors import RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
 
 HASH_CHUNK = 1024 * 1024
@@ -174,7 +174,7 @@ def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding 
     return None
 
 
-def check_run(store: RunStore, run_id: str) -> RunCheck:
+def check_run(store: FolderStore, run_id: str) -> RunCheck:
     """Check one run folder. RunNotFoundError if there is no such folder."""
     folder = store.run_folder(run_id)
     if not folder.is_dir() or folder.is_symlink():
@@ -238,7 +238,7 @@ class StoreCheck:
         return not self.findings
 
 
-def check_store(store: RunStore, run_ids: Iterable[str] | None = None) -> StoreCheck:
+def check_store(store: FolderStore, run_ids: Iterable[str] | None = None) -> StoreCheck:
     """Check the given runs, or every run and the store's leftovers when ``run_ids`` is None."""
     result = StoreCheck()
     if run_ids is None:

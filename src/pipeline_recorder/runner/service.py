@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import QueueFullError, RecorderError, ServiceClosedError, ValidationError
 from ..naming import new_run_id, validate_run_id
 from ..recorder import LivePipelineRecorder
-from ..store import RunStore
+from ..stores.folder import FolderStore
 from .backends.selection import Backends
 from .configs import ConfigCatalog
 from .pipeline import RunOutcome, run_pipeline
@@ -74,7 +74,7 @@ class PipelineService:
         if not 0 <= max_wait_seconds <= 3600:
             raise ValidationError(f"max_wait_seconds must be from 0 to 3600, got {max_wait_seconds}")
         allowed_levels(min_safety_level)  # a ValidationError naming the accepted levels
-        self.store = RunStore(base_path)
+        self.store = FolderStore(base_path)
         self.base_path = self.store.base_path
         self.catalog = ConfigCatalog(config_dirs)
         self.min_safety_level = min_safety_level

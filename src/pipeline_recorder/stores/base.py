@@ -1,0 +1,290 @@
+"""The Store seam: everything that touches stored runs goes through this interface.
+
+A store holds runs in the format of docs/LIBRARY.md (``metadata.json`` plus numbered entity files per run). The
+recorder, the HTTP layer, the change feed, the run listing and the ops tools know only this interface; the folder
+store (``stores.folder.FolderStore``) is its first implementation, and a store of objects coordinated by a database
+can be a second one: nothing here speaks of file descriptors, locks on files, renames, inotify or paths.
+
+What a store provides, and what each part relies on:
+
+- ``create_run``: a new run appears whole (its document and all), or not at all; an existing run is attached to.
+- ``writer(run_id)``: the per-run write handle. ``writer.transaction()`` is exclusive across threads, processes
+  and machines, holds the run's document up to date, hands out the next sequence, places an entity whose bytes
+  were staged before the transaction (``stage_entity``), and replaces the document -- the commit point.
+- ``read_document(run_id, known)``: the document's bytes, or None when it is still the version ``known`` (the
+  parse-since protocol: readers parse a new version from the one before, see ``store.parse_metadata_since``).
+- ``open_entity``: an entity's bytes for reading, checked against its record (size, a regular object); ranges by
+  seeking the file object it holds.
+- ``run_ids``, ``run_exists``, ``delete_run``, ``stored_files``: listing and the ops tools.
+- ``subscribe``: the change feed's source of "something changed in this run".
+- Liveness: ``renew_lease`` / ``release_lease`` / ``leases`` for writers that are not processes of this machine;
+  ``apply_liveness`` judges a run: one with any lease by its leases (running with every lease expired reads
+  ``interrupted``), one without by its writer processes (``liveness.py``).
+
+>>> store = open_store(".")                                   # doctest: +SKIP
+>>> store.run_exists(run_id)                                  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeVar
+
+from .. import runformat
+from ..doccache import VersionCache
+from ..liveness import run_is_alive
+from ..naming import METADATA_FILENAME
+from ..runformat import MetadataDocument
+from ..store import ParsedRun, parse_metadata, parse_metadata_since
+
+T = TypeVar("T")
+# How long a lease lasts when its holder names no time (seconds).
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """One version of a run's document: its bytes and an opaque version (equal versions: the same bytes)."""
+
+    version: Hashable
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file (object) stored in a run, listed or not: its name and size."""
+
+    name: str
+    size: int
+
+
+class StagedEntity(abc.ABC):
+    """Entity bytes stored before the run's transaction, durable, waiting to be placed under their numbered name."""
+
+    size: int
+    sha256: str
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Remove the staged bytes if they were not placed (idempotent)."""
+
+
+class EntityFile(abc.ABC):
+    """An entity opened for reading, already checked against its record (a regular file of the recorded size)."""
+
+    size: int
+    modified: float  # seconds since the epoch
+    version: str  # changes when the stored bytes change (an ETag when the record has no sha256)
+    file: BinaryIO  # readable and seekable; closing it releases the entity
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class RunTransaction(abc.ABC):
+    """One exclusive change of a run. ``document`` is the run's document as stored when the transaction began
+    (None only for ``transaction(allow_missing=True)`` on a run without one); the caller changes it in place and
+    calls ``replace_document`` to commit. If the block raises, nothing it placed stays unlisted."""
+
+    document: MetadataDocument | None
+
+    def next_sequence(self) -> int:
+        """The sequence the next entity takes: one more than the last listed (1 for the first)."""
+        assert self.document is not None
+        entities = self.document.entities
+        return int(entities[-1]["sequence"]) + 1 if entities else 1
+
+    @abc.abstractmethod
+    def place_entity(self, staged: StagedEntity, filename: str) -> None:
+        """Store the staged bytes under ``filename`` (an orphan of a writer that died before listing it is
+        replaced). Not yet visible to readers of the document until ``replace_document``."""
+
+    @abc.abstractmethod
+    def replace_document(self) -> None:
+        """Store ``document`` as the run's document, atomically and durably: the commit point."""
+
+
+class RunWriter(abc.ABC):
+    """The write handle of one run (held by its recorder): transactions and an up-to-date view of the document."""
+
+    run_id: str
+
+    @abc.abstractmethod
+    def transaction(self, *, allow_missing: bool = False) -> AbstractContextManager[RunTransaction]:
+        """Exclusive across threads, processes and machines. RunNotFoundError (unless ``allow_missing``),
+        CorruptRunError."""
+
+    @abc.abstractmethod
+    def read(self, look: Callable[[MetadataDocument], T]) -> T:
+        """``look(document)`` on the document as stored now (read again only when it changed), while no
+        transaction of this handle changes it; ``look`` must copy what it keeps. RunNotFoundError,
+        CorruptRunError."""
+
+    @abc.abstractmethod
+    def cached_entity_count(self) -> int:
+        """How many entity records this handle holds in memory."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the handle holds open (it reopens it when used again)."""
+
+
+class RunListing(Protocol):
+    """A store's run listing: newest first, filtered, one page per cursor (``index.RunIndex`` for folders)."""
+
+    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
+              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
+              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
+        """``(summaries, next_cursor)``; ValidationError for a bad filter, cursor or limit."""
+        ...
+
+    def note(self, run_id: str) -> None:
+        """The run changed outside the store's writers (a repair): list it afresh."""
+        ...
+
+    def close(self) -> None: ...
+
+
+Wake = Callable[[], None]
+Content = bytes | bytearray | memoryview
+
+
+class Store(abc.ABC):
+    """Where runs live. Named by a URL (``open_store``); safe to share between threads."""
+
+    url: str
+    # Parsed documents shared by every follower of the store's runs: two hundred clients of one run parse each
+    # new version once, not two hundred times (see ``parsed``).
+    PARSED_CACHE_SIZE = 64
+    _parsed_cache: VersionCache[ParsedRun] | None = None
+
+    # -- runs ----------------------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_run(self, run_id: str, document: MetadataDocument) -> bool:
+        """Make the run appear whole with ``document``; False when it existed already (then nothing is written)."""
+
+    @abc.abstractmethod
+    def run_exists(self, run_id: str) -> bool:
+        """Whether the run is stored (has its document)."""
+
+    @abc.abstractmethod
+    def run_ids(self) -> Iterator[str]:
+        """Ids of the stored runs (unordered)."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str, may_delete: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        """Remove the run whole, under its transaction, when ``may_delete(document)`` says so (always when None;
+        the document has liveness applied, None when it cannot be read); False when it kept it. RunNotFoundError."""
+
+    @abc.abstractmethod
+    def location(self, run_id: str | None = None) -> str:
+        """Where the run (or the store) lives, for people: a folder path, an object URL."""
+
+    def local_folder(self, run_id: str) -> Path | None:
+        """The run's folder when the store keeps runs as local folders, else None."""
+        return None
+
+    # -- writing -------------------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def writer(self, run_id: str) -> RunWriter:
+        """A write handle for the run (the run need not exist yet)."""
+
+    @abc.abstractmethod
+    def stage_entity(self, run_id: str, content: Content | BinaryIO, head: bytes = b"") -> StagedEntity:
+        """Store entity bytes durably ahead of the run's transaction: ``content`` (bytes), or ``head`` followed
+        by the rest of a binary file object, streamed. RunNotFoundError, StorageError."""
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def read_document(self, run_id: str, known: Hashable | None = None) -> StoredDocument | None:
+        """The run's document, or None when it is still the version ``known``. RunNotFoundError,
+        CorruptRunError (unreadable)."""
+
+    def read_document_bytes(self, run_id: str) -> bytes:
+        stored = self.read_document(run_id)
+        assert stored is not None
+        return stored.data
+
+    def read_metadata(self, run_id: str) -> dict[str, Any]:
+        """The run's metadata as stored, parsed and checked, with liveness applied. RunNotFoundError,
+        CorruptRunError."""
+        doc = parse_metadata(self.read_document_bytes(run_id), f"{self.location(run_id)}/{METADATA_FILENAME}")
+        return self.apply_liveness(run_id, doc)
+
+    def parsed(self, run_id: str) -> ParsedRun:
+        """The run's current document, parsed and checked, shared by every reader of this store: read again only
+        when it changed, and then parsed from the version before (``store.parse_metadata_since``). ``doc`` is
+        read-only (readers copy what they change). RunNotFoundError, CorruptRunError."""
+        cache = self._parsed_cache
+        if cache is None:
+            cache = self._parsed_cache = VersionCache(self.PARSED_CACHE_SIZE)
+        where = f"{self.location(run_id)}/{METADATA_FILENAME}"
+        return cache.load(run_id, lambda known: self.read_document(run_id, known),
+                          lambda data, before: parse_metadata_since(data, where, before))
+
+    @abc.abstractmethod
+    def open_entity(self, run_id: str, record: dict[str, Any]) -> EntityFile:
+        """The bytes of a listed entity, checked against ``record`` before anything is served: a regular file,
+        never through a link, never a fifo, of the recorded size, not hard-linked elsewhere. EntityNotFoundError
+        (absent, or refused, saying why)."""
+
+    @abc.abstractmethod
+    def run_index(self) -> RunListing:
+        """The store's run listing, made on first use and owned by the store (closed with it)."""
+
+    @abc.abstractmethod
+    def stored_files(self, run_id: str) -> Iterator[StoredFile]:
+        """Every entity-named file stored in the run, listed in its document or not (for verify and repair)."""
+
+    # -- following -----------------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def subscribe(self, run_id: str, wake: Wake) -> None:
+        """Call ``wake`` (from any thread) whenever the run's document may have changed, until ``unsubscribe``.
+        In place when this returns: a change after it is never missed."""
+
+    @abc.abstractmethod
+    def unsubscribe(self, run_id: str, wake: Wake) -> None: ...
+
+    # -- liveness ------------------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def renew_lease(self, run_id: str, holder: str, ttl_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        """``holder`` (a remote writer) still writes the run: its lease now ends ``ttl_seconds`` from now."""
+
+    @abc.abstractmethod
+    def release_lease(self, run_id: str, holder: str) -> None:
+        """``holder`` stopped writing the run: its lease ends now (it is kept, expired, so that a run left
+        running reads ``interrupted``)."""
+
+    @abc.abstractmethod
+    def leases(self, run_id: str) -> dict[str, float]:
+        """The run's leases: holder -> when the lease ends (seconds since the epoch). Empty when it has none."""
+
+    def is_live(self, run_id: str, doc: dict[str, Any], now: float | None = None) -> bool:
+        """False only when it is certain that nobody writes the run any more: a run with leases is live while
+        one of them lasts; one without, while one of its recorded writer processes lives."""
+        leases = self.leases(run_id)
+        if leases:
+            moment = time.time() if now is None else now
+            return any(ends > moment for ends in leases.values())
+        return run_is_alive(doc)
+
+    def apply_liveness(self, run_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Report a run as ``interrupted`` when it says ``running`` but nobody writes it any more."""
+        if doc.get("status") == runformat.RUNNING and not self.is_live(run_id, doc):
+            doc["status"] = runformat.INTERRUPTED
+        return doc
+
+    def close(self) -> None:  # noqa: B027 -- a store without resources has nothing to close
+        """Release what the store holds (watchers, connections)."""
