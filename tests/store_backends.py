@@ -14,6 +14,9 @@ To run the whole contract suite against another store, add an entry here, e.g.::
             store.close()
 
     STORE_FACTORIES["s3"] = s3_store
+
+The ``any_store`` fixture below runs a test once per entry; a test folder uses it by importing it into its
+conftest (``from store_backends import any_store``), as tests/core/conftest.py does.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+
+import pytest
 
 from pipeline_recorder.stores import FolderStore, Store
 
@@ -49,3 +54,10 @@ def waits_for_run_lock(store: Store, pid: int) -> bool:
             return any(parts[1:3] == ["->", "FLOCK"] and parts[5] == str(pid)
                        for parts in (line.split() for line in locks))
     return True
+
+
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store of each kind in turn."""
+    with STORE_FACTORIES[request.param](tmp_path) as store:
+        yield store

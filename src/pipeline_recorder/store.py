@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,16 @@ from . import runformat
 from .errors import CorruptRunError, EntityNotFoundError
 from .naming import validate_entity_type
 from .runformat import MetadataDocument
+from .validation import unencodable
+
+# Where a lone surrogate can come from: a \\uD800-\\uDFFF escape, or the bytes ED A0-BF (json.loads decodes
+# bytes with "surrogatepass"). Only a document that holds one of these is searched string by string.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]:
+    """``data`` parsed and checked against the run format. CorruptRunError saying what is wrong, also for a string
+    that is not valid Unicode (a lone surrogate): no reader could encode it again."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -27,6 +35,8 @@ def parse_metadata(data: bytes, where: str | os.PathLike[str]) -> dict[str, Any]
     if found:
         raise CorruptRunError(f"{where} does not follow the run format: {'; '.join(found[:3])}")
     assert isinstance(doc, dict)
+    if _MAYBE_SURROGATE.search(data) and (problem := unencodable(doc)) is not None:
+        raise CorruptRunError(f"{where} holds text that is not valid Unicode: {problem}")
     return doc
 
 
@@ -104,7 +114,8 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
     except ValueError:
         return None
     if (not isinstance(header, dict) or runformat.head_bytes(header) != data[:head_length]
-            or (added_at < end and not added) or runformat.problems(header)):
+            or (added_at < end and not added) or runformat.problems(header)
+            or _MAYBE_SURROGATE.search(data, 0, head_length) or _MAYBE_SURROGATE.search(data, added_at, end)):
         return None
     last = old_entities[-1]["sequence"] if old_entities else None
     sequences: set[Any] = set()

@@ -1,8 +1,9 @@
-"""Make the README's screenshots of the viewer: `.venv/bin/python tests/browser/make_screenshots.py [OUT_DIR]`.
+"""Make docs/VIEWER.md's screenshots of the viewer:
+`PYTHONPATH=tests .venv/bin/python tests/browser/make_screenshots.py [OUT_DIR]`.
 
 Starts the real server on a free loopback port over a fresh temporary store, runs a few shipped pipelines through
-the API (embedded offline backend), and saves the runs page and a finished run page as PNG files
-(default OUT_DIR: docs/screenshots).
+the API (embedded offline backend), and saves the runs page, a finished run page and a comparison of two runs as
+PNG files (default OUT_DIR: docs/screenshots).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = [
     ("haiku", "Der Regen fällt leise auf das Dach", "eco", "kids"),
     ("klangbild", "A train passes a quiet village at night", "eco", "youth"),
+    ("stillepost", "Ein Hund rennt über die Wiese", "eco", "youth"),
     ("stillepost", "Ein Hund läuft über die Wiese", "eco", "kids"),
 ]
+SHOTS = ("runs-page.png", "run-page.png", "compare-page.png")
 
 
 def main(out_dir: Path) -> None:
@@ -40,12 +43,19 @@ def main(out_dir: Path) -> None:
             page.screenshot(path=str(out_dir / "runs-page.png"))
             page.goto(f"/runs/{run_ids[-1]}")
             page.wait_for_selector("body[data-follow=stopped]")
-            page.wait_for_function("[...document.querySelectorAll('#entities > li')]"
+            page.wait_for_selector("#entities .chain[data-loaded=true]")
+            page.wait_for_function("() => [...document.querySelectorAll('#entities > li')]"
                                    ".every(li => li.dataset.loaded === 'true')")
-            page.wait_for_function("[...document.images].every(img => img.complete)")
+            page.wait_for_function("() => [...document.images].every(img => img.complete)")
             page.screenshot(path=str(out_dir / "run-page.png"), full_page=True)
+            # The two telephone games side by side (one prompt in two wordings, at two safety levels).
+            page.goto("/compare?runs=" + ",".join(run_ids[-1:-3:-1]))
+            page.wait_for_selector("body[data-state=ready]")
+            page.wait_for_selector("#aligned .compare-cell:not([data-loaded])", state="detached")
+            page.wait_for_function("() => [...document.images].every(img => img.complete)")
+            page.screenshot(path=str(out_dir / "compare-page.png"), full_page=True)
             browser.close()
-    for name in ("runs-page.png", "run-page.png"):
+    for name in SHOTS:
         print(out_dir / name)
 
 

@@ -113,7 +113,7 @@ def test_started_after_and_before_keep_and_show_their_time_part(viewer: Any, art
 
     # What the listing is asked for keeps the time, converted from local time to UTC by the browser's own clock.
     expected_since = page.evaluate("new Date('2026-12-01T14:30:45').toISOString()")
-    page.wait_for_function("new URLSearchParams(location.search).get('until') === '2026-12-02T11:30:05'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('until') === '2026-12-02T11:30:05'")
     assert any(q.get("since") == [expected_since] for q in queries)
 
     # Each field is at least as wide as the browser needs to show its whole value, the time included.

@@ -66,7 +66,7 @@ def test_form_starts_a_run_whose_page_shows_every_entity_in_order_and_a_full_pro
     stages = page.eval_on_selector_all("#timeline > li", "items => items.map(li => Number(li.dataset.stage))")
     assert stages == [0, 1, 2, 3, 4]
     assert viewer.errors == []
-    page.wait_for_function("[...document.images].every(img => img.complete)")
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
     page.screenshot(path=str(artifacts / "run-page.png"), full_page=True)
 
 
@@ -135,7 +135,7 @@ def test_runs_page_lists_a_new_run_and_its_end_without_a_reload(viewer: Any, ser
     rec = record(server, "appears-live", ["input"])
     row = f"#runs-body tr[data-run-id='{rec.run_id}']"
     page.wait_for_selector(row)
-    assert page.text_content(f"{row} td:nth-child(3)") == "running"
+    assert page.text_content(f"{row} .badge") == "running"
     rec.save_entity("input", "hello")
     rec.finish("completed")
     page.wait_for_selector(f"{row}[data-status=completed]")

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.registry import clear_registry
+from store_backends import any_store  # noqa: F401 -- the fixture of the Store contract tests
 
 
 @pytest.fixture(autouse=True)

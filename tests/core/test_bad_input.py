@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline_recorder import (
+    CorruptRunError,
     InvalidContentError,
     InvalidEntityTypeError,
     InvalidFormatError,
@@ -20,6 +22,7 @@ from pipeline_recorder import (
     LivePipelineRecorder,
     RecorderError,
     RunStore,
+    ValidationError,
     get_recorder,
     load_recorder,
     new_run_id,
@@ -193,3 +196,41 @@ def test_formats_are_accepted_only_from_the_allow_list(rec: LivePipelineRecorder
         return
     stored = rec.save_entity("output_image", b"raw", {"format": fmt})
     assert stored.endswith("." + FORMAT_ALIASES.get(name, name))
+
+
+LONE = "x\ud800y"  # a lone surrogate: a str Python holds, but no UTF-8 encoder (and no JSON reader) accepts
+
+
+@pytest.mark.parametrize("call", [
+    lambda rec: rec.save_entity("input", LONE),
+    lambda rec: rec.save_entity("input", "ok", {"note": LONE}),
+    lambda rec: rec.save_entity("input", "ok", {"nested": [{"deep": LONE}]}),
+    lambda rec: rec.save_entity("input", "ok", {LONE: 1}),
+    lambda rec: rec.save_entity("safety", {"text": LONE}),
+    lambda rec: rec.set_state(1, LONE),
+    lambda rec: rec.save_error(1, "backend", LONE),
+    lambda rec: rec.save_error(1, LONE, "message"),
+    lambda rec: rec.mark_failed(LONE),
+], ids=["text", "metadata", "nested-metadata", "metadata-key", "json", "step", "error-message", "error-type",
+        "reason"])
+def test_a_lone_surrogate_is_refused_at_every_entrance_and_writes_nothing(
+        rec: LivePipelineRecorder, call: Callable[[LivePipelineRecorder], object]) -> None:
+    before = snapshot(rec.run_folder)
+    with pytest.raises(ValidationError, match=r"surrogate|UTF-8"):
+        call(rec)
+    assert snapshot(rec.run_folder) == before
+
+
+@pytest.mark.parametrize("setting", ["config_name", "execution_mode", "safety_level", "user_id"])
+def test_a_lone_surrogate_in_a_setting_is_refused_before_the_run_is_made(base: Path, setting: str) -> None:
+    settings_ = {"config_name": "c", "execution_mode": "eco", "safety_level": "kids", "user_id": "u", setting: LONE}
+    with pytest.raises(ValidationError, match=f"{setting} must be valid Unicode text: character 1"):
+        LivePipelineRecorder(new_run_id(), base_path=base, **settings_)
+    assert not (base / "pipeline_runs").exists()
+
+
+def test_a_stored_document_holding_a_lone_surrogate_reads_as_that_runs_problem(rec: LivePipelineRecorder) -> None:
+    path = rec.run_folder / "metadata.json"
+    path.write_bytes(path.read_bytes().replace(b'"user_id": "anonymous"', b'"user_id": "\\udc00"'))
+    with pytest.raises(CorruptRunError, match="not valid Unicode: 'user_id': character 0"):
+        RunStore(rec.run_folder.parent.parent).read_metadata(rec.run_id)

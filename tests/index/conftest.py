@@ -22,7 +22,6 @@ def store(tmp_path: Path) -> RunStore:
 def index(request: pytest.FixtureRequest, store: RunStore) -> Iterator[RunIndex]:
     """An index that learns of new and deleted folders from inotify, or (as on other systems) from the runs dir's
     mtime: both must list the same."""
-    with RunIndex(store) as index:
-        index._watching = request.param == "inotify"
+    with RunIndex(store, inotify=request.param == "inotify") as index:
         yield index
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from index_helpers import ids, write_run
 
-from pipeline_recorder import LivePipelineRecorder, RunStore, ValidationError
-from pipeline_recorder.index import MAX_LIMIT, SUMMARY_KEYS, RunIndex, iter_all
+from pipeline_recorder import LivePipelineRecorder, RunStore, ValidationError, new_run_id
+from pipeline_recorder.index import MAX_LIMIT, SUMMARY_KEYS, RunIndex, freshness, iter_all
+from pipeline_recorder.naming import METADATA_FILENAME
 
 
 def ts(second: int) -> str:
@@ -166,3 +169,41 @@ def test_a_store_without_a_runs_folder_lists_nothing_and_creates_nothing(tmp_pat
         assert index.query() == ([], None)
         assert index.count() == 0
     assert not (tmp_path / "empty").exists()
+
+
+def _poison(store: RunStore, run_id: str) -> None:
+    """A lone surrogate in the run's config_name, spelt as the valid JSON escape an import could bring in."""
+    path = store.run_folder(run_id) / METADATA_FILENAME
+    data = path.read_bytes()
+    assert b'"config_name": "stillepost"' in data
+    path.write_bytes(data.replace(b'"config_name": "stillepost"', b'"config_name": "\\ud800"'))
+
+
+def test_one_run_holding_a_lone_surrogate_is_skipped_and_reported_not_the_runs_beside_it(
+        store: RunStore, index: RunIndex) -> None:
+    run_ids = sorted(new_run_id() for _ in range(111))
+    for run_id in run_ids:
+        write_run(store.runs_dir, run_id)
+    _poison(store, run_ids[50])
+    listed = list(iter_all(index))
+    assert sorted(summary["run_id"] for summary in listed) == run_ids[:50] + run_ids[51:]
+    assert index.skipped() == [run_ids[50]]
+    assert len(list(iter_all(index))) == 110  # and so on every later listing
+
+
+def test_a_row_the_database_refuses_is_skipped_and_reported_without_losing_its_batch(
+        store: RunStore, index: RunIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second guard, behind the format check: should any summary still be refused by SQLite, the rows are
+    written one by one and only that one is left out."""
+    run_ids = sorted(new_run_id() for _ in range(111))
+    for run_id in run_ids:
+        write_run(store.runs_dir, run_id)
+    real = freshness.read_row
+
+    def poisoned(runs_dir: str, run_id: str, *args: Any) -> Any:
+        row = real(runs_dir, run_id, *args)
+        return dataclasses.replace(row, summary="\ud800") if run_id == run_ids[7] else row
+
+    monkeypatch.setattr(freshness, "read_row", poisoned)
+    assert sorted(summary["run_id"] for summary in iter_all(index)) == run_ids[:7] + run_ids[8:]
+    assert index.skipped() == [run_ids[7]]

@@ -207,6 +207,11 @@ class Api:
             return self.pages.page("no-run.html", status=404)
         return self.pages.page("run.html")
 
+    def compare_page(self, request: Request) -> Response:
+        """GET /compare?runs=ID,ID,...: the viewer page comparing runs (the page reads the ids and says what is
+        wrong with them, so the page itself is always there)."""
+        return self.pages.page("compare.html")
+
     def static(self, request: Request) -> Response:
         """GET /static/{path}: the viewer's scripts, styles and images."""
         return self.pages.static(request.path_params["path"])

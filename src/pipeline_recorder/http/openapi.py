@@ -192,6 +192,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "index_page": {"parameters": [], "responses": {"200": _HTML, **_errors(404)}},
     "run_page": {"parameters": [], "responses": {"200": _HTML, **_errors(400),
                                                  "404": {**_HTML, "description": "No such run"}}},
+    "compare_page": {"parameters": [_query("runs", {"type": "string"}, "2 to 6 run ids, comma-separated, in the "
+                                           "order of the page's columns; read by the page, not the server")],
+                     "responses": {"200": _HTML, **_errors(404)}},
     "static": {"parameters": [], "responses": {"200": _STATIC, **_errors(400, 404)}},
 }
 

@@ -41,7 +41,7 @@ class Pages:
         self.root = root if root is not None else Path(str(resources.files("pipeline_recorder") / "web" / "static"))
 
     def page(self, name: str, status: int = 200) -> Response:
-        """A viewer page (``index.html``, ``run.html``, ``no-run.html``), answered with ``status``."""
+        """A viewer page (``index.html``, ``run.html``, ``compare.html``, ``no-run.html``), answered with ``status``."""
         return dataclasses.replace(self.static(name), status=status)
 
     def static(self, path: str) -> Response:

@@ -139,6 +139,8 @@ ROUTES: tuple[Route, ...] = (
     # -- the viewer and the API's own description (FastAPI only) ---------------------------------------------
     Route("index_page", "GET", "/", Group.VIEWER, tag="viewer", summary="The viewer's list of runs."),
     Route("run_page", "GET", "/runs/{run_id}", Group.VIEWER, tag="viewer", summary="The viewer page of one run."),
+    Route("compare_page", "GET", "/compare", Group.VIEWER, tag="viewer",
+          summary="The viewer page comparing 2 to 6 runs side by side: ?runs=RUN_ID,RUN_ID,..."),
     Route("static", "GET", "/static/{path:path}", Group.VIEWER, tag="viewer",
           summary="The viewer's script, style and image files."),
     Route("openapi", "GET", "/openapi.json", Group.META, tag="meta", in_schema=False,

@@ -49,6 +49,11 @@ WRITE_BATCH = 2000
 BULK_THRESHOLD = 10_000
 
 
+UPSERT = ("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+          "ts_us = excluded.ts_us, config_name = excluded.config_name, user_id = excluded.user_id, "
+          "status = excluded.status, disk_status = excluded.disk_status, writers = excluded.writers, "
+          "sig = excluded.sig, summary = excluded.summary")
+
 @dataclass
 class _Changes:
     """What a refresh found, written to the database in one short transaction."""
@@ -73,13 +78,16 @@ class SyncedIndex(IndexDatabase):
     ``db_path`` defaults to ``{store.runs_dir}/.index/runs.sqlite3`` (a helper folder, so never a run).
     """
 
-    def __init__(self, store: FolderStore, db_path: Path | None = None) -> None:
+    def __init__(self, store: FolderStore, db_path: Path | None = None, *, inotify: bool | None = None) -> None:
+        """``inotify``: learn of new and vanished run folders from the kernel (default: on Linux), else from the
+        runs folder's mtime."""
         self.store = store
         self.runs_dir = store.runs_dir
         self._runs_dir_str = str(store.runs_dir)
         super().__init__(db_path if db_path is not None else self.runs_dir / INDEX_DIRNAME / INDEX_FILENAME)
         self._watch: DirWatch | None = None
-        self._watching = sys.platform == "linux"  # else (or if inotify fails) the runs dir's mtime tells of changes
+        # Else (or if inotify fails) the runs dir's mtime tells of changes.
+        self._watching = sys.platform == "linux" if inotify is None else inotify
         self._watch_synced = False  # the index matched the folders when the watch began
         self._running_after = ""  # round-robin positions, per process
         self._skipped_after = ""
@@ -262,6 +270,19 @@ class SyncedIndex(IndexDatabase):
             if not same(sig, metadata_signature(self._runs_dir_str, run_id)):
                 self._read_into(changes, run_id)
 
+    def skipped(self) -> list[str]:
+        """Ids of the run folders present that the listing leaves out, because they cannot be read as runs
+        (unreadable, not of the format, a string that is not valid Unicode): each is that run's problem, shown
+        by ``pipeline-recorder verify``."""
+        if not self.runs_dir.is_dir():
+            return []
+
+        def fetch(conn: sqlite3.Connection) -> list[str]:
+            self._refresh(conn)
+            return [row[0] for row in conn.execute("SELECT run_id FROM skipped ORDER BY run_id")]
+
+        return self._use(fetch)
+
     def _apply(self, conn: sqlite3.Connection, changes: _Changes) -> bool:
         """Write what a refresh found; False if it could not be written now."""
         if not changes:
@@ -277,13 +298,17 @@ class SyncedIndex(IndexDatabase):
                 conn.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?)", changes.skipped.items())
             if changes.upserts:
                 conn.executemany("DELETE FROM skipped WHERE run_id = ?", [(row.run_id,) for row in changes.upserts])
-                conn.executemany(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
-                    "ts_us = excluded.ts_us, config_name = excluded.config_name, user_id = excluded.user_id, "
-                    "status = excluded.status, disk_status = excluded.disk_status, writers = excluded.writers, "
-                    "sig = excluded.sig, summary = excluded.summary",
-                    [row.values() for row in changes.upserts],
-                )
+                try:
+                    conn.executemany(UPSERT, [row.values() for row in changes.upserts])
+                except (sqlite3.InterfaceError, sqlite3.DataError, UnicodeError, OverflowError):
+                    # One row the database refuses must not lose the batch: write them one by one, and list the
+                    # refused ones as skipped (what the listing reports), not as runs.
+                    for row in changes.upserts:
+                        try:
+                            conn.execute(UPSERT, row.values())
+                        except (sqlite3.InterfaceError, sqlite3.DataError, UnicodeError, OverflowError) as exc:
+                            log.warning("run index: skipping %s: its summary cannot be stored (%s)", row.run_id, exc)
+                            conn.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?)", (row.run_id, row.sig))
             if changes.statuses:
                 conn.executemany("UPDATE runs SET status = ? WHERE run_id = ?",
                                  [(status, run_id) for run_id, status in changes.statuses.items()])

@@ -24,10 +24,11 @@ from typing import Any
 
 from .. import runformat
 from ..atomic import TEMP_PREFIX
-from ..errors import RunNotFoundError
+from ..errors import EntityNotFoundError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
 from ..stores.folder import FolderStore
+from ..stores.folder_files import open_run_file
 from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
 
 HASH_CHUNK = 1024 * 1024
@@ -141,8 +142,9 @@ def parse_document(data: bytes | None, folder_name: str) -> tuple[dict[str, Any]
 
 
 def file_digest(path: Path) -> tuple[int, str]:
-    """(size, sha256) of a regular file, opened without following a link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    """(size, sha256) of an entity file, opened as the store opens it (never through a link, never blocking on a
+    fifo, relative to its run folder opened once). EntityNotFoundError when it cannot be opened."""
+    fd, _ = open_run_file(str(path.parent.parent), path.parent.name, path.name)
     digest = hashlib.sha256()
     size = 0
     with os.fdopen(fd, "rb") as f:
@@ -163,6 +165,8 @@ def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding 
         return Finding(run_id, ENTITY_NOT_REGULAR, f"listed entity {filename} is not a regular file", path)
     try:
         size, sha = file_digest(path)
+    except EntityNotFoundError as exc:
+        return Finding(run_id, UNREADABLE, f"listed entity {filename} cannot be opened: {exc}", path)
     except OSError as exc:
         return Finding(run_id, UNREADABLE, f"listed entity {filename} cannot be read: {exc.strerror}", path)
     if size != entity["size"]:

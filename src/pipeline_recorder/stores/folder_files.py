@@ -82,17 +82,23 @@ class FolderEntityFile(EntityFile):
         self.file = os.fdopen(fd, "rb")
 
 
-def open_entity(runs_dir: str, run_id: str, record: dict[str, Any]) -> FolderEntityFile:
-    """A listed entity's file, opened safely and checked against its record (module docstring)."""
-    filename = str(record.get("filename", ""))
+def open_run_file(runs_dir: str, run_id: str, filename: str) -> tuple[int, os.stat_result]:
+    """A file of the run folder, opened safely (module docstring) but not checked against a record: for the ops
+    tools, which report what differs. EntityNotFoundError saying why it cannot be opened."""
     if filename.startswith("."):
         raise EntityNotFoundError(f"run {run_id!r} has no file {filename!r}")
     with run_folder_fd(runs_dir, run_id) as dir_fd:
         try:
-            fd, st = open_regular(dir_fd, filename)
+            return open_regular(dir_fd, filename)
         except OSError as exc:
             why = "is not a regular file" if exc.errno in (errno.EINVAL, errno.ELOOP) else "is missing or unreadable"
             raise EntityNotFoundError(f"run {run_id!r} lists {filename!r} but the file {why}") from None
+
+
+def open_entity(runs_dir: str, run_id: str, record: dict[str, Any]) -> FolderEntityFile:
+    """A listed entity's file, opened safely and checked against its record (module docstring)."""
+    filename = str(record.get("filename", ""))
+    fd, st = open_run_file(runs_dir, run_id, filename)
     try:
         recorded = record.get("size")
         if isinstance(recorded, int) and st.st_size != recorded:

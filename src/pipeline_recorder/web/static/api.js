@@ -24,7 +24,8 @@ function headers(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
 
-async function errorFrom(response) {
+/** The ApiError for a failed answer: its JSON "error" message, else its status line. */
+export async function errorFrom(response) {
   let message = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
@@ -70,8 +71,13 @@ export const runsUrl = (params) => `/api/pipeline/runs${params && String(params)
 export const statusUrl = (runId) => `/api/pipeline/${seg(runId)}/status`;
 export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
+export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
+/** The start form filled in with a run's settings and input (start.js reads ?again=). */
+export const runAgainUrl = (runId) => `/?again=${seg(runId)}#start-heading`;
+/** The compare page of these runs, in this order: the address names the comparison, so it can be sent. */
+export const comparePageUrl = (runIds) => `/compare?runs=${runIds.map(seg).join(",")}`;
 
 /** The run id of a run page's address: /runs/{run_id} (or ?run= when the page is opened some other way). */
 export function runIdFromAddress() {

@@ -39,15 +39,20 @@ export function jsonTree(value, label = null, depth = 0) {
   return h("div", { class: "json-leaf" }, key, h("span", { class: `json-${value === null ? "null" : typeof value}`, text }));
 }
 
-async function fetchText(url) {
+/** An entity file's content as text. */
+export async function fetchText(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
   return response.text();
 }
 
+/** Text as shown inline: at most MAX_TEXT characters. */
+export function shownText(text) {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n…` : text;
+}
+
 function textBody(text) {
-  const shown = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n…` : text;
-  return h("pre", { class: "entity-text", text: shown });
+  return h("pre", { class: "entity-text", text: shownText(text) });
 }
 
 function jsonBody(text) {
@@ -84,7 +89,8 @@ function errorBody(entity, text) {
   );
 }
 
-function mediaBody(kind, entity, url) {
+/** An image, or the browser's player for audio and video, with a label naming the entity. */
+export function mediaBody(kind, entity, url) {
   const label = t("entity.mediaLabel", { type: entity.type, sequence: entity.sequence });
   if (kind === "image") {
     return h("a", { href: url, class: "image-link" }, h("img", { src: url, alt: label, loading: "lazy" }));

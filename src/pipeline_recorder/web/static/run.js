@@ -1,7 +1,9 @@
 // The run page: header, progress, stage timeline and the entities in order, filled in live.
 
-import { ApiError, fileUrl, getStatusIfChanged, runIdFromAddress } from "./api.js";
+import { ApiError, fileUrl, getStatusIfChanged, runAgainUrl, runIdFromAddress } from "./api.js";
+import { setUpDownload } from "./download.js";
 import { setUpCancel, showCancel } from "./cancel.js";
+import { chainOf, chainView } from "./chain.js";
 import { h, setChildren } from "./dom.js";
 import { follow } from "./follow.js";
 import { formatDuration, formatTime, stageName, t, translatePage } from "./i18n.js";
@@ -96,6 +98,8 @@ function addEntity(record) {
   if (!record || !Number.isInteger(record.sequence) || entities.has(record.sequence)) return;
   entities.set(record.sequence, record);
   const item = renderEntity(record, fileUrl(runId, record.filename));
+  // The telephone game's chain, hop by hop, right under the text it ended with.
+  if (chainOf(record)) item.querySelector(".entity-body").after(chainView(runId, record, [...entities.values()]));
   // Keep sequence order even when records arrive out of order (stream and snapshot overlapping).
   const list = $("entities");
   const after = [...list.children].find((li) => Number(li.dataset.sequence) > record.sequence);
@@ -139,12 +143,15 @@ const handlers = {
 async function start() {
   translatePage();
   setUpCancel(runId);
+  setUpDownload(runId);
+  $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));
     return;
   }
   try {
     const answer = await getStatusIfChanged(runId, null);
+    $("run-actions").hidden = false;
     handlers.snapshot(answer.doc);
     if (ended()) handlers.mode("stopped");
     else follow(runId, handlers, { etag: answer.etag });

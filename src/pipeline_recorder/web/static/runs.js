@@ -4,6 +4,7 @@ import { ApiError, getConfigs, getJSON, runPageUrl, runsUrl, setToken } from "./
 import { h, setChildren } from "./dom.js";
 import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
+import { pickBox, setUpPicking } from "./pick.js";
 import { setUpStartForm } from "./start.js";
 
 const REFRESH_MS = 2000;
@@ -90,6 +91,7 @@ function row(run) {
   return h(
     "tr",
     { "data-run-id": run.run_id, "data-status": run.status },
+    cell(t("col.pick"), pickBox(run)),
     cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) })),
     cell(t("col.user"), run.user_id),
     cell(t("col.status"), statusBadge(run.status)),
@@ -107,9 +109,10 @@ function show(runs) {
   if (sameOrder) {
     current.forEach((tr, i) => {
       if (tr.textContent !== rows[i].textContent || tr.dataset.status !== rows[i].dataset.status) {
-        const focused = tr.contains(document.activeElement);
+        // Keep keyboard focus on the same control of the row (its checkbox or its link).
+        const focused = tr.contains(document.activeElement) ? (document.activeElement.matches("input") ? "input" : "a") : null;
         tr.replaceWith(rows[i]);
-        if (focused) rows[i].querySelector("a")?.focus();
+        if (focused) rows[i].querySelector(focused)?.focus();
       }
     });
   } else {
@@ -193,6 +196,7 @@ filters.addEventListener("submit", (event) => {
   filtersChanged();
 });
 more.addEventListener("click", loadMore);
+setUpPicking();
 document.getElementById("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   setToken(document.getElementById("token-input").value.trim());

@@ -4,6 +4,10 @@ export const STATUSES = ["running", "completed", "failed", "blocked", "cancelled
 // A run in one of these will not change any more: stop following it. "interrupted" means its writer died.
 export const ENDED = new Set(["completed", "failed", "blocked", "cancelled", "interrupted"]);
 
+// How many runs the compare page shows side by side.
+export const COMPARE_MIN = 2;
+export const COMPARE_MAX = 6;
+
 /** Parse "k/n" into {done, total}; anything else gives zeros. */
 export function parseProgress(text) {
   const match = /^(\d+)\/(\d+)$/.exec(String(text ?? ""));
