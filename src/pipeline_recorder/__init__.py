@@ -6,6 +6,8 @@
 '01_input.txt'
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CorruptRunError,
     EntityNotFoundError,
@@ -15,9 +17,11 @@ from .errors import (
     InvalidMetadataError,
     InvalidRunIdError,
     RecorderError,
+    RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    ServerUnreachableError,
     StorageError,
     ValidationError,
 )
@@ -28,7 +32,19 @@ from .stores import FolderStore, Store, open_store
 
 RunStore = FolderStore  # the folder store's first name, kept for callers of 0.1
 
+if TYPE_CHECKING:
+    from .remote import RemoteRecorder
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # RemoteRecorder is imported on first use: it brings an HTTP client, which the core never loads.
+    if name == "RemoteRecorder":
+        from .remote import RemoteRecorder
+
+        return RemoteRecorder
+    raise AttributeError(f"module 'pipeline_recorder' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_EXPECTED_OUTPUTS",
@@ -43,10 +59,13 @@ __all__ = [
     "InvalidRunIdError",
     "LivePipelineRecorder",
     "RecorderError",
+    "RemoteError",
+    "RemoteRecorder",
     "RunExistsError",
     "RunFinishedError",
     "RunNotFoundError",
     "RunStore",
+    "ServerUnreachableError",
     "StorageError",
     "Store",
     "ValidationError",

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from .errors import InvalidContentError
 from .formats import JSON, SNIFF_BYTES, TEXT, Format, detect_binary
+from .redaction import redact
 from .stores.base import StagedEntity, Store
 
 Content = str | bytes | bytearray | memoryview | dict[str, Any] | list[Any] | os.PathLike[str] | BinaryIO
@@ -34,7 +35,7 @@ def encode(content: object, fmt: str | None) -> tuple[bytes, Format] | None:
             raise InvalidContentError(f"text content is not encodable as UTF-8: {exc.reason}") from exc
     if isinstance(content, dict | list):
         try:
-            return json.dumps(content, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8"), JSON
+            return json.dumps(redact(content), ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8"), JSON
         except (TypeError, ValueError) as exc:
             raise InvalidContentError(f"dict/list content must be JSON-serialisable: {exc}") from exc
     if isinstance(content, bytes | bytearray | memoryview):

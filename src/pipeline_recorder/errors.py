@@ -23,7 +23,9 @@ these classes to status codes in one table)::
      ├── UnknownConfigError         (also LookupError) the runner knows no pipeline config of that name
      ├── QueueFullError             the runner's queue of waiting runs is full; try again later
      ├── BackendError               a runner backend (embedded or HTTP) failed: down, timeout, bad answer
-     └── ServiceClosedError         the runner was shut down and takes no more work
+     ├── ServiceClosedError         the runner was shut down and takes no more work
+     └── RemoteError                a recorder server refused a request for a reason of its own (token, size)
+          └── ServerUnreachableError  the recorder server did not answer (a RemoteRecorder spools its writes)
 
 The runner's errors live here too (``pipeline_recorder.runner`` re-exports them), so every layer can name them
 without importing the runner.
@@ -121,3 +123,9 @@ class BackendError(RecorderError):
 
 class ServiceClosedError(RecorderError):
     """The pipeline service has been shut down and accepts no more runs."""
+class RemoteError(RecorderError):
+    """A recorder server refused a request for a reason of its own (no or wrong token, too large, ...)."""
+
+
+class ServerUnreachableError(RemoteError):
+    """The recorder server could not be reached or kept failing; a RemoteRecorder spools its writes meanwhile."""

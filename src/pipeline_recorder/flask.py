@@ -1,9 +1,9 @@
 """The HTTP API as Flask blueprints, for hosts that are Flask apps: the public import of
 ``pipeline_recorder.http.flask_blueprints`` (``pip install pipeline-recorder[flask]``).
 
->>> from pipeline_recorder.flask import pipeline_bp, runner_bp   # read API; the runner's routes
+>>> from pipeline_recorder.flask import pipeline_bp, runner_bp, writes_bp   # read API; runner; write routes
 """
 
-from .http.flask_blueprints import SETTINGS_KEY, api_for, pipeline_bp, runner_bp, to_flask
+from .http.flask_blueprints import SETTINGS_KEY, api_for, pipeline_bp, runner_bp, to_flask, writes_bp
 
-__all__ = ["SETTINGS_KEY", "api_for", "pipeline_bp", "runner_bp", "to_flask"]
+__all__ = ["SETTINGS_KEY", "api_for", "pipeline_bp", "runner_bp", "to_flask", "writes_bp"]

@@ -7,6 +7,9 @@ other hosts are assumed alive.
 
 ``owner`` is the process that last wrote the run; ``writers`` lists the last few distinct writing processes (several
 processes may write one run), and the run counts as live while any of them lives.
+
+A writer on another machine, recording through a server, is recorded by its lease id instead (leases.py), and its
+liveness is the store's lease (a record without a host is never judged here).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import socket
 from functools import cache
 from typing import Any
+
+from . import leases
 
 
 @cache
@@ -52,7 +57,11 @@ _owners: dict[int, dict[str, Any]] = {}
 
 
 def current_owner() -> dict[str, Any]:
-    """This process as an owner record (computed once per process; a forked child gets its own)."""
+    """This process as an owner record (computed once per process; a forked child gets its own), or the lease of
+    the remote writer this thread writes for (leases.writing_as)."""
+    lease = leases.current_lease()
+    if lease is not None:
+        return lease
     pid = os.getpid()
     owner = _owners.get(pid)
     if owner is None:
@@ -65,7 +74,9 @@ def current_owner() -> dict[str, Any]:
 
 def with_writer(writers: object, owner: dict[str, Any]) -> list[dict[str, Any]]:
     """``writers`` with ``owner`` moved to the end: the last MAX_WRITERS distinct writing processes."""
-    kept = [w for w in writers if isinstance(w, dict) and w != owner] if isinstance(writers, list) else []
+    listed = writers if isinstance(writers, list) else []
+    kept = [w for w in listed if isinstance(w, dict) and not leases.same_writer(w, owner)]
+    owner = leases.carry_over(next((w for w in listed if leases.same_writer(w, owner)), None), owner)
     return [*kept, owner][-MAX_WRITERS:]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from . import runformat
 from .atomic import storage_errors
 from .content import Content, prepare
+from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
 from .formats import normalize_format
 from .known_configs import known_expected_outputs
@@ -38,7 +39,7 @@ SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
 __all__ = ["DEFAULT_EXPECTED_OUTPUTS", "Content", "LivePipelineRecorder"]
 
 
-class LivePipelineRecorder:
+class LivePipelineRecorder(RunEndings):
     """Records one pipeline run into a store (by default the folder ``{base_path}/pipeline_runs/{run_id}/``).
 
     With its settings, creating it creates the run (its folder and metadata.json); if the run already exists with
@@ -140,6 +141,28 @@ class LivePipelineRecorder:
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
         """Paths of all entities (of one type when given), in sequence order."""
         return [self.run_folder / e["filename"] for e in self.get_entities(entity_type)]
+
+    def last_sequence(self) -> int:
+        """The sequence of the run's latest entity as stored now (0 when it has none)."""
+        return self._writer.read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
+
+    def entity_record(self, filename: str) -> dict[str, Any] | None:
+        """A copy of the record of the entity listed as ``filename`` (searched from the latest), or None."""
+        def find(doc: MetadataDocument) -> dict[str, Any] | None:
+            for entity in reversed(doc.entities):
+                if entity["filename"] == filename:
+                    return dict(runformat.copy_json(entity))
+            return None
+
+        return self._writer.read(find)
+
+    def writer_records(self) -> list[dict[str, Any]]:
+        """A copy of the run's ``writers`` (see liveness.py) as stored now."""
+        def copy(doc: MetadataDocument) -> list[dict[str, Any]]:
+            writers = doc.header.get("writers")
+            return [runformat.copy_json(w) for w in writers] if isinstance(writers, list) else []
+
+        return self._writer.read(copy)
 
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
@@ -246,18 +269,6 @@ class LivePipelineRecorder:
             if reason is not None:
                 doc.header["status_reason"] = reason
             txn.replace_document()
-
-    def mark_complete(self) -> None:
-        self.finish("completed")
-
-    def mark_failed(self, reason: str | None = None) -> None:
-        self.finish("failed", reason)
-
-    def mark_blocked(self, reason: str | None = None) -> None:
-        self.finish("blocked", reason)
-
-    def mark_cancelled(self, reason: str | None = None) -> None:
-        self.finish("cancelled", reason)
 
     def close(self) -> None:
         """Release what the run's write handle holds open (it is reopened if the recorder is used again)."""

@@ -22,6 +22,8 @@ MAX_RECORDERS = 256
 # Recorders keep their run's entity list in memory (~1.5 KB per entity); a few huge runs must not hold gigabytes.
 MAX_CACHED_ENTITIES = 200_000
 # Settings of a run that get_recorder creates when the caller names none.
+# Set, get_recorder records into that recorder server (remote/registry.py) instead of the local store.
+SERVER_ENV = "PIPELINE_RECORDER_SERVER"
 DEFAULT_SETTINGS = {"config_name": "default", "execution_mode": "eco", "safety_level": "kids", "user_id": "anonymous"}
 
 _lock = threading.Lock()
@@ -86,10 +88,15 @@ def get_recorder(
     Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one. Settings
     given that differ from an existing run's raise RunExistsError, whether or not the recorder was registered.
     """
-    store = store_for(base_path)
-    key = _key(run_id, store)
     given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
              "user_id": user_id}
+    if os.environ.get(SERVER_ENV):
+        from .remote.registry import remote_recorder  # imported here: the local store needs no HTTP client
+
+        named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
+        return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
+    store = store_for(base_path)
+    key = _key(run_id, store)
     recorder = _cached(key)
     if recorder is None:
         try:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from .errors import InvalidMetadataError, ValidationError
+from .redaction import redact
 
 
 def unencodable(value: object) -> str | None:
@@ -65,7 +66,8 @@ def check_step(step: object) -> str:
 
 
 def entity_metadata(metadata: object) -> dict[str, Any]:
-    """A copy of an entity's metadata: a JSON-serialisable dict with string keys and valid Unicode strings."""
+    """A copy of an entity's metadata: a JSON-serialisable dict with string keys and valid Unicode strings, with
+    the values of secret-looking keys redacted."""
     if metadata is None or metadata == {}:
         return {}
     if not isinstance(metadata, dict) or not all(isinstance(key, str) for key in metadata):
@@ -77,4 +79,5 @@ def entity_metadata(metadata: object) -> dict[str, Any]:
     problem = unencodable(copied)
     if problem is not None:
         raise InvalidMetadataError(f"entity metadata must hold valid Unicode text: {problem}")
-    return copied
+    redacted: dict[str, Any] = redact(copied)  # secrets never reach the store (redaction.py)
+    return redacted

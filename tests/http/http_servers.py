@@ -14,7 +14,7 @@ import uvicorn
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp, runner_bp
+from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp, runner_bp, writes_bp
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.settings import Settings
 from support import wait_until
@@ -58,6 +58,7 @@ def flask_app(settings: Settings) -> Flask:
     app.config[SETTINGS_KEY] = settings
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(runner_bp)
+    app.register_blueprint(writes_bp)
     return app
 
 

@@ -87,6 +87,9 @@ def routes(run_id: str, adapter: str) -> list[tuple[str, str]]:
              ("GET", "/api/pipeline/{x}/events"), ("GET", "/api/pipeline/{x}/export"),
              ("GET", "/api/pipeline/{x}/entity/input"), ("GET", "/api/pipeline/{x}/file/01_input.txt"),
              ("POST", "/api/pipeline/{x}/cancel"),
+             ("PUT", "/api/pipeline/{x}/state"), ("POST", "/api/pipeline/{x}/entity/input"),
+             ("POST", "/api/pipeline/{x}/error"), ("POST", "/api/pipeline/{x}/finish"),
+             ("POST", "/api/pipeline/{x}/lease"), ("POST", f"/api/pipeline/{run_id}/entity/{{x}}"),
              ("GET", f"/api/pipeline/{run_id}/entity/{{x}}"), ("GET", f"/api/pipeline/{run_id}/file/{{x}}")]
     if adapter == "fastapi":
         found += [("GET", "/runs/{x}"), ("GET", "/static/{x}")]
@@ -96,6 +99,8 @@ def routes(run_id: str, adapter: str) -> list[tuple[str, str]]:
 def test_traversal_matrix_never_serves_anything_outside_the_store_and_never_500(
         hostile: Store, hostile_url: tuple[str, str]) -> None:
     adapter, url = hostile_url
+    outside = hostile.root / "outside"
+    before = {path: path.read_bytes() for path in outside.rglob("*") if path.is_file()}
     tried = 0
     for method, template in routes(hostile.run_id, adapter):
         for payload in PAYLOADS:
@@ -105,6 +110,8 @@ def test_traversal_matrix_never_serves_anything_outside_the_store_and_never_500(
             assert status < 500, where
             assert SECRET.encode() not in body and PASSWD_MARK.encode() not in body, where
     assert tried >= 250
+    # Nothing was written outside the store, nor through the run folder that is a link out of it.
+    assert {path: path.read_bytes() for path in outside.rglob("*") if path.is_file()} == before
 
 
 def test_links_planted_in_a_run_folder_are_not_followed(hostile: Store, hostile_url: tuple[str, str]) -> None:

@@ -35,6 +35,12 @@ def serve(
     min_safety_level: Annotated[str, typer.Option(
         envvar="PIPELINE_RECORDER_MIN_SAFETY_LEVEL", metavar="LEVEL",
         help="Lowest safety level a client may ask the runner for: kids, youth, adult or off (any).")] = "off",
+    lease_seconds: Annotated[float, typer.Option(
+        envvar="PIPELINE_RECORDER_LEASE_SECONDS", help="A remote writer not heard from this long is taken as "
+        "gone: its running run reads as interrupted.")] = 30.0,
+    max_entity_bytes: Annotated[int, typer.Option(
+        envvar="PIPELINE_RECORDER_MAX_ENTITY_BYTES", help="The largest entity a remote writer may send.")]
+        = 4 * 1024**3,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
@@ -47,7 +53,8 @@ def serve(
         config_dirs = [part for value in configs or [] for part in str(value).split(os.pathsep) if part]
         settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
-                                  cors_origins=_split(cors_origin), min_safety_level=min_safety_level)
+                                  cors_origins=_split(cors_origin), lease_seconds=lease_seconds,
+                                  max_entity_bytes=max_entity_bytes, min_safety_level=min_safety_level)
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .errors import error_response
 from .request import Request, size_text
 from .response import Response
-from .routes import Auth, BodySpec, Route
+from .routes import ANY_TYPE, Auth, BodySpec, Route
 from .security import Guard
 
 
@@ -36,7 +36,7 @@ def _check_body(spec: BodySpec, request: Request) -> Response | None:
     content_type = headers.get("Content-Type")
     if has_body or content_type is not None or spec.required:
         media = (content_type or "").partition(";")[0].strip().lower()
-        if media not in spec.content_types:
+        if media not in spec.content_types and ANY_TYPE not in spec.content_types:
             return error_response(415, f"this route takes a body of type {', '.join(spec.content_types)}, not "
                                        f"{(content_type or 'none')[:80]!r}")
     if length_header is not None:

@@ -12,9 +12,11 @@ from ..errors import (
     EntityNotFoundError,
     QueueFullError,
     RecorderError,
+    RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    ServerUnreachableError,
     ServiceClosedError,
     StorageError,
     UnknownConfigError,
@@ -53,6 +55,8 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (CorruptRunError, 409),
     (StorageError, 503),
     (UnavailableError, 503),
+    (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
+    (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
     (OSError, 503),  # the disk failed a read: a condition of the server, not a bug
     (LookupError, 404),

@@ -2,7 +2,8 @@
 (``pip install pipeline-recorder[flask]``). Same answers as the FastAPI app (SSE included), over the same handlers.
 
 - ``pipeline_bp``: the read API (status, entity, file, entities, events, export, listing);
-- ``runner_bp``: the runner's routes (configs, execute, cancel), for hosts that want pipelines run inside them.
+- ``runner_bp``: the runner's routes (configs, execute, cancel), for hosts that want pipelines run inside them;
+- ``writes_bp``: the write routes (recording from other machines: docs/REMOTE.md), for hosts that take them.
 
 >>> from flask import Flask
 >>> from pipeline_recorder.flask import pipeline_bp, runner_bp
@@ -45,7 +46,8 @@ _MOUNTS_KEY = "pipeline_recorder.mounts"  # where the blueprints are mounted, fo
 
 pipeline_bp = Blueprint("pipeline_recorder", __name__)
 runner_bp = Blueprint("pipeline_recorder_runner", __name__)
-BLUEPRINTS = ((pipeline_bp, Group.READ), (runner_bp, Group.RUNNER))
+writes_bp = Blueprint("pipeline_recorder_writes", __name__)
+BLUEPRINTS = ((pipeline_bp, Group.READ), (runner_bp, Group.RUNNER), (writes_bp, Group.WRITE))
 _create_lock = threading.Lock()
 
 
@@ -154,7 +156,7 @@ def _routing_error(exc: HTTPException) -> FlaskResponse | HTTPException:
 
 
 _API_PREFIXES = frozenset("/".join(route.path.split("/")[:3]) + "/" for route in in_groups(Group.READ,
-                                                                                          Group.RUNNER))
+                                                                                          Group.RUNNER, Group.WRITE))
 
 
 def _on_register(state: BlueprintSetupState) -> None:

@@ -26,10 +26,11 @@ from .headers import etag_matches
 from .pages import Pages
 from .request import Request
 from .response import ByteStream, EventStream, Response, json_response
-from .routes import ROUTES, Route, url_for
+from .routes import ROUTES, Group, Route, url_for
 from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
+from .writes import Writes
 
 Query = Mapping[str, str]
 
@@ -58,6 +59,8 @@ class Api:
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
+        self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
+                             lease_seconds=settings.lease_seconds)
         self._index: RunListing | None = None
 
     def close(self) -> None:
@@ -78,7 +81,8 @@ class Api:
         refused = admit(self.guard, route, request)
         if refused is not None:
             return refused
-        handler: Callable[[Request], Response] = getattr(self, route.name)
+        handler: Callable[[Request], Response] = getattr(self.writes if route.group is Group.WRITE else self,
+                                                          route.name)
         return self.answer(lambda: handler(request))
 
     # -- reading a run ---------------------------------------------------------------------------------------

@@ -201,13 +201,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 
 def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
     """The OpenAPI document of ``routes`` (those with ``in_schema``)."""
+    from .openapi_writes import WRITE_OPERATIONS
     from .routes import Auth
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if not route.in_schema:
             continue
-        spec = OPERATIONS[route.name]
+        spec = OPERATIONS[route.name] if route.name in OPERATIONS else WRITE_OPERATIONS[route.name]
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in route.params]
         parameters += spec["parameters"]
@@ -225,7 +226,8 @@ def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
             operation["requestBody"] = {
                 "required": route.body.required,
                 "description": f"At most {route.body.max_bytes} bytes",
-                "content": {media: {"schema": schema} for media in route.body.content_types}}
+                "content": spec.get("body_content") or {media: {"schema": schema}
+                                                         for media in route.body.content_types}}
             responses.update(_errors(413, 415))
         operation["responses"] = responses
         paths.setdefault(route.path.replace(":path}", "}"), {})[route.method.lower()] = operation

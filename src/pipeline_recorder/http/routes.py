@@ -57,8 +57,8 @@ class BodySpec:
 
 
 class Group(enum.Enum):
-    """Which adapters carry a route: the Flask blueprints are ``pipeline_bp`` (READ) and ``runner_bp`` (RUNNER);
-    the FastAPI app carries every group."""
+    """Which adapters carry a route: the Flask blueprints are ``pipeline_bp`` (READ), ``runner_bp`` (RUNNER) and
+    ``writes_bp`` (WRITE); the FastAPI app carries every group."""
 
     READ = "read"
     RUNNER = "runner"
@@ -111,6 +111,12 @@ class Route:
 
 _EXECUTE_BODY = BodySpec(1_000_000)
 _CANCEL_BODY = BodySpec(10_000, required=False)
+_WRITE_BODY = BodySpec(1_000_000)
+_LEASE_BODY = BodySpec(10_000, required=False)
+ANY_TYPE = "*/*"
+# An entity body: any type; the server's max_entity_bytes (Settings, default 4 GiB) is checked below this ceiling.
+ENTITY_BODY_CEILING = 64 * 1024**3
+_ENTITY_BODY = BodySpec(ENTITY_BODY_CEILING, (ANY_TYPE,))
 RUN = "/api/pipeline/{run_id}"
 
 ROUTES: tuple[Route, ...] = (
@@ -136,6 +142,20 @@ ROUTES: tuple[Route, ...] = (
           pool=Pool.RUNNER, tag="runner", summary="Run a configured pipeline; answers with status and run_id."),
     Route("cancel", "POST", f"{RUN}/cancel", Group.RUNNER, auth=Auth.TOKEN, body=_CANCEL_BODY, pool=Pool.CONTROL,
           tag="runner", summary="Ask a running pipeline to stop."),
+    # -- recording from other machines (writes.py; Flask: writes_bp) ----------------------------------------
+    Route("create_run", "POST", "/api/pipeline/runs", Group.WRITE, auth=Auth.WRITE, body=_WRITE_BODY,
+          pool=Pool.WRITES, tag="writes",
+          summary="Create a run (201), or attach to it with the same settings (200); other settings: 409."),
+    Route("set_state", "PUT", f"{RUN}/state", Group.WRITE, auth=Auth.WRITE, body=_WRITE_BODY, pool=Pool.WRITES,
+          tag="writes", summary="Set the run's current stage and step."),
+    Route("save_entity", "POST", f"{RUN}/entity/{{entity_type}}", Group.WRITE, auth=Auth.WRITE, body=_ENTITY_BODY,
+          pool=Pool.WRITES, tag="writes", summary="Save an entity: the body is its content, streamed to the store."),
+    Route("save_error", "POST", f"{RUN}/error", Group.WRITE, auth=Auth.WRITE, body=_WRITE_BODY, pool=Pool.WRITES,
+          tag="writes", summary="Save an error entity."),
+    Route("finish", "POST", f"{RUN}/finish", Group.WRITE, auth=Auth.WRITE, body=_WRITE_BODY, pool=Pool.WRITES,
+          tag="writes", summary="End the run: completed, failed, blocked or cancelled."),
+    Route("renew_lease", "POST", f"{RUN}/lease", Group.WRITE, auth=Auth.WRITE, body=_LEASE_BODY,
+          pool=Pool.WRITES, tag="writes", summary="Renew the lease of the writer named in Pipeline-Writer."),
     # -- the viewer and the API's own description (FastAPI only) ---------------------------------------------
     Route("index_page", "GET", "/", Group.VIEWER, tag="viewer", summary="The viewer's list of runs."),
     Route("run_page", "GET", "/runs/{run_id}", Group.VIEWER, tag="viewer", summary="The viewer page of one run."),

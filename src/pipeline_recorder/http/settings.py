@@ -11,6 +11,8 @@
 | allowed_hosts | PIPELINE_RECORDER_ALLOWED_HOSTS | loopback names only (comma-separated; '*' = any) |
 | cors_origins | PIPELINE_RECORDER_CORS_ORIGINS | none: CORS off (comma-separated origins) |
 | min_safety_level | PIPELINE_RECORDER_MIN_SAFETY_LEVEL | off: any level (kids, youth, adult or off) |
+| max_entity_bytes | PIPELINE_RECORDER_MAX_ENTITY_BYTES | 4294967296 (4 GiB: the largest entity a write takes) |
+| lease_seconds | PIPELINE_RECORDER_LEASE_SECONDS | 30 (a remote writer not heard from this long is gone) |
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     min_safety_level: str = "off"
+    max_entity_bytes: int = 4 * 1024**3
+    lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -53,6 +57,10 @@ class Settings:
             raise ValidationError(f"workers {self.workers} must be from 1 to 64")
         if not 0 < self.heartbeat_seconds <= 15:
             raise ValidationError(f"heartbeat_seconds {self.heartbeat_seconds} must be above 0 and at most 15")
+        if not 1 <= self.max_entity_bytes <= 64 * 1024**3:
+            raise ValidationError(f"max_entity_bytes {self.max_entity_bytes} must be from 1 to 64 GiB")
+        if not 0.5 <= self.lease_seconds <= 86400:
+            raise ValidationError(f"lease_seconds {self.lease_seconds} must be from 0.5 to 86400")
         if self.token is not None and len(self.token) < 8:
             raise ValidationError("the token must be at least 8 characters long")
         if self.min_safety_level not in SAFETY_LEVELS:
@@ -81,6 +89,10 @@ class Settings:
             values["config_dirs"] = [part for part in configs.split(os.pathsep) if part]
         if (token := get("TOKEN")) is not None:
             values["token"] = token
+        if (largest := get("MAX_ENTITY_BYTES")) is not None:
+            values["max_entity_bytes"] = _integer("PIPELINE_RECORDER_MAX_ENTITY_BYTES", largest)
+        if (lease := get("LEASE_SECONDS")) is not None:
+            values["lease_seconds"] = _number("PIPELINE_RECORDER_LEASE_SECONDS", lease)
         if (hosts := get("ALLOWED_HOSTS")) is not None:
             values["allowed_hosts"] = _names(hosts)
         if (origins := get("CORS_ORIGINS")) is not None:
@@ -108,6 +120,13 @@ def _integer(name: str, text: str) -> int:
         return int(text)
     except ValueError:
         raise ValidationError(f"{name} must be an integer, got {text[:40]!r}") from None
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValidationError(f"{name} must be a number, got {text[:40]!r}") from None
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -1,0 +1,375 @@
+"""The write routes of the HTTP API, for recorders on other machines (RemoteRecorder), as framework-free handlers.
+
+| route | body | answer |
+|---|---|---|
+| ``POST /api/pipeline/runs`` | JSON settings | 201 created, 200 attached (same settings), 409 other settings |
+| ``PUT /api/pipeline/{run_id}/state`` | ``{"stage", "step"}`` | 200 ``{"run_id", "current_state"}`` |
+| ``POST /api/pipeline/{run_id}/entity/{entity_type}`` | the content, streamed | 201 ``{"run_id", "entity"}`` |
+| ``POST /api/pipeline/{run_id}/error`` | ``{"stage", "error_type", "message", "details"?}`` | 201, as an entity |
+| ``POST /api/pipeline/{run_id}/finish`` | ``{"status", "reason"?}`` | 200 ``{"run_id", "status"}`` |
+| ``POST /api/pipeline/{run_id}/lease`` | none | 200 ``{"run_id", "lease_seconds", "expires_at"}`` |
+
+Every write is admitted by the route table (``routes.Auth.WRITE``, ``admission.admit``) before its body is read: no
+cross-site page, the token when the server has one, and without a token only clients on this machine (loopback);
+content types and size limits per route (an entity body also below the server's ``max_entity_bytes``, checked here
+against ``Content-Length`` first and then while reading). ``Idempotency-Key`` makes a write answer a retry with the
+first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease in the store (``Store.renew_lease``),
+renewed by its writes and heartbeats; the writer is recorded in the run by that id only (leases.py).
+Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer names its class
+in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import runformat
+from ..errors import RecorderError, RunFinishedError, RunNotFoundError, ValidationError
+from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
+from ..leases import committed_key, lease_record, validate_lease_id, writing_as
+from ..naming import new_run_id, validate_entity_type, validate_run_id
+from ..recorder import LivePipelineRecorder
+from ..registry import load_recorder
+from ..stores import Store
+from ..stores.base import DEFAULT_LEASE_SECONDS
+from .bodies import (
+    METADATA_HEADER,
+    LimitedReader,
+    entity_content,
+    json_object,
+    media_type,
+    metadata_header,
+    read_limited,
+)
+from .errors import BodyTooLargeError, error_response, response_for
+from .request import Request
+from .response import Response, json_response
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITER_HEADER = "Pipeline-Writer"
+ERROR_CLASS_HEADER = "Pipeline-Error"
+REPLAYED_HEADER = "Idempotent-Replayed"
+JSON_LIMIT = 1_000_000
+DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
+ANONYMOUS_WRITER = "anonymous"
+MAX_RENEWALS_KEPT = 10_000
+_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
+
+
+class Writes:
+    """The write handlers of one server."""
+
+    def __init__(self, store: Store, *,
+                 max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self.store = store
+        self.max_entity_bytes = max_entity_bytes
+        self.lease_seconds = lease_seconds
+        self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
+        self._renew_lock = threading.Lock()
+        self.records = FolderIdempotency()
+
+    def _check_length(self, request: Request) -> None:
+        """An entity body declared longer than the server takes is refused before a byte of it is read."""
+        length = request.headers.get("Content-Length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_entity_bytes:
+            raise BodyTooLargeError(f"the entity ({int(length)} bytes) is larger than this server's limit of "
+                                    f"{self.max_entity_bytes} bytes (PIPELINE_RECORDER_MAX_ENTITY_BYTES)")
+
+    def _run(self, request: Request, handler: Callable[[], Response]) -> Response:
+        """Run ``handler`` as the request's writer; every error becomes the JSON error answer."""
+        try:
+            writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
+            with writing_as(lease_record(writer)):
+                return handler()
+        except IdempotencyBusyError as exc:
+            return error_response(409, str(exc), {"Retry-After": "1", ERROR_CLASS_HEADER: type(exc).__name__})
+        except Exception as exc:
+            answer = response_for(exc)
+            if isinstance(exc, RecorderError):
+                answer.headers[ERROR_CLASS_HEADER] = type(exc).__name__
+            return answer
+
+    def _run_folder(self, run_id: str) -> None:
+        """RunNotFoundError unless the run is stored -- and, in a folder store, its folder is a real directory:
+        a link planted in the store is not a run, and nobody writes through it."""
+        folder = self.store.local_folder(validate_run_id(run_id))
+        if folder is not None and os.path.lexists(folder) and (os.path.islink(folder) or not folder.is_dir()):
+            raise RunNotFoundError(f"run {run_id!r} not found (its folder is a link or not a directory)")
+        if not self.store.run_exists(run_id):
+            raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
+
+    def _recorder(self, run_id: str, request: Request) -> LivePipelineRecorder:
+        """The run's recorder; the writer's lease is renewed (the store's clock) when a third of it has passed."""
+        self._run_folder(run_id)  # RunNotFoundError for a folder that is a link out of the store
+        recorder = load_recorder(validate_run_id(run_id), self.store)
+        if recorder is None:
+            raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
+        self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER))
+        return recorder
+
+    def _renew(self, run_id: str, writer: str, force: bool = False) -> None:
+        key, now = (run_id, writer), time.monotonic()
+        with self._renew_lock:
+            last = self._renewed.get(key)
+            if not force and last is not None and now - last < self.lease_seconds / 3:
+                return
+        self.store.renew_lease(run_id, writer, self.lease_seconds)
+        with self._renew_lock:
+            self._renewed[key] = now
+            self._renewed.move_to_end(key)
+            while len(self._renewed) > MAX_RENEWALS_KEPT:
+                self._renewed.popitem(last=False)
+
+    def _idempotent(self, request: Request, folder: Path, fingerprint: str,
+                    act: Callable[[Any], tuple[int, Any]]) -> Response:
+        """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            status, body = act(None)
+            return json_response(status, body)
+        with self.records.claim(folder, key, fingerprint) as claim:
+            if claim.answer is not None:
+                return json_response(claim.answer.status, claim.answer.body, {REPLAYED_HEADER: "true"})
+            status, body = act(claim)
+            claim.finish(status, body)
+            return json_response(status, body)
+
+    # -- the routes ----------------------------------------------------------------------------------------------
+
+    def create_run(self, request: Request) -> Response:
+        """POST /api/pipeline/runs: create a run, or attach to it when it exists with the same settings."""
+
+        def handle() -> Response:
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "config_name, execution_mode, "
+                               "safety_level and optionally run_id, user_id, expected_outputs", _CREATE_KEYS)
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            # Without a run id, the key names the run: a retried creation lands on the same run.
+            run_id = body.get("run_id") or (new_run_id() if key is None else _run_id_for_key(key))
+            if not isinstance(run_id, str):
+                raise ValidationError("run_id must be a string")
+            validate_run_id(run_id)
+            settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
+            folder = self.store.local_folder(run_id)
+            if folder is not None and os.path.lexists(folder):
+                self._run_folder(run_id)  # a link planted in the store is not a run: 404, nothing written
+            existed = self.store.run_exists(run_id)
+            recorder = LivePipelineRecorder(run_id, **settings,
+                                            user_id=body.get("user_id", "anonymous"),
+                                            base_path=self.store, expected_outputs=body.get("expected_outputs"))
+            self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER), True)
+            status = recorder.get_status()
+            answer = {"run_id": run_id, "created": not existed, "status": status["status"],
+                      "lease_seconds": self.lease_seconds}
+            code = 200 if existed else 201
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("create", run_id, body),
+                                    lambda _: (code, answer))
+
+        return self._run(request, handle)
+
+    def set_state(self, request: Request) -> Response:
+        """PUT /api/pipeline/{run_id}/state: ``{"stage", "step"}``."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id, request)
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
+
+            def act(_: Any) -> tuple[int, Any]:
+                recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
+                return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
+
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
+
+        return self._run(request, handle)
+
+    def finish(self, request: Request) -> Response:
+        """POST /api/pipeline/{run_id}/finish: ``{"status", "reason"?}``; the same end twice is no change."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id, request)
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
+            reason = body.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise ValidationError("reason must be a string")
+
+            def act(_: Any) -> tuple[int, Any]:
+                recorder.finish(body.get("status"), reason)  # type: ignore[arg-type]
+                # The writer is done with the run (an ended run's liveness no longer matters).
+                self.store.release_lease(run_id, validate_lease_id(request.headers.get(WRITER_HEADER)
+                                                                   or ANONYMOUS_WRITER))
+                return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
+
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
+
+        return self._run(request, handle)
+
+    def renew_lease(self, request: Request) -> Response:
+        """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat): its
+        lease in the store is renewed; the run's document is not touched."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            self._run_folder(run_id)
+            writer = validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER)
+            read_limited(request.body.chunks(), JSON_LIMIT)
+            status = self.store.read_metadata(run_id)["status"]
+            if status in runformat.TERMINAL_STATUSES:
+                raise RunFinishedError(f"run {run_id!r} has ended with status {status!r}; it has no lease to renew")
+            self._renew(run_id, writer, force=True)
+            ends = self.store.leases(run_id).get(writer)
+            expires = datetime.fromtimestamp(ends, UTC).isoformat() if ends is not None else None
+            return json_response(200, {"run_id": run_id, "lease_seconds": self.lease_seconds, "expires_at": expires})
+
+        return self._run(request, handle)
+
+    def save_error(self, request: Request) -> Response:
+        """POST /api/pipeline/{run_id}/error: an ``error`` entity."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id, request)
+            fields = {"stage", "error_type", "message", "details"}
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
+                           fields)
+            details = body.get("details")
+            meta = {"stage": body.get("stage"), "error_type": body.get("error_type")}
+            wanted = {"stage": body.get("stage"), "error_type": body.get("error_type"),
+                      "message": body.get("message"), "details": details or {}}
+
+            def act(claim: Any) -> tuple[int, Any]:
+                intent = self._stopped_call(recorder, claim, request, "error", meta)
+                if intent is not None:
+                    for record in entity_committed(recorder.get_entities("error"), intent):
+                        if _error_fields(recorder.run_folder / record["filename"]) == wanted:
+                            return 201, {"run_id": run_id, "entity": record}
+                with self._committing(recorder, claim, request, "error", meta):
+                    filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
+                                                   body.get("message"), details)  # type: ignore[arg-type]
+                return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
+
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
+
+        return self._run(request, handle)
+
+    def save_entity(self, request: Request) -> Response:
+        """POST /api/pipeline/{run_id}/entity/{entity_type}: the body is the content, streamed to the store."""
+        run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
+
+        def handle() -> Response:
+            validate_entity_type(entity_type)
+            self._check_length(request)
+            recorder = self._recorder(run_id, request)
+            meta = metadata_header(request.headers.get(METADATA_HEADER))
+            if (fmt := request.query.get("format")) is not None:
+                meta["format"] = fmt
+            media, charset = media_type(request.headers)
+            fingerprint = request_fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
+
+            def act(claim: Any) -> tuple[int, Any]:
+                content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
+                intent = self._stopped_call(recorder, claim, request, entity_type, meta)
+                if intent is not None:
+                    found = self._committed_before(recorder, intent, content)
+                    if found is not None:
+                        return 201, {"run_id": run_id, "entity": found}
+                with self._committing(recorder, claim, request, entity_type, meta):
+                    filename = recorder.save_entity(entity_type, content, meta)
+                return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
+
+            return self._idempotent(request, recorder.run_folder, fingerprint, act)
+
+        return self._run(request, handle)
+
+    def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
+                      entity_type: str, meta: dict[str, Any]) -> dict[str, Any] | None:
+        """What an earlier call with this key, stopped before it answered, meant to commit: its recorded intent,
+        or (named writers) its key in the writer's lease record; None when no earlier call committed anything."""
+        if claim is None:
+            return None
+        if claim.intent is not None:
+            return claim.intent
+        writer = request.headers.get(WRITER_HEADER)
+        if writer is None:
+            return None
+        record = committed_key(recorder.writer_records(), writer)
+        if record is None or record.get("key") != claim.digest:
+            return None
+        return {"after": record.get("after"), "type": entity_type, "metadata": meta}
+
+    @contextlib.contextmanager
+    def _committing(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
+                    entity_type: str, meta: dict[str, Any]) -> Iterator[None]:
+        """Around the commit of a keyed entity: a named writer's lease record names the key, in the same atomic
+        replace of metadata.json; an anonymous writer's call records a durable intent first."""
+        if claim is None:
+            yield
+            return
+        after = recorder.last_sequence()
+        writer = request.headers.get(WRITER_HEADER)
+        if writer is None:
+            claim.begin({"after": after, "type": entity_type, "metadata": meta})
+            yield
+            return
+        with writing_as(lease_record(writer, key=claim.digest, after=after)):
+            yield
+
+    def _committed_before(self, recorder: LivePipelineRecorder, intent: dict[str, Any], content: Any) \
+            -> dict[str, Any] | None:
+        """The entity a stopped earlier call with this key committed, if it did; ``content`` is this retry's."""
+        candidates = entity_committed(recorder.get_entities(str(intent.get("type"))), intent)
+        if not candidates:
+            return None
+        if isinstance(content, LimitedReader):
+            sha = content.hash_ahead(recorder.run_folder)
+        elif isinstance(content, str):
+            sha = hashlib.sha256(content.encode()).hexdigest()
+        else:
+            for record in candidates:
+                if _json_file(recorder.run_folder / record["filename"]) == content:
+                    return record
+            return None
+        return next((record for record in candidates if record.get("sha256") == sha), None)
+
+
+def _run_id_for_key(key: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pipeline-recorder:idempotency:" + key))
+
+
+def request_fingerprint(route: str, run_id: str, body: Any) -> str:
+    text = json.dumps([route, run_id, body], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:
+    record = recorder.entity_record(filename)
+    if record is None:
+        raise RunNotFoundError(f"entity {filename!r} vanished from run {recorder.run_id!r} right after it was saved")
+    return record
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _error_fields(path: Path) -> Any:
+    value = _json_file(path)
+    return {key: value.get(key) for key in ("stage", "error_type", "message", "details")} \
+        if isinstance(value, dict) else None
