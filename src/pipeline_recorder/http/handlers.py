@@ -54,7 +54,7 @@ class Api:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = open_store(settings.base_path)
+        self.store = open_store(settings.store or settings.base_path)
         self.documents = Documents(self.store)
         self.guard = Guard(settings)
         self.pages = Pages()
@@ -83,7 +83,10 @@ class Api:
             return refused
         handler: Callable[[Request], Response] = getattr(self.writes if route.group is Group.WRITE else self,
                                                           route.name)
-        return self.answer(lambda: handler(request))
+        try:
+            return handler(request)
+        except Exception as exc:  # every error gets the one error body, as in answer()
+            return response_for(exc)
 
     # -- reading a run ---------------------------------------------------------------------------------------
 
