@@ -1,12 +1,15 @@
 """Durable, atomic file writes: temp file in the same folder, fsync, rename, fsync the folder.
 
 A reader sees either the old file or the new one, never a torn one, and after the call returns the new content
-survives a crash. Temp files start with '.' so they are never taken for entities.
+survives a crash. Temp files start with '.' so they are never taken for entities. ``rename_noreplace`` moves a
+folder into place only where nothing is (the kernel's ``renameat2(RENAME_NOREPLACE)``, reached through ctypes:
+the standard library has no binding for it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import os
@@ -116,3 +119,20 @@ def replace_atomically(path: Path, data: Buffers, *, sync_dir: bool = True) -> N
 def _unlink_quietly(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
+
+
+def rename_noreplace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``, failing with FileExistsError if ``target`` exists (even as an empty
+    folder, which a plain rename would silently replace)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_noreplace = -100, 1
+        if renameat2(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), rename_noreplace) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(err, os.strerror(err), str(target))
+    if os.path.lexists(target):  # no renameat2 here: a small window remains, but never over a non-empty run
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+    os.rename(source, target)

@@ -30,6 +30,8 @@ ORIGINAL_KEYS = (
 # Additions every part agrees on (DESIGN.md section 2), plus who writes the run, for liveness: ``owner`` is the
 # process that wrote last, ``writers`` the last few distinct writing processes (see liveness.py).
 ADDED_KEYS = ("status", "updated_at", "finished_at", "revision", "owner", "writers")
+# Who writes the run (pids, host names, boot ids): for liveness only, never told to readers of the API.
+WRITER_KEYS = frozenset({"owner", "writers"})
 ENTITY_KEYS = ("sequence", "type", "filename", "timestamp", "metadata", "size", "sha256", "mime_type", "revision")
 
 RUNNING = "running"

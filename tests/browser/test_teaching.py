@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from browser_harness import running_server
-
 from conftest import Server
+
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 
 pytestmark = pytest.mark.browser

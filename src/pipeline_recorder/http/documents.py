@@ -13,7 +13,7 @@ from typing import Any
 from ..doccache import VersionCache
 from ..errors import CorruptRunError, RunNotFoundError
 from ..naming import METADATA_FILENAME, validate_run_id
-from ..store import ParsedRun, parse_metadata_since
+from ..store import ParsedRun, document_digest, parse_metadata_since, without_writers, without_writers_bytes
 from ..stores.base import Store
 
 CACHE_SIZE = 256
@@ -29,6 +29,7 @@ class Snapshot:
     raw: bytes
     doc: dict[str, Any]
     digest: str
+    public: bytes  # ``raw`` without who writes the run (runformat.WRITER_KEYS), as /status serves it
     parsed: ParsedRun
     entity_hash: hashlib.blake2b | None  # of the entity fragments, so that the next digest hashes only the new ones
     liveness: Callable[[str, dict[str, Any]], dict[str, Any]]  # the store's
@@ -61,42 +62,23 @@ class Documents:
             doc = parsed.doc
             if doc.get("run_id") != run_id:
                 raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
-            digest, entity_hash = _digest(parsed, before)
-            return Snapshot(raw, doc, digest, parsed, entity_hash, self.store.apply_liveness)
+            digest, entity_hash = document_digest(parsed, before.parsed if before is not None else None,
+                                                  before.entity_hash if before is not None else None)
+            return Snapshot(raw, doc, digest, without_writers_bytes(parsed), parsed, entity_hash,
+                            self.store.apply_liveness)
 
         return self._cache.load(run_id, lambda known: self.store.read_document(run_id, known), build)
 
 
-def _digest(parsed: ParsedRun, before: Snapshot | None) -> tuple[str, hashlib.blake2b | None]:
-    """A digest of the file's bytes (the ETag of /status) and the hash of its entity fragments.
-
-    Hashing 3 MB costs ~3 ms, more than reading a changed run: when records were only appended, the hash of the
-    fragments already known is extended with the new ones, and the digest covers the header, that hash and the end.
-    The same bytes always give the same digest (the layout is found the same way whichever path parsed them)."""
-    raw, start, end = memoryview(parsed.raw), parsed.start, parsed.end
-    if start < 0:  # not in the writer's layout
-        return hashlib.blake2b(raw, digest_size=12).hexdigest(), None
-    if before is not None and before.entity_hash is not None and 0 < parsed.shared == len(before.doc["entities"]):
-        # parse_metadata_since checked that the fragments known before begin the new ones, byte for byte.
-        entity_hash = before.entity_hash.copy()
-        entity_hash.update(raw[start + before.parsed.end - before.parsed.start:end])
-    else:
-        entity_hash = hashlib.blake2b(raw[start:end])
-    outer = hashlib.blake2b(f"{start}:{len(raw) - end}:".encode(), digest_size=12)
-    outer.update(raw[:start])
-    outer.update(entity_hash.digest())
-    outer.update(raw[end:])
-    return outer.hexdigest(), entity_hash
-
-
 def status_body(snapshot: Snapshot, since: int | None) -> tuple[bytes, str]:
-    """The /status body and its ETag: the stored bytes unchanged when nothing differs from what is on disk."""
+    """The /status body and its ETag: the stored bytes (without who writes the run) when nothing differs from
+    what is stored. The ETag is the stored bytes' digest: the body is a function of them."""
     doc = snapshot.current()
     interrupted = doc["status"] != snapshot.doc["status"]
     tag = snapshot.digest + ("-i" if interrupted else "") + ("" if since is None else f"-s{since}")
     if since is None and not interrupted:
-        return snapshot.raw, f'"{tag}"'
+        return snapshot.public, f'"{tag}"'
     if since is not None:
         doc["entities"] = [e for e in doc["entities"] if not isinstance(e.get("revision"), int)
                            or e["revision"] > since]
-    return json.dumps(doc, ensure_ascii=False).encode(), f'"{tag}"'
+    return json.dumps(without_writers(doc), ensure_ascii=False).encode(), f'"{tag}"'

@@ -19,7 +19,6 @@ then renames the runs into place (never over an existing folder). A refused impo
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import functools
 import hashlib
@@ -38,6 +37,7 @@ from typing import IO, Any, BinaryIO
 
 from .. import runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
+from ..atomic import rename_noreplace as _rename_noreplace
 from ..errors import (
     ArchiveRefusedError,
     CorruptRunError,
@@ -424,23 +424,6 @@ def _sha_file(path: Path) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _rename_noreplace(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target``, failing with FileExistsError if ``target`` exists (even as an empty
-    folder, which a plain rename would silently replace)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is not None:
-        at_fdcwd, rename_noreplace = -100, 1
-        if renameat2(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), rename_noreplace) == 0:
-            return
-        err = ctypes.get_errno()
-        if err not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(err, os.strerror(err), str(target))
-    if os.path.lexists(target):  # no renameat2 here: a small window remains, but never over a non-empty run
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
-    os.rename(source, target)
 
 
 def import_archive(store: FolderStore, path: Path) -> list[str]:
