@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,23 @@ class Version:
 
 def signature_of(st: os.stat_result) -> Signature:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+# A file mtime this close to "now" may share a clock tick with a change not yet visible to us.
+RACY_NS = 100_000_000
+
+
+def signature_text(st: os.stat_result) -> str:
+    """The stat signature as text, for a reader that stores it (the run index): marked ``racy:`` (never
+    trusted) when the mtime is within RACY_NS of now, since a file changed within the same clock tick as our read
+    may change again unseen."""
+    sig = ":".join(map(str, signature_of(st)))
+    return "racy:" + sig if time.time_ns() - st.st_mtime_ns < RACY_NS else sig
+
+
+def same_text(stored: str, current: str | None) -> bool:
+    """Whether a stored signature text still stands for the current one (a racy one never does)."""
+    return current is not None and not stored.startswith("racy:") and stored == current
 
 
 def version_of(st: os.stat_result, doc: dict[str, Any], data: bytes) -> Version:

@@ -1,4 +1,5 @@
-"""The process-wide registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU).
+"""The registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU); an object
+(``RecorderRegistry``), of which the process has a default one.
 
 At most MAX_RECORDERS recorders, holding at most MAX_CACHED_ENTITIES entity records between them, are kept; the
 least recently used are dropped (and their lock files closed) when a new one comes in. A dropped recorder still
@@ -26,51 +27,103 @@ MAX_CACHED_ENTITIES = 200_000
 SERVER_ENV = "PIPELINE_RECORDER_SERVER"
 DEFAULT_SETTINGS = {"config_name": "default", "execution_mode": "eco", "safety_level": "kids", "user_id": "anonymous"}
 
-_lock = threading.Lock()
-_recorders: OrderedDict[tuple[str, str], LivePipelineRecorder] = OrderedDict()
+Key = tuple[str, str]
 
 
-def _key(run_id: str, store: Store) -> tuple[str, str]:
-    return store.url, validate_run_id(run_id)
+class RecorderRegistry:
+    """A bounded, thread-safe set of live recorders, one per (store, run). ``get_recorder`` and ``load_recorder``
+    use the process's default one; an app that wants its own (tests, two apps in one process) makes another.
+    Bounds left None follow the module's MAX_RECORDERS and MAX_CACHED_ENTITIES."""
+
+    def __init__(self, max_recorders: int | None = None, max_entities: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._recorders: OrderedDict[Key, LivePipelineRecorder] = OrderedDict()
+        self._max_recorders = max_recorders
+        self._max_entities = max_entities
+
+    def _bounds(self) -> tuple[int, int]:
+        return (MAX_RECORDERS if self._max_recorders is None else self._max_recorders,
+                MAX_CACHED_ENTITIES if self._max_entities is None else self._max_entities)
+
+    def _cached(self, key: Key) -> LivePipelineRecorder | None:
+        """The registered recorder of a run that is still stored; forgets one whose run was deleted."""
+        with self._lock:
+            recorder = self._recorders.get(key)
+            if recorder is not None:
+                self._recorders.move_to_end(key)
+        if recorder is not None and not recorder.exists():
+            with self._lock:
+                if self._recorders.get(key) is recorder:
+                    del self._recorders[key]
+            recorder.close()
+            return None
+        return recorder
+
+    def _remember(self, key: Key, recorder: LivePipelineRecorder) -> LivePipelineRecorder:
+        """Register ``recorder`` unless another thread registered one for the run meanwhile (then return that)."""
+        evicted: list[LivePipelineRecorder] = []
+        max_recorders, max_entities = self._bounds()
+        with self._lock:
+            existing = self._recorders.get(key)
+            if existing is not None and existing is not recorder:
+                self._recorders.move_to_end(key)
+                winner = existing
+            else:
+                self._recorders[key] = recorder
+                self._recorders.move_to_end(key)
+                winner = recorder
+            cached = sum(r.cached_entity_count() for r in self._recorders.values())
+            while len(self._recorders) > max_recorders or (cached > max_entities and len(self._recorders) > 1):
+                dropped = self._recorders.popitem(last=False)[1]
+                cached -= dropped.cached_entity_count()
+                evicted.append(dropped)
+        if winner is not recorder:
+            recorder.close()
+        for old in evicted:
+            old.close()
+        return winner
+
+    def get(self, run_id: str, store: Store, given: dict[str, str | None],
+            expected_outputs: Sequence[str] | None = None) -> LivePipelineRecorder:
+        """The live recorder of the run: registered, else opened, else created (see ``get_recorder``)."""
+        key = (store.url, validate_run_id(run_id))
+        recorder = self._cached(key)
+        if recorder is None:
+            try:
+                recorder = LivePipelineRecorder.open(run_id, store)
+            except RunNotFoundError:
+                settings = {name: value if value is not None else DEFAULT_SETTINGS[name]
+                            for name, value in given.items()}
+                recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
+                                                **settings)
+        recorder.require_settings({name: value for name, value in given.items() if value is not None})
+        return self._remember(key, recorder)
+
+    def load(self, run_id: str, store: Store) -> LivePipelineRecorder | None:
+        """A recorder for a stored run, or None (see ``load_recorder``)."""
+        key = (store.url, validate_run_id(run_id))
+        recorder = self._cached(key)
+        if recorder is None:
+            try:
+                recorder = LivePipelineRecorder.open(run_id, store)
+            except RunNotFoundError:
+                return None
+        return self._remember(key, recorder)
+
+    def size(self) -> int:
+        with self._lock:
+            return len(self._recorders)
+
+    def clear(self) -> None:
+        """Forget every registered recorder and close what they hold open."""
+        with self._lock:
+            dropped = list(self._recorders.values())
+            self._recorders.clear()
+        for recorder in dropped:
+            recorder.close()
 
 
-def _cached(key: tuple[str, str]) -> LivePipelineRecorder | None:
-    """The registered recorder of a run that still exists on disk; forgets one whose run was deleted."""
-    with _lock:
-        recorder = _recorders.get(key)
-        if recorder is not None:
-            _recorders.move_to_end(key)
-    if recorder is not None and not recorder.exists():
-        with _lock:
-            if _recorders.get(key) is recorder:
-                del _recorders[key]
-        recorder.close()
-        return None
-    return recorder
-
-
-def _remember(key: tuple[str, str], recorder: LivePipelineRecorder) -> LivePipelineRecorder:
-    """Register ``recorder`` unless another thread registered one for the run meanwhile (then return that one)."""
-    evicted: list[LivePipelineRecorder] = []
-    with _lock:
-        existing = _recorders.get(key)
-        if existing is not None and existing is not recorder:
-            _recorders.move_to_end(key)
-            winner = existing
-        else:
-            _recorders[key] = recorder
-            _recorders.move_to_end(key)
-            winner = recorder
-        cached = sum(r.cached_entity_count() for r in _recorders.values())
-        while len(_recorders) > MAX_RECORDERS or (cached > MAX_CACHED_ENTITIES and len(_recorders) > 1):
-            dropped = _recorders.popitem(last=False)[1]
-            cached -= dropped.cached_entity_count()
-            evicted.append(dropped)
-    if winner is not recorder:
-        recorder.close()
-    for old in evicted:
-        old.close()
-    return winner
+DEFAULT_REGISTRY = RecorderRegistry()
 
 
 def get_recorder(
@@ -95,44 +148,20 @@ def get_recorder(
 
         named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
         return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
-    store = store_for(base_path)
-    key = _key(run_id, store)
-    recorder = _cached(key)
-    if recorder is None:
-        try:
-            recorder = LivePipelineRecorder.open(run_id, store)
-        except RunNotFoundError:
-            settings = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
-            recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
-                                            **settings)
-    recorder.require_settings({name: value for name, value in given.items() if value is not None})
-    return _remember(key, recorder)
+    return DEFAULT_REGISTRY.get(run_id, store_for(base_path), given, expected_outputs)
 
 
 def load_recorder(run_id: str, base_path: Store | str | os.PathLike[str] | None = None) \
         -> LivePipelineRecorder | None:
     """A recorder for a stored run, or None if there is no such run. Never writes."""
-    store = store_for(base_path)
-    key = _key(run_id, store)
-    recorder = _cached(key)
-    if recorder is None:
-        try:
-            recorder = LivePipelineRecorder.open(run_id, store)
-        except RunNotFoundError:
-            return None
-    return _remember(key, recorder)
+    return DEFAULT_REGISTRY.load(run_id, store_for(base_path))
 
 
 def registry_size() -> int:
-    """How many recorders the registry holds now (never more than MAX_RECORDERS)."""
-    with _lock:
-        return len(_recorders)
+    """How many recorders the default registry holds now (never more than MAX_RECORDERS)."""
+    return DEFAULT_REGISTRY.size()
 
 
 def clear_registry() -> None:
-    """Forget every registered recorder and close their lock files."""
-    with _lock:
-        dropped = list(_recorders.values())
-        _recorders.clear()
-    for recorder in dropped:
-        recorder.close()
+    """Forget every recorder of the default registry and close what they hold open."""
+    DEFAULT_REGISTRY.clear()

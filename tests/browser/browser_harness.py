@@ -12,6 +12,7 @@ import struct
 import threading
 import wave
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,15 @@ from PIL import Image
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.settings import Settings
 from support import wait_until
+
+
+@dataclass
+class Server:
+    """A server a browser test talks to: its base URL and the store folder it serves."""
+
+    url: str
+    base_path: Path
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,16 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import launch_chromium, running_server
+from browser_harness import Server, launch_chromium, running_server
 from playwright.sync_api import sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@dataclass
-class Server:
-    url: str
-    base_path: Path
 
 
 @dataclass

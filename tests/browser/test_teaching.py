@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_harness import running_server
-from conftest import Server
+from browser_harness import Server, running_server
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 

@@ -20,6 +20,8 @@ from pipeline_recorder import (
     registry,
 )
 from pipeline_recorder.locking import LOCK_FILENAME
+from pipeline_recorder.registry import RecorderRegistry
+from pipeline_recorder.stores import FolderStore
 
 
 def made_run(base: Path) -> LivePipelineRecorder:
@@ -182,3 +184,16 @@ def test_a_corrupt_or_linked_metadata_file_is_a_clear_corrupt_run_error(base: Pa
         load_recorder(made.run_id, base_path=base)
     with pytest.raises(CorruptRunError):
         RunStore(base).read_metadata(made.run_id)
+
+
+def test_two_registries_in_one_process_share_no_recorder(base: Path) -> None:
+    first, second = RecorderRegistry(max_recorders=2), RecorderRegistry(max_recorders=2)
+    store = FolderStore(base)
+    run_id = new_run_id()
+    mine = first.get(run_id, store, {"config_name": "c", "execution_mode": "eco", "safety_level": "kids",
+                                     "user_id": None})
+    assert first.get(run_id, store, {}) is mine
+    theirs = second.load(run_id, store)
+    assert theirs is not None and theirs is not mine and (first.size(), second.size()) == (1, 1)
+    first.clear()
+    assert (first.size(), second.size()) == (0, 1)

@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import runformat
+from ..fileversion import same_text as same
+from ..fileversion import signature_text as signature
 from ..naming import RUN_ID_PATTERN
 from ..stores.folder import FolderStore
 from .inotify import DirWatch
 from .schema import INDEX_DIRNAME, INDEX_FILENAME, INDEXES, IndexDatabase, create_indexes, indexes_missing
-from .summaries import Row, folder_signature, metadata_signature, read_row, same, signature
+from .summaries import Row, folder_signature, metadata_signature, read_row
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,14 +17,14 @@ from typing import Any
 
 from .. import runformat
 from ..errors import CorruptRunError
+from ..fileversion import read_if_changed
+from ..fileversion import signature_text as signature
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
 from ..store import parse_metadata
 
 log = logging.getLogger(__name__)
 
-# A directory or file mtime this close to "now" may share a clock tick with a change not yet visible to us.
-RACY_NS = 100_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -57,25 +56,6 @@ def timestamp_us(value: str) -> int:
     return (parsed - _EPOCH) // timedelta(microseconds=1)
 
 
-def signature(st: os.stat_result) -> str:
-    """The signature of a stat result; marked ``racy:`` (never trusted) when its mtime is within RACY_NS of now."""
-    sig = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-    # A file changed within the same clock tick as our read may change again unseen: never trust such a signature.
-    return "racy:" + sig if time.time_ns() - st.st_mtime_ns < RACY_NS else sig
-
-
-def same(stored: str, current: str | None) -> bool:
-    """Whether a stored signature still stands for the current one (a racy one never does)."""
-    return current is not None and not stored.startswith("racy:") and stored == current
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, max(size + 1, 65536)):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def read_row(runs_dir: str, run_id: str,
              is_live: Callable[[str, dict[str, Any]], bool] = lambda run_id, writers: run_is_alive(writers)) \
         -> Row | str | None:
@@ -84,17 +64,11 @@ def read_row(runs_dir: str, run_id: str,
     folder = f"{runs_dir}/{run_id}"  # plain strings: a cold build does this 100,000 times
     path = f"{folder}/{METADATA_FILENAME}"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        st, read = read_if_changed(path, None)  # never through a link, never blocking on a fifo, exact size
     except OSError:
         return folder_signature(folder)
-    try:
-        st = os.fstat(fd)
-        sig = signature(st)
-        data = _read_all(fd, st.st_size)
-    except OSError:
-        return folder_signature(folder)
-    finally:
-        os.close(fd)
+    sig = signature(st)
+    data = read or b""
     try:
         doc = parse_metadata(data, Path(path))
     except CorruptRunError as exc:

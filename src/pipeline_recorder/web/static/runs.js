@@ -5,6 +5,7 @@ import { h, setChildren } from "./dom.js";
 import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
 import { pickBox, setUpPicking } from "./pick.js";
+import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
 
 const REFRESH_MS = 2000;
@@ -68,6 +69,14 @@ function statusBadge(status) {
   return h("span", { class: `badge status-${status}`, text: t(`status.${status}`) });
 }
 
+/** The first lines of the run's input and final text, as far as they are known yet. */
+function textsCell(texts) {
+  const line = (key, text) => (text
+    ? h("p", { class: `run-line run-${key}` }, h("span", { class: "run-line-label", text: t(`runs.${key}`) }), " ", text)
+    : null);
+  return [line("input", texts?.input), line("output", texts?.output)];
+}
+
 function progressCell(run) {
   const { done, total } = parseProgress(run.progress ?? run.current_state?.progress);
   const label = t("progress.value", { done, total });
@@ -88,13 +97,15 @@ function cell(label, ...content) {
 
 function row(run) {
   const link = h("a", { href: runPageUrl(run.run_id), text: run.config_name });
+  const texts = rowTexts(run);
   return h(
     "tr",
     { "data-run-id": run.run_id, "data-status": run.status },
     cell(t("col.pick"), pickBox(run)),
-    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) })),
+    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts)),
     cell(t("col.user"), run.user_id),
-    cell(t("col.status"), statusBadge(run.status)),
+    cell(t("col.status"), statusBadge(run.status),
+      texts?.reason ? h("span", { class: "row-reason", text: texts.reason }) : null),
     cell(t("col.progress"), ...progressCell(run)),
     h("td", { "data-label": t("col.started") }, h("time", { datetime: run.timestamp, text: formatTime(run.timestamp) })),
     cell(t("col.duration"), duration(run)),
@@ -102,7 +113,11 @@ function row(run) {
 }
 
 /** Replace rows whose content changed; rebuild only when the order changed, so keyboard focus survives. */
+let shown = []; // the runs of the rows, for redrawing them when their texts arrive
+let redraw = null;
+
 function show(runs) {
+  shown = runs;
   const current = [...body.rows];
   const sameOrder = current.length === runs.length && current.every((tr, i) => tr.dataset.runId === runs[i].run_id);
   const rows = runs.map(row);
@@ -197,6 +212,10 @@ filters.addEventListener("submit", (event) => {
 });
 more.addEventListener("click", loadMore);
 setUpPicking();
+whenTextsArrive(() => {
+  // Texts arrive run by run: redraw once for a burst of them.
+  if (redraw === null) redraw = setTimeout(() => { redraw = null; show(shown); }, 0);
+});
 document.getElementById("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   setToken(document.getElementById("token-input").value.trim());
