@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
+INITDB ?= /usr/lib/postgresql/15/bin/initdb
 
-.PHONY: run test setup lint typecheck pytest chromium wrk bench bench-faults clean
+.PHONY: run test setup lint typecheck pytest chromium postgresql wrk bench bench-faults clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +30,22 @@ chromium:
 	  fi; \
 	fi
 
+# The shared-store tests start their own PostgreSQL cluster from Debian's postgresql: install it when missing.
+postgresql:
+	@if [ ! -x $(INITDB) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "PostgreSQL is missing: installing Debian's postgresql package"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "error: the shared-store tests need Debian's PostgreSQL at $(INITDB); install it with 'apt-get install postgresql' (as root)"; exit 1; \
+	  fi; \
+	fi
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-pytest: setup chromium
+pytest: setup chromium postgresql
 	$(BIN)/pytest -q
 
 test: lint pytest

@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_recorder.stores import FolderStore, Store
+from pipeline_recorder.stores.shared import SharedStore
+from shared_backend import shared_store, waits_for_lock
 
 
 @contextlib.contextmanager
@@ -40,7 +42,10 @@ def folder_store(tmp_path: Path) -> Iterator[Store]:
         store.close()
 
 
-STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[Store]]] = {"folder": folder_store}
+STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[Store]]] = {
+    "folder": folder_store,
+    "s3": shared_store,  # tests/shared_backend.py: real PostgreSQL and moto_server on loopback
+}
 
 
 def waits_for_run_lock(store: Store, pid: int) -> bool:
@@ -53,6 +58,8 @@ def waits_for_run_lock(store: Store, pid: int) -> bool:
         with open("/proc/locks", encoding="ascii") as locks:
             return any(parts[1:3] == ["->", "FLOCK"] and parts[5] == str(pid)
                        for parts in (line.split() for line in locks))
+    if isinstance(store, SharedStore):
+        return waits_for_lock(store, pid)
     return True
 
 

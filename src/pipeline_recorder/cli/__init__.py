@@ -34,7 +34,7 @@ def _root() -> None:
 
 
 # Each module registers its commands on `app` when imported.
-from . import inspect, ops, runs, serve, sync  # noqa: E402,F401
+from . import inspect, migrate, ops, runs, serve, sync  # noqa: E402,F401
 
 
 def main() -> None:

@@ -18,6 +18,13 @@ def serve(
                                       help="TCP port.")] = 17801,
     base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH",
                                             help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
+    store: Annotated[str | None, typer.Option(
+        envvar="PIPELINE_RECORDER_STORE", show_default=False,
+        help="Serve this store instead of BASE_PATH: a store URL such as s3://bucket/prefix (the shared store; "
+             "S3 endpoint and credentials from the AWS_* variables).")] = None,
+    database: Annotated[str | None, typer.Option(
+        envvar="PIPELINE_RECORDER_DATABASE_URL", show_default=False,
+        help="The shared store's PostgreSQL database (a libpq URL, postgresql://...).")] = None,
     configs: Annotated[list[Path] | None, typer.Option(
         envvar="PIPELINE_RECORDER_CONFIGS",
         help="Folder of extra pipeline configs (repeatable; the variable takes a ':'-separated list).")] = None,
@@ -42,22 +49,30 @@ def serve(
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     import uvicorn
 
-    from ..errors import ValidationError
+    from ..errors import StorageError, ValidationError
     from ..http.fastapi_app import create_app
     from ..http.settings import Settings
 
     try:
         config_dirs = [part for value in configs or [] for part in str(value).split(os.pathsep) if part]
-        settings = Settings.build(host=host, port=port, base_path=base_path, config_dirs=config_dirs,
+        if database:  # how the shared store finds its database, in this process and the ones it starts
+            os.environ["PIPELINE_RECORDER_DATABASE_URL"] = database
+        settings = Settings.build(host=host, port=port, base_path=base_path, store=store or None,
+                                  config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
                                   cors_origins=_split(cors_origin), lease_seconds=lease_seconds,
                                   max_entity_bytes=max_entity_bytes)
+        app = create_app(settings)  # opens the store: a shared store's servers must answer now
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(f"serving {settings.base_path / 'pipeline_runs'} on http://{_url_host(host)}:{port}/ "
+    except StorageError as exc:
+        typer.echo(f"error: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+    served = settings.store or settings.base_path / "pipeline_runs"
+    typer.echo(f"serving {served} on http://{_url_host(host)}:{port}/ "
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
                 proxy_headers=False, server_header=False)
 
 

@@ -54,7 +54,7 @@ class Api:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = open_store(settings.base_path)
+        self.store = open_store(settings.store or settings.base_path)
         self.documents = Documents(self.store)
         self.guard = Guard(settings)
         self.pages = Pages()

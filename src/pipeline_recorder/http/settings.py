@@ -5,6 +5,7 @@
 | host | PIPELINE_RECORDER_HOST | 127.0.0.1 |
 | port | PIPELINE_RECORDER_PORT | 17801 |
 | base_path | PIPELINE_RECORDER_BASE_PATH | . (runs under ./pipeline_runs) |
+| store | PIPELINE_RECORDER_STORE | none: the folder store at base_path (else a store URL, e.g. s3://bucket/prefix) |
 | config_dirs | PIPELINE_RECORDER_CONFIGS | none (os.pathsep-separated list) |
 | workers | PIPELINE_RECORDER_WORKERS | 2 (pipelines run at once) |
 | token | PIPELINE_RECORDER_TOKEN | none (no token asked) |
@@ -34,6 +35,7 @@ class Settings:
     """What the server needs to know; every field has a safe default."""
 
     base_path: Path = field(default_factory=lambda: Path(".").absolute())
+    store: str | None = None  # a store URL (s3://bucket/prefix) served instead of the folder at base_path
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     config_dirs: tuple[Path, ...] = ()
@@ -77,6 +79,8 @@ class Settings:
             values["workers"] = _integer("PIPELINE_RECORDER_WORKERS", workers)
         if (base := get("BASE_PATH")) is not None:
             values["base_path"] = base
+        if (store := get("STORE")) is not None:
+            values["store"] = store
         if (configs := get("CONFIGS")) is not None:
             values["config_dirs"] = [part for part in configs.split(os.pathsep) if part]
         if (token := get("TOKEN")) is not None:

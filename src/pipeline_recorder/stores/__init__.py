@@ -26,7 +26,19 @@ __all__ = ["EntityFile", "FolderStore", "RunTransaction", "RunWriter", "StagedEn
 StoreFactory = Callable[[str], Store]
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_schemes: dict[str, StoreFactory] = {}
+
+
+def _open_shared_store(url: str) -> Store:
+    # Imported on first use: the shared store's packages (psycopg, obstore) are the optional extra "shared".
+    try:
+        from .shared import open_shared_store
+    except ImportError as exc:
+        raise ValidationError(f"the store {url[:120]!r} needs the shared store's packages: pip install "
+                              f"'pipeline-recorder[shared]' ({exc})") from exc
+    return open_shared_store(url)
+
+
+_schemes: dict[str, StoreFactory] = {"s3": _open_shared_store}
 _schemes_lock = threading.Lock()
 
 
