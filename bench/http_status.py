@@ -1,13 +1,17 @@
 """Benchmark: requests/s of ``GET /api/pipeline/{run_id}/status`` against a bare Starlette route returning the same
 bytes, with the same load generator, connections and run, in the same invocation.
 
-    .venv/bin/python bench/http_status.py                  # wrk, 32 connections, 3 rounds of 5 s per server
-    .venv/bin/python bench/http_status.py --seconds 3 --rounds 1
+    .venv/bin/python bench/http_status.py                  # wrk, 32 connections, 7 rounds of 3 s per server
+    .venv/bin/python bench/http_status.py --seconds 2 --rounds 3
 
-Each server is one uvicorn process (no access log); the load generator is ``wrk`` (Debian package) when present,
-else an in-repo asyncio load generator over httpx (printed in the table). Rounds alternate the servers so that
-background load on this shared machine hits them alike; the best round of each is kept.
-Target (issue 3): /status >= 0.6x the bare route; the 304 path (If-None-Match) faster still.
+Each server is one uvicorn process without an access log, as the bare route is served; a fourth row is the server
+as ``pipeline-recorder serve`` runs it, which logs every request (uvicorn's access log, here to /dev/null): the
+difference between the two rows is what logging costs. The load generator is ``wrk`` (Debian package) when
+present, else an in-repo asyncio load generator over httpx (printed in the table). Rounds alternate the servers so
+that background load on this shared machine hits them alike. Printed per server: the best round (req/s and its
+ratio to the bare route's best), the median of each round's ratio to the bare route of the same round, and the
+server process's CPU time per request (median over rounds; the least sensitive to other load on the machine).
+Target: /status >= 0.8x the bare route (32 connections, loopback); the 304 path (If-None-Match) at least as fast.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +49,14 @@ def serve(kind: str, port: int, base: Path, run_id: str) -> None:
         from pipeline_recorder.http.fastapi_app import create_app
         from pipeline_recorder.http.settings import Settings
 
-        app = create_app(Settings(base_path=base))
+        try:
+            from pipeline_recorder.http.server import run
+        except ImportError:  # a version before the header deadline (to compare with it: PYTHONPATH=old/src)
+            run = uvicorn.run
+        # As `serve` serves it (uvicorn with the header deadline), without the access log, as the bare route.
+        run(create_app(Settings(base_path=base)), host="127.0.0.1", port=port, log_level="warning",
+            access_log=False, proxy_headers=False, server_header=False)
+        return
     else:
         from starlette.applications import Starlette
         from starlette.responses import Response
@@ -56,12 +68,18 @@ def serve(kind: str, port: int, base: Path, run_id: str) -> None:
             return Response(body, media_type="application/json")
 
         app = Starlette(routes=[Route("/api/pipeline/{run_id}/status", status)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, proxy_headers=False,
+                server_header=False)
 
 
 def start(kind: str, base: Path, run_id: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), str(base), run_id])
+    if kind == "serve":  # the server as `pipeline-recorder serve` runs it: access log on (to /dev/null here)
+        proc = subprocess.Popen([sys.executable, "-c", "from pipeline_recorder.cli import main; main()", "serve",
+                                 "--port", str(port), "--base-path", str(base)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), str(base), run_id])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -111,10 +129,24 @@ def load(url: str, seconds: float, headers: dict[str, str]) -> float:
     return asyncio.run(_async_load(url, seconds, headers))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(proc: subprocess.Popen[bytes], url: str, seconds: float, headers: dict[str, str]) -> tuple[float, float]:
+    """(requests per second, server CPU microseconds per request) of one round."""
+    before = cpu_seconds(proc.pid)
+    rate = load(url, seconds, headers)
+    return rate, (cpu_seconds(proc.pid) - before) / (rate * seconds) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -134,30 +166,36 @@ def main() -> None:
         run_id = rec.run_id
         size = len((base / "pipeline_runs" / run_id / "metadata.json").read_bytes())
         path = f"/api/pipeline/{run_id}/status"
-        servers = {kind: start(kind, base, run_id) for kind in ("bare", "ours")}
+        servers = {kind: start(kind, base, run_id) for kind in ("bare", "ours", "serve")}
         try:
             etag = httpx.get(servers["ours"][1] + path).headers["etag"]
-            results: dict[str, list[float]] = {"bare": [], "ours": [], "ours_304": []}
-            for url in (servers["bare"][1], servers["ours"][1]):
+            plan = {"bare": ("bare", {}), "ours": ("ours", {}), "ours_304": ("ours", {"If-None-Match": etag}),
+                    "serve": ("serve", {})}
+            results: dict[str, list[tuple[float, float]]] = {key: [] for key in plan}
+            for _, url in servers.values():
                 load(url + path, 1, {})  # warm-up
             for _ in range(args.rounds):
-                results["bare"].append(load(servers["bare"][1] + path, args.seconds, {}))
-                results["ours"].append(load(servers["ours"][1] + path, args.seconds, {}))
-                results["ours_304"].append(load(servers["ours"][1] + path, args.seconds, {"If-None-Match": etag}))
+                for key, (kind, headers) in plan.items():
+                    proc, url = servers[kind]
+                    results[key].append(measure(proc, url + path, args.seconds, headers))
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(10)
-    best = {name: max(values) for name, values in results.items()}
     generator = "wrk" if shutil.which("wrk") else "asyncio+httpx"
     print(f"GET /status of a {size}-byte metadata.json, {CONNECTIONS} connections, {generator}, "
-          f"best of {args.rounds} x {args.seconds:g} s, {os.cpu_count()} CPUs")
-    print(f"{'server':<34}{'req/s':>10}{'vs bare':>10}")
+          f"{args.rounds} rounds x {args.seconds:g} s (servers alternate within each round), {os.cpu_count()} CPUs")
+    print(f"{'server':<36}{'best req/s':>11}{'vs bare':>9}{'median round':>14}{'CPU us/req':>12}{'CPU vs bare':>13}")
     rows = [("bare Starlette route (same bytes)", "bare"), ("pipeline-recorder /status 200", "ours"),
-            ("pipeline-recorder /status 304", "ours_304")]
+            ("pipeline-recorder /status 304", "ours_304"), ("`serve` as run (access log on) 200", "serve")]
+    best = {key: max(rate for rate, _ in values) for key, values in results.items()}
+    cpu = {key: statistics.median(us for _, us in values) for key, values in results.items()}
     for label, key in rows:
-        print(f"{label:<34}{best[key]:>10.0f}{best[key] / best['bare']:>9.2f}x")
-    print(json.dumps({key: round(value) for key, value in best.items()}))
+        # Each round's ratio against the bare route measured in the same round: robust to load that comes and goes.
+        ratio = statistics.median(r[0] / b[0] for r, b in zip(results[key], results["bare"], strict=True))
+        print(f"{label:<36}{best[key]:>11.0f}{best[key] / best['bare']:>8.2f}x{ratio:>13.2f}x"
+              f"{cpu[key]:>12.0f}{cpu['bare'] / cpu[key]:>12.2f}x")
+    print(json.dumps({"best": {k: round(v) for k, v in best.items()}, "cpu_us": {k: round(v) for k, v in cpu.items()}}))
 
 
 if __name__ == "__main__":

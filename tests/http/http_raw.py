@@ -3,6 +3,7 @@ answer, to see whether the server answered before it had the body."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -53,6 +54,7 @@ def post_slowly(url: str, path: str, total: int, headers: dict[str, str], *, chu
         return EarlyAnswer(response.status, body, sent_before)
     finally:
         answered.set()
-        sock.shutdown(socket.SHUT_RDWR)  # wakes a send blocked on a full buffer; close alone would not
+        with contextlib.suppress(OSError):  # the server may have closed the connection already
+            sock.shutdown(socket.SHUT_RDWR)  # wakes a send blocked on a full buffer; close alone would not
         sock.close()
         thread.join(30)

@@ -16,6 +16,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp, runner_bp, writes_bp
 from pipeline_recorder.http.fastapi_app import create_app
+from pipeline_recorder.http.server import HEADER_TIMEOUT_SECONDS, server_config
 from pipeline_recorder.http.settings import Settings
 from support import wait_until
 
@@ -35,12 +36,13 @@ class Live:
 
 
 @contextmanager
-def fastapi_server(settings: Settings) -> Iterator[str]:
+def fastapi_server(settings: Settings, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", timeout_graceful_shutdown=1)
+    config = server_config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                           timeout_graceful_shutdown=1, header_timeout=header_timeout)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -47,10 +47,9 @@ def serve(
         = 4 * 1024**3,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
-    import uvicorn
-
     from ..errors import StorageError, ValidationError
     from ..http.fastapi_app import create_app
+    from ..http.server import run as serve_app
     from ..http.settings import Settings
 
     try:
@@ -72,8 +71,8 @@ def serve(
     typer.echo(f"serving {served} on http://{_url_host(host)}:{port}/ "
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
-                proxy_headers=False, server_header=False)
+    serve_app(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3, proxy_headers=False,
+              server_header=False)
 
 
 def _split(values: list[str] | None) -> list[str]:

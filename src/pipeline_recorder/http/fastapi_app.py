@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
@@ -90,7 +91,8 @@ class GuardMiddleware:
 
     It also answers the routes the table runs on the event loop (``Pool.LOOP``: ``/status``) itself, through the
     same admission and handler as every route: a frontend polls ``/status`` every second per open run, and a pass
-    through the framework's routing would cost more than the handler (a cached stat-and-compare).
+    through the framework's routing and middleware would cost more than the handler (a cached stat-and-compare).
+    ``RecorderApp`` puts it in front of everything FastAPI does per request.
 
     ``HEAD`` is answered for every route as ``GET`` would be, without the body: see ``_head_as_get``.
     """
@@ -99,35 +101,53 @@ class GuardMiddleware:
         self.app = app
         self.guard = api.guard
         self.api = api
+        self._common = [(name.lower().encode(), value.encode()) for name, value in COMMON_HEADERS.items()]
+        self._hosts: dict[bytes, bool] = {}  # Host header -> allowed, for the Host values seen (bounded)
+
+    def _host_allowed(self, host: bytes | None) -> Response | None:
+        if host is not None and self._hosts.get(host):
+            return None
+        refused = self.guard.check_host(host.decode("latin-1") if host is not None else None)
+        if refused is None and host is not None:
+            if len(self._hosts) >= 256:
+                self._hosts.clear()
+            self._hosts[host] = True
+        return refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "HEAD":
+        method = scope["method"]
+        if method == "HEAD":
             await _head_as_get(self, scope, receive, send)
             return
-        headers = HeaderMap(scope["headers"])
-        origin = headers.get("origin")
-        refused = self.guard.check_host(headers.get("host"))
-        if refused is None and scope["method"] == "OPTIONS" and headers.get("access-control-request-method"):
+        host = origin = preflight = None
+        for name, value in scope["headers"]:  # ASGI servers give header names in lower case
+            if name == b"host":
+                host = value
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                preflight = value
+        refused = self._host_allowed(host)
+        if refused is None and method == "OPTIONS" and preflight is not None:
             refused = self.guard.preflight(origin)
-        extra = {**COMMON_HEADERS, **self.guard.cors_headers(origin)}
+        cors = self.guard.cors_headers(origin) if origin is not None else {}
         if refused is not None:
-            refused.headers.update(extra)
+            refused.headers.update({**COMMON_HEADERS, **cors})
             await to_starlette(refused)(scope, receive, send)
             return
-        raw_extra = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-        if found := match(scope["method"], _route_path(scope), _FAST):
+        raw_extra = [*self._common, *[(k.lower().encode(), v.encode()) for k, v in cors.items()]]
+        if found := match(method, _route_path(scope), _FAST):
             route, params = found
             answer = self.api.handle(route, _request(scope, receive, params, route))
             if isinstance(answer.body, bytes):
-                start: Message = {"type": "http.response.start", "status": answer.status,
-                                  "headers": [*_raw_headers(answer), *raw_extra]}
-                await send(start)
+                await send({"type": "http.response.start", "status": answer.status,
+                            "headers": [*_raw_headers(answer), *raw_extra]})
                 await send({"type": "http.response.body", "body": answer.body})
                 return
-            answer.headers.update(extra)
+            answer.headers.update({**COMMON_HEADERS, **cors})
             await to_starlette(answer)(scope, receive, send)
             return
 
@@ -138,6 +158,16 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class RecorderApp(FastAPI):
+    """The FastAPI app with ``GuardMiddleware`` in front of all of it: the host check covers every answer, and the
+    fast path skips FastAPI's per-request work (telemetry checks, body-limit and error middleware)."""
+
+    guard: GuardMiddleware
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.guard(scope, receive, send)
 
 
 async def _head_as_get(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -191,10 +221,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await anyio.to_thread.run_sync(api.close)
 
-    app = FastAPI(title="pipeline-recorder", version=__version__, lifespan=lifespan, openapi_url=None,
-                  docs_url=None, redoc_url=None)
+    app = RecorderApp(title="pipeline-recorder", version=__version__, lifespan=lifespan, openapi_url=None,
+                      docs_url=None, redoc_url=None)
     app.state.api = api
-    app.add_middleware(GuardMiddleware, api=api)
+    app.guard = GuardMiddleware(functools.partial(FastAPI.__call__, app), api)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: StarletteRequest, exc: StarletteHTTPException) -> StarletteResponse:

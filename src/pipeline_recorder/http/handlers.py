@@ -83,7 +83,10 @@ class Api:
             return refused
         handler: Callable[[Request], Response] = getattr(self.writes if route.group is Group.WRITE else self,
                                                           route.name)
-        return self.answer(lambda: handler(request))
+        try:
+            return handler(request)
+        except Exception as exc:  # every error gets the one error body, as in answer()
+            return response_for(exc)
 
     # -- reading a run ---------------------------------------------------------------------------------------
 

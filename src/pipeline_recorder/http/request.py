@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ValidationError
@@ -31,8 +31,9 @@ class IncompleteBodyError(ValidationError):
 
 
 class HeaderMap:
-    """Case-insensitive headers over raw ``(name, value)`` pairs; the first of repeated names wins (as in
-    Starlette and Werkzeug). Nothing is decoded until asked for: the ``/status`` fast path looks at two headers."""
+    """Case-insensitive headers over ASGI's raw ``(name, value)`` pairs (names in lower case, as ASGI servers give
+    them); the first of repeated names wins (as in Starlette and Werkzeug). Nothing is decoded until asked for:
+    the ``/status`` fast path looks at one header."""
 
     __slots__ = ("_raw",)
 
@@ -42,7 +43,7 @@ class HeaderMap:
     def get(self, key: str, /) -> str | None:
         wanted = key.lower().encode("latin-1")
         for name, value in self._raw:
-            if name.lower() == wanted:
+            if name == wanted:  # ASGI servers give header names in lower case
                 return value.decode("latin-1")
         return None
 
@@ -81,7 +82,7 @@ class Body:
 EMPTY_BODY = Body(lambda: b"", 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """One request: what the route's handler may use of it."""
 
@@ -92,7 +93,6 @@ class Request:
     body: Body = EMPTY_BODY
     client: str | None = None  # the peer's IP address, as the server saw it
     root_path: str = ""  # where the API is mounted (ASGI root_path, Flask script root + url_prefix)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The body as JSON, strictly: one document, no duplicate keys, no NaN or Infinity; 400 otherwise."""
