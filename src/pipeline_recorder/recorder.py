@@ -31,7 +31,7 @@ from .progress import completed_outputs, progress
 from .runformat import MetadataDocument
 from .stores import Store, store_for
 from .stores.base import RunTransaction
-from .validation import check_setting, check_stage, check_step, check_text, entity_metadata
+from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
 SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
@@ -232,11 +232,7 @@ class LivePipelineRecorder(RunEndings):
 
     def save_error(self, stage: int, error_type: str, message: str, details: dict[str, Any] | None = None) -> str:
         """Save an ``error`` entity (JSON) saying in which stage what went wrong."""
-        check_stage(stage)
-        if not isinstance(message, str) or not isinstance(error_type, str):
-            raise ValidationError("error_type and message must be strings")
-        check_text("error_type", error_type)
-        check_text("message", message)
+        check_error(stage, error_type, message)
         record = {"stage": stage, "error_type": error_type, "message": message, "details": details or {},
                   "timestamp": runformat.utc_now()}
         return self.save_entity("error", record, {"stage": stage, "error_type": error_type})
