@@ -11,15 +11,24 @@ these classes to status codes in one table)::
      │    ├── InvalidMetadataError
      │    ├── InvalidContentError   (also TypeError) content of a type that cannot be stored
      │    ├── ArchiveRefusedError   an archive to import is unsafe, incomplete or tampered; nothing was imported
-     │    └── ExportFormatError     an export file name ends neither in .zip nor in .tar.gz / .tgz
+     │    ├── ExportFormatError     an export file name ends neither in .zip nor in .tar.gz / .tgz
+     │    ├── ConfigError           a pipeline config file is malformed (names the file and the field)
+     │    └── InvalidRequestError   a pipeline request (execute body) lacks a field or has a malformed one
      ├── RunNotFoundError           (also LookupError) no such run in the store
      ├── EntityNotFoundError        (also LookupError) no such entity in the run
      ├── RunExistsError             a run with that id exists with other settings
      ├── RunFinishedError           the run has ended; it takes no more entities or states
      ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
      ├── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+     ├── UnknownConfigError         (also LookupError) the runner knows no pipeline config of that name
+     ├── QueueFullError             the runner's queue of waiting runs is full; try again later
+     ├── BackendError               a runner backend (embedded or HTTP) failed: down, timeout, bad answer
+     ├── ServiceClosedError         the runner was shut down and takes no more work
      └── RemoteError                a recorder server refused a request for a reason of its own (token, size)
           └── ServerUnreachableError  the recorder server did not answer (a RemoteRecorder spools its writes)
+
+The runner's errors live here too (``pipeline_recorder.runner`` re-exports them), so every layer can name them
+without importing the runner.
 """
 
 from __future__ import annotations
@@ -85,6 +94,35 @@ class StorageError(RecorderError, OSError):
     """The file system refused a write (disk full, read-only store, permissions)."""
 
 
+# -- errors of the pipeline runner ------------------------------------------------------------------------------
+
+
+class ConfigError(ValidationError):
+    """A pipeline config file is malformed; the message names the file and the field."""
+
+
+class InvalidRequestError(ValidationError):
+    """A pipeline request (the execute body) is missing a field or has a malformed one."""
+
+
+class UnknownConfigError(RecorderError, LookupError):
+    """No pipeline config of that name is known."""
+
+
+class QueueFullError(RecorderError):
+    """The runner's queue of waiting runs is full; the request was not accepted."""
+
+
+class BackendError(RecorderError):
+    """A backend failed to answer usefully (server down, timeout, error status, unparseable answer)."""
+
+    def __init__(self, backend: str, message: str = "failed") -> None:
+        super().__init__(f"{backend} backend: {message}")
+        self.backend = backend
+
+
+class ServiceClosedError(RecorderError):
+    """The pipeline service has been shut down and accepts no more runs."""
 class RemoteError(RecorderError):
     """A recorder server refused a request for a reason of its own (no or wrong token, too large, ...)."""
 

@@ -24,13 +24,14 @@ from .content import Content, prepare
 from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
 from .formats import normalize_format
+from .known_configs import known_expected_outputs
 from .liveness import current_owner, with_writer
 from .naming import entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
 from .runformat import MetadataDocument
 from .stores import Store, store_for
 from .stores.base import RunTransaction
-from .validation import check_setting, check_stage, check_step, check_text, entity_metadata
+from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
 SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
@@ -71,7 +72,7 @@ class LivePipelineRecorder(RunEndings):
                                   "existing run)")
         settings = {name: check_setting(name, value) for name, value in given.items()}
         settings["user_id"] = check_setting("user_id", "anonymous" if user_id is None else user_id)
-        self._create(settings, _expected(expected_outputs))
+        self._create(settings, _expected(expected_outputs, settings["config_name"]))
 
     def _create(self, settings: dict[str, str], expected: list[str]) -> None:
         def document() -> MetadataDocument:
@@ -231,11 +232,7 @@ class LivePipelineRecorder(RunEndings):
 
     def save_error(self, stage: int, error_type: str, message: str, details: dict[str, Any] | None = None) -> str:
         """Save an ``error`` entity (JSON) saying in which stage what went wrong."""
-        check_stage(stage)
-        if not isinstance(message, str) or not isinstance(error_type, str):
-            raise ValidationError("error_type and message must be strings")
-        check_text("error_type", error_type)
-        check_text("message", message)
+        check_error(stage, error_type, message)
         record = {"stage": stage, "error_type": error_type, "message": message, "details": details or {},
                   "timestamp": runformat.utc_now()}
         return self.save_entity("error", record, {"stage": stage, "error_type": error_type})
@@ -277,10 +274,12 @@ class LivePipelineRecorder(RunEndings):
         return f"LivePipelineRecorder(run_id={self.run_id!r}, store={self.store.location(self.run_id)!r})"
 
 
-def _expected(expected_outputs: Sequence[str] | None) -> list[str]:
+def _expected(expected_outputs: Sequence[str] | None, config_name: str) -> list[str]:
     if isinstance(expected_outputs, str):
         raise ValidationError("expected_outputs must be a list of entity types, not a string")
-    expected = list(DEFAULT_EXPECTED_OUTPUTS if expected_outputs is None else expected_outputs)
+    if expected_outputs is None:  # a shipped config's own list (haiku has no image), else the default
+        expected_outputs = known_expected_outputs(config_name) or DEFAULT_EXPECTED_OUTPUTS
+    expected = list(expected_outputs)
     for entity_type in expected:
         validate_entity_type(entity_type)
     return expected

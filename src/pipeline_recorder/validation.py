@@ -65,6 +65,15 @@ def check_step(step: object) -> str:
     return check_text("step", step)
 
 
+def check_error(stage: object, error_type: object, message: object) -> None:
+    """The fields of an error entity (``save_error``): a stage, and error_type and message as valid text."""
+    check_stage(stage)
+    if not isinstance(message, str) or not isinstance(error_type, str):
+        raise ValidationError("error_type and message must be strings")
+    check_text("error_type", error_type)
+    check_text("message", message)
+
+
 def entity_metadata(metadata: object) -> dict[str, Any]:
     """A copy of an entity's metadata: a JSON-serialisable dict with string keys and valid Unicode strings, with
     the values of secret-looking keys redacted."""

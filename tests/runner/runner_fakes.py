@@ -15,6 +15,9 @@ from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
 
+from pipeline_recorder.runner.backends import EmbeddedTextBackend
+from pipeline_recorder.runner.backends.protocol import TextResult
+
 Reply = tuple[int, Any]  # (status, dict -> JSON | bytes | str)
 Route = Callable[[dict[str, Any], dict[str, str]], Reply]
 
@@ -157,3 +160,16 @@ def comfyui(polls_before_done: int = 2) -> FakeServer:
     fake.routes[("GET", "/history/*")] = history
     fake.routes[("GET", "/view")] = view
     return fake
+
+
+class GatedText(EmbeddedTextBackend):
+    """The embedded text backend, but translation waits until the test opens the gate (a backend that hangs)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Semaphore(0)  # released each time a translation starts waiting
+
+    def translate(self, text: str, *, target_language: str = "en") -> TextResult:
+        self.entered.release()
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().translate(text, target_language=target_language)

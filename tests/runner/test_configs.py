@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,39 @@ def test_an_unknown_config_name_lists_the_known_ones() -> None:
     with pytest.raises(UnknownConfigError, match="stillepost") as caught:
         ConfigCatalog().get("nosuch")
     assert isinstance(caught.value, LookupError)
+
+
+def test_the_librarys_lookup_of_expected_outputs_agrees_with_every_shipped_config() -> None:
+    from pipeline_recorder.known_configs import known_expected_outputs
+
+    catalog = ConfigCatalog()
+    lookup = json.loads(resources.files("pipeline_recorder").joinpath(
+        "configs", "expected_outputs.lookup.json").read_text(encoding="utf-8"))["expected_outputs"]
+    assert set(lookup) == set(catalog.names())
+    for name in catalog.names():
+        assert known_expected_outputs(name) == catalog.get(name).expected_outputs(), name
+
+
+def test_a_recorder_of_a_known_config_expects_that_configs_outputs(tmp_path: Path) -> None:
+    from pipeline_recorder import LivePipelineRecorder, get_recorder
+
+    haiku = get_recorder("host-haiku-run", "haiku", "eco", "kids", base_path=tmp_path)
+    assert haiku.get_status()["expected_outputs"] == ["input", "translation", "safety", "interception",
+                                                     "safety_pre_output"]
+    for entity_type in ("input", "translation", "safety", "interception", "safety_pre_output"):
+        haiku.save_entity(entity_type, "x" if entity_type != "safety" else {"safe": True})
+    assert haiku.get_status()["current_state"]["progress"] == "5/5"  # a text-only run can reach its end
+    audio = LivePipelineRecorder("host-audio-run", "klangbild", "eco", "kids", base_path=tmp_path)
+    assert audio.get_status()["expected_outputs"][-1] == "output_audio"
+    own = LivePipelineRecorder("host-own-run", "my-own-pipeline", "eco", "kids", base_path=tmp_path)
+    assert own.get_status()["expected_outputs"][-1] == "output_image"  # an unknown name: the default
+    given = LivePipelineRecorder("host-given-run", "haiku", "eco", "kids", base_path=tmp_path,
+                                 expected_outputs=["input", "output_text"])
+    assert given.get_status()["expected_outputs"] == ["input", "output_text"]  # a given list always wins
+    for recorder in (haiku, audio, own, given):
+        recorder.close()
+
+
+def test_a_lookup_file_in_a_config_folder_is_not_read_as_a_config(tmp_path: Path) -> None:
+    (tmp_path / "notes.lookup.json").write_text('{"anything": 1}', encoding="utf-8")
+    assert "notes" not in ConfigCatalog([tmp_path]).names()

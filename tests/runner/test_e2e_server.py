@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -59,18 +60,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         f"media: [image]\nretries: 0\nbackends: {{text: ollama, ollama: {{url: 'http://127.0.0.1:{_closed_port()}'}}}}\n",
         encoding="utf-8")
     settings = Settings(base_path=base, config_dirs=(configs,), workers=2, heartbeat_seconds=0.5)
+    try:
+        with serving(settings) as client:
+            yield Server(client, base, slow_llm)
+    finally:
+        slow_llm.gate.set()
+        slow_llm.close()
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[httpx.Client]:
+    """The API of ``settings`` behind uvicorn on a free loopback port, and a client of it."""
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
                                        timeout_graceful_shutdown=1))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     wait_until(lambda: uv.started, what="uvicorn to start")
     port = uv.servers[0].sockets[0].getsockname()[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        yield Server(client, base, slow_llm)
-    slow_llm.gate.set()
-    uv.should_exit = True
-    thread.join(20)
-    slow_llm.close()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        uv.should_exit = True
+        thread.join(20)
 
 
 def test_the_curl_request_of_the_issue_runs_stillepost_and_everything_can_be_checked(server: Server) -> None:
@@ -184,3 +196,29 @@ def test_twenty_runs_started_at_once_all_complete_without_mixing_entities(server
         assert text.split()[1] in (folder / "04_interception.txt").read_text(encoding="utf-8").split()
         assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
             [e["filename"] for e in doc["entities"]] + ["metadata.json"])
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"schema": "haiku", "input_text": "Hallo \\ud800", "execution_mode": "eco"}',
+    b'{"schema": "haiku", "input_text": "x", "execution_mode": "eco", "user_id": "\\udfff"}',
+    b'{"schema": "haiku", "input_text": "x", "execution_mode": "eco", "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b"[" * 200_000 + b"]" * 200_000,
+])
+def test_text_that_is_no_text_and_deep_nesting_get_a_400_and_record_nothing(server: Server, raw: bytes) -> None:
+    before = set((server.base / "pipeline_runs").iterdir())
+    response = server.client.post("/api/schema/pipeline/execute", content=raw,
+                                  headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
+    assert set((server.base / "pipeline_runs").iterdir()) == before
+
+
+def test_a_server_minimum_safety_level_refuses_off_with_400_and_records_nothing(tmp_path: Path) -> None:
+    with serving(Settings(base_path=tmp_path, min_safety_level="adult")) as client:
+        refused = client.post("/api/schema/pipeline/execute", json={**CURL_BODY, "schema": "haiku",
+                                                                     "safety_level": "off"})
+        assert refused.status_code == 400 and "accepted are kids, youth, adult" in refused.json()["error"]
+        assert not (tmp_path / "pipeline_runs").exists() or not list((tmp_path / "pipeline_runs").iterdir())
+        allowed = client.post("/api/schema/pipeline/execute", json={**CURL_BODY, "schema": "haiku",
+                                                                     "safety_level": "adult"})
+        assert allowed.status_code == 200, allowed.text

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_recorder.runner.safety import SHIPPED_TERMS, TermLists, check_level, check_stgb86a, parse_judgement
+from pipeline_recorder.runner.safety import SHIPPED_TERMS, TermLists, check_level, parse_judgement
+from pipeline_recorder.runner.stgb86a import check_stgb86a, stgb86a_terms
+from pipeline_recorder.runner.textfold import canonical
 
 BLOCKED = False
 PASSES = True
@@ -142,7 +144,7 @@ def test_a_malformed_term_list_blocks(tmp_path: Path) -> None:
 
 def test_the_shipped_term_lists_are_data_files_that_load() -> None:
     assert len(SHIPPED_TERMS.level("kids")) > 20
-    assert "88" in SHIPPED_TERMS.stgb86a().number_codes
+    assert "88" in stgb86a_terms(SHIPPED_TERMS).number_codes
 
 
 @pytest.mark.parametrize(("answer", "safe", "undecided"), [
@@ -153,3 +155,160 @@ def test_a_model_judgement_that_cannot_be_parsed_fails_closed(answer: str, safe:
     verdict = parse_judgement(answer, "kids", "judge:test")
     assert verdict.safe is safe
     assert verdict.undecided is undecided
+
+
+# -- evasions: look-alike letters, misspellings, numbers as words, glued codes, "&", greetings, flags --------------
+
+EVASIONS = [
+    "Ѕіеg Неіl",  # Cyrillic look-alikes
+    "ΗΕΙL ΗΙΤLΕR",  # Greek capitals
+    "Sıeg Heıl",  # dotless i
+    "𝐒𝐢𝐞𝐠 𝐇𝐞𝐢𝐥",  # mathematical bold
+    "S!eg He!l",
+    "Hei| Hit|er",
+    "H!tl3r gruß",
+    "Siieg Heeil",
+    "Heil Hitlr",
+    "Heil Hittler",
+    "Seig Heil",
+    "Hakenkreutz",
+    "Hackenkreuz",
+    "swastica",
+    "swastka",
+    "Heil achtundachtzig",
+    "Heil eighty-eight",
+    "acht acht",
+    "vierzehn achtundachtzig",
+    "fourteen eighty-eight",
+    "Combat achtzehn",
+    "Skin88",
+    "skinhead88",
+    "Aryan88",
+    "Blood & Honour",
+    "Blut & Ehre",
+    "Blood + Honour",
+    "Blood n Honour",
+    "Hallo 88",
+    "88 an alle",
+    "Best regards, 88",
+    "Liebe Grüße 88!",
+    "Tschüss, 18",
+    "Sieg Heil ٨٨",  # Arabic-Indic digits
+    "eine PKK-Fahne",
+    "die Fahne der Hamas",
+    "the flag of the PKK",
+    "Hamasflagge",
+    "ISIS flag",
+    "a Hezbollah flag",
+    "IS-Flagge",
+    "flag of the Islamic State",
+    "Samidoun logo",
+    "Combat 18 logo",
+    "Hammerskins patch",
+    "Blood & Honour Triskele",
+    "Hakenkreuzfahne",
+    "a picture of the Reichsadler mit Hakenkreuz",
+]
+
+# Ordinary sentences, names and numbers that must pass: this table stays green.
+HARMLESS = [
+    "88 keys on a piano",
+    "Ich habe achtundachtzig Tasten am Klavier",
+    "Hello, 18 people came to the party",
+    "Hallo, 18 Leute kamen zum Fest",
+    "Der Bus 88 fährt zum Zoo",
+    "Er ist achtzehn Jahre alt",
+    "She turned eighteen today",
+    "Ich wohne in der Hauptstraße 88",
+    "88 Luftballons",
+    "Take care, see you at 18:00",
+    "Eighteen wheeler truck",
+    "Grüße aus Berlin, Anna",
+    "Meine Tante Sigrun backt Kuchen",
+    "Sigrid and Siegfried",
+    "Heike Heilmann",
+    "Heinz Hitzler",
+    "The White Tower of London",
+    "white powder snow on the mountain",
+    "Let's buy uniform shirts for the team",
+    "It's uniform across the country",
+    "Die Siegerehrung war heilsam",
+    "Sie heilt die Wunde",
+    "Heiligabend",
+    "The siege of Troy",
+    "Hitler was a dictator; we learn about history",
+    "The Hamas attack was in the news",
+    "Die PKK wurde 1978 gegründet",
+    "The flag of Germany",
+    "die Fahne der Feuerwehr",
+    "Das ist ein Symbol des Friedens",
+    "Das is logo",
+    "This is flag day",
+    "ein Haken und ein Kreuz auf dem Papier",
+    "Blut ist dicker als Wasser",
+    "The honour of the knights",
+    "Mannschaft gewinnt",
+    "Hitzewelle in Kreuzberg",
+    "Swansea and the Swan Lake",
+    "I love SA flag football",
+]
+
+
+@pytest.mark.parametrize("text", EVASIONS)
+def test_an_evasion_of_the_stgb86a_terms_is_blocked(text: str) -> None:
+    verdict = check_stgb86a(text, "kids")
+    assert verdict.safe is False and verdict.codes and not verdict.undecided, verdict.to_entity()
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_an_ordinary_sentence_passes(text: str) -> None:
+    verdict = check_stgb86a(text, "kids")
+    assert verdict.safe is True, verdict.to_entity()
+
+
+@pytest.mark.parametrize("level", ["kids", "youth", "adult"])
+@pytest.mark.parametrize("text", ["eine PKK-Fahne", "ISIS flag", "Hakenkreuzfahne", "Ѕіеg Неіl", "Skin88"])
+def test_flags_symbols_and_disguises_are_blocked_at_every_level_but_off(level: str, text: str) -> None:
+    assert check_stgb86a(text, level).safe is False
+    assert check_stgb86a(text, "off").safe is True
+
+
+def test_the_term_list_names_the_banned_organisations_and_their_symbols() -> None:
+    terms = stgb86a_terms(SHIPPED_TERMS)
+    names = set(terms.organisation_symbols.organisations.values())
+    # A sample of associations banned in Germany, right-wing, Islamist and foreign, old and recent.
+    assert {"nsdap", "hitlerjugend", "wiking jugend", "blood and honour", "combat 18", "hammerskins", "nordadler",
+            "artgemeinschaft", "islamischer staat", "hisbollah", "hamas", "samidoun", "pkk", "dhkp c",
+            "kalifatsstaat", "islamisches zentrum hamburg", "koenigreich deutschland"} <= names
+    symbol_words = {"flagge", "flag", "fahne", "logo", "emblem", "abzeichen"}
+    assert {canonical(word) for word in symbol_words} <= terms.organisation_symbols.symbol_words
+
+
+def test_a_checker_that_cannot_read_the_confusables_table_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline_recorder.runner import textfold
+
+    def unreadable() -> dict[str, str]:
+        raise textfold.FoldingError("the Unicode confusables table cannot be read: gone")
+
+    monkeypatch.setattr(textfold, "_prototypes", unreadable)
+    textfold._latin.cache_clear()
+    textfold._ascii_by_prototype.cache_clear()
+    try:
+        verdict = check_stgb86a("Ѕіеg Неіl", "kids")
+        assert verdict.safe is False and verdict.codes == ["undecided"]
+        assert "confusables" in verdict.reason
+        assert check_level("Ѕіеg", "kids").codes == ["undecided"]
+    finally:
+        textfold._latin.cache_clear()
+        textfold._ascii_by_prototype.cache_clear()
+
+
+def test_any_failure_inside_the_checker_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline_recorder.runner import textmatch
+
+    def broken(self: object, text: str) -> list[str]:
+        raise RuntimeError("matcher bug")
+
+    monkeypatch.setattr(textmatch.TermMatcher, "find", broken)
+    verdict = check_stgb86a("a small dog", "kids")
+    assert verdict.safe is False and verdict.codes == ["undecided"] and "matcher bug" in verdict.reason

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runner_fakes import GatedText
 
 from pipeline_recorder import RecorderError, RunNotFoundError, ValidationError
 from pipeline_recorder.runner import (
@@ -19,23 +20,10 @@ from pipeline_recorder.runner import (
     ServiceClosedError,
     UnknownConfigError,
 )
-from pipeline_recorder.runner.backends import EmbeddedMediaBackend, EmbeddedTextBackend
+from pipeline_recorder.runner.backends import EmbeddedMediaBackend
 from support import wait_until
 
 BODY = {"schema": "stillepost", "input_text": "Test input", "execution_mode": "eco", "safety_level": "kids"}
-
-
-class GatedText(EmbeddedTextBackend):
-    """The embedded text backend, but translation waits until the test opens the gate."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.waiting = threading.Semaphore(0)
-
-    def translate(self, text: str, *, target_language: str = "en") -> Any:
-        self.waiting.release()
-        assert self.gate.wait(20), "the test never opened the gate"
-        return super().translate(text, target_language=target_language)
 
 
 @pytest.fixture
@@ -48,29 +36,34 @@ def status(service: PipelineService, run_id: str) -> dict[str, Any]:
     return service.store.read_metadata(run_id)
 
 
-def test_execute_waits_and_answers_like_the_original_host(service: PipelineService) -> None:
-    code, body = service.execute(dict(BODY))
-    assert code == 200
-    assert body["status"] == "success" and body["run_status"] == "completed"
-    assert body["final_output"] and body["config_name"] == "stillepost"
-    run_id = body["run_id"]
-    assert body["status_url"] == f"/api/pipeline/{run_id}/status"
-    assert body["outputs"] == {"output_image": f"/api/pipeline/{run_id}/entity/output_image"}
-    assert status(service, run_id)["current_state"]["progress"] == "6/6"
+def test_execute_waits_and_returns_how_the_run_ended(service: PipelineService) -> None:
+    outcome = service.execute(dict(BODY))
+    assert outcome.status == "completed" and outcome.config_name == "stillepost" and outcome.final_output
+    assert outcome.outputs == {"output_image": "06_output_image.png"}
+    doc = status(service, outcome.run_id)
+    assert doc["current_state"]["progress"] == "6/6"
+    assert outcome.final_output == (outcome.run_folder / "04_interception.txt").read_text(encoding="utf-8")
 
 
-def test_a_blocked_input_answers_403_with_the_run_id(service: PipelineService) -> None:
-    code, body = service.execute({**BODY, "input_text": "Heil Hitler"})
-    assert code == 403 and body["status"] == "blocked" and body["stage"] == 1
-    assert body["codes"] == ["stgb86a:slogan"]
-    assert status(service, body["run_id"])["status"] == "blocked"
+def test_a_blocked_input_ends_blocked_with_the_codes(service: PipelineService) -> None:
+    outcome = service.execute({**BODY, "input_text": "Heil Hitler"})
+    assert outcome.status == "blocked" and outcome.error_stage == 1
+    assert outcome.safety is not None and outcome.safety["codes"] == ["stgb86a:slogan"]
+    assert status(service, outcome.run_id)["status"] == "blocked"
 
 
-def test_wait_false_answers_202_at_once_and_the_run_finishes_in_the_background(service: PipelineService) -> None:
-    code, body = service.execute({**BODY, "wait": False, "user_id": "bob"})
-    assert code == 202 and body["status"] == "accepted"
-    assert set(body) >= {"run_id", "status_url", "events_url"}
-    run_id = body["run_id"]
+def test_the_service_speaks_of_runs_not_of_http(service: PipelineService) -> None:
+    outcome = service.execute({**BODY, "wait": False})
+    assert not isinstance(outcome, tuple)  # no status code
+    assert not any("/api/" in str(value) for value in vars(outcome).values())  # and no URL
+    wait_until(lambda: status(service, outcome.run_id)["status"] == "completed", what="the background run")
+
+
+def test_wait_false_returns_a_running_outcome_and_the_run_finishes_in_the_background(
+        service: PipelineService) -> None:
+    outcome = service.execute({**BODY, "wait": False, "user_id": "bob"})
+    assert outcome.status == "running"
+    run_id = outcome.run_id
     assert status(service, run_id)["user_id"] == "bob"  # the run exists as soon as the answer is given
     wait_until(lambda: status(service, run_id)["status"] == "completed", what="the background run")
 
@@ -111,9 +104,9 @@ def test_a_full_queue_refuses_work_and_cancel_stops_queued_and_running_runs(tmp_
     gated = GatedText()
     svc = PipelineService(tmp_path, workers=1, queue_size=1, backends=Backends(gated, EmbeddedMediaBackend()))
     try:
-        _, running = svc.execute({**BODY, "wait": False})
-        assert gated.waiting.acquire(timeout=20)  # the worker is inside stage 1
-        _, queued = svc.execute({**BODY, "wait": False})
+        running = vars(svc.execute({**BODY, "wait": False}))
+        assert gated.entered.acquire(timeout=20)  # the worker is inside stage 1
+        queued = vars(svc.execute({**BODY, "wait": False}))
         with pytest.raises(QueueFullError, match="already waiting"):
             svc.execute({**BODY, "wait": False})
         assert len(list(svc.store.run_ids())) == 2  # the refused request left nothing behind
@@ -140,9 +133,9 @@ def test_a_full_queue_refuses_work_and_cancel_stops_queued_and_running_runs(tmp_
 def test_shutdown_cancels_waiting_runs_and_refuses_new_ones(tmp_path: Path) -> None:
     gated = GatedText()
     svc = PipelineService(tmp_path, workers=1, queue_size=4, backends=Backends(gated, EmbeddedMediaBackend()))
-    _, first = svc.execute({**BODY, "wait": False})
-    assert gated.waiting.acquire(timeout=20)
-    _, second = svc.execute({**BODY, "wait": False})
+    first = vars(svc.execute({**BODY, "wait": False}))
+    assert gated.entered.acquire(timeout=20)
+    second = vars(svc.execute({**BODY, "wait": False}))
     closer = threading.Thread(target=svc.shutdown)
     closer.start()
     wait_until(lambda: status(svc, second["run_id"])["status"] == "cancelled", what="the waiting run to end")

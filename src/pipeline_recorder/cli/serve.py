@@ -24,11 +24,11 @@ def serve(
     base_path: Annotated[Path, typer.Option(envvar="PIPELINE_RECORDER_BASE_PATH", metavar="BASE_PATH",
                                             help="Store root: runs live in BASE_PATH/pipeline_runs.")] = Path("."),
     store: Annotated[str | None, typer.Option(
-        envvar="PIPELINE_RECORDER_STORE", show_default=False,
+        envvar="PIPELINE_RECORDER_STORE", show_default=False, metavar="URL",
         help="Serve this store instead of BASE_PATH: a store URL such as s3://bucket/prefix (the shared store; "
              "S3 endpoint and credentials from the AWS_* variables).")] = None,
     database: Annotated[str | None, typer.Option(
-        envvar="PIPELINE_RECORDER_DATABASE_URL", show_default=False,
+        envvar="PIPELINE_RECORDER_DATABASE_URL", show_default=False, metavar="URL",
         help="The shared store's PostgreSQL database (a libpq URL, postgresql://...).")] = None,
     configs: ConfigDirs = None,
     workers: Annotated[int, typer.Option(envvar="PIPELINE_RECORDER_WORKERS", min=1, max=64, metavar="N",
@@ -42,6 +42,9 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(
         envvar="PIPELINE_RECORDER_CORS_ORIGINS", metavar="ORIGIN", help="Origin allowed to call the API from a "
         "browser (repeatable; CORS is off without one).")] = None,
+    min_safety_level: Annotated[str, typer.Option(
+        envvar="PIPELINE_RECORDER_MIN_SAFETY_LEVEL", metavar="LEVEL",
+        help="Lowest safety level a client may ask the runner for: kids, youth, adult or off (any).")] = "off",
     lease_seconds: Annotated[float, typer.Option(
         envvar="PIPELINE_RECORDER_LEASE_SECONDS", metavar="SECONDS", help="A remote writer not heard from this "
         "long is taken as gone: its running run reads as interrupted.")] = 30.0,
@@ -63,7 +66,7 @@ def serve(
                                   config_dirs=config_dirs,
                                   workers=workers, token=token or None, allowed_hosts=_split(allowed_host),
                                   cors_origins=_split(cors_origin), lease_seconds=lease_seconds,
-                                  max_entity_bytes=max_entity_bytes)
+                                  max_entity_bytes=max_entity_bytes, min_safety_level=min_safety_level)
         app = create_app(settings)  # opens the store: a shared store's servers must answer now
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -7,15 +7,19 @@ import logging
 import sqlite3
 
 from ..errors import (
+    BackendError,
     CorruptRunError,
     EntityNotFoundError,
+    QueueFullError,
     RecorderError,
     RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
     ServerUnreachableError,
+    ServiceClosedError,
     StorageError,
+    UnknownConfigError,
     ValidationError,
 )
 from .response import Response, json_response
@@ -38,6 +42,10 @@ METHOD_NOT_ALLOWED = "method not allowed on this route"
 
 # Most specific first; a class not listed falls to its nearest listed base.
 STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
+    (QueueFullError, 429),  # the runner's errors
+    (UnknownConfigError, 404),
+    (ServiceClosedError, 503),
+    (BackendError, 502),
     (BodyTooLargeError, 413),
     (ValidationError, 400),
     (RunNotFoundError, 404),
@@ -51,12 +59,9 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
     (OSError, 503),  # the disk failed a read: a condition of the server, not a bug
-    (LookupError, 404),  # e.g. the runner's UnknownConfigError
+    (LookupError, 404),
     (ValueError, 400),
 )
-# Errors of the runner, named rather than imported: the HTTP core must load without the runner package.
-STATUS_BY_ERROR_NAME = {"QueueFullError": 429, "UnknownConfigError": 404, "ServiceClosedError": 503,
-                        "BackendError": 502}
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -66,9 +71,6 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 def status_for(exc: BaseException) -> int | None:
     """The status code for an error raised on purpose, or None for a bug (answered 500)."""
-    for cls in type(exc).__mro__:
-        if cls.__name__ in STATUS_BY_ERROR_NAME:
-            return STATUS_BY_ERROR_NAME[cls.__name__]
     for cls, status in STATUS_BY_ERROR:
         if isinstance(exc, cls):
             return status

@@ -27,7 +27,7 @@ from .pages import Pages
 from .request import Request
 from .response import ByteStream, EventStream, Response, json_response
 from .routes import ROUTES, Group, Route, url_for
-from .runner_link import RunnerLink
+from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
 from .writes import Writes
@@ -182,7 +182,7 @@ class Api:
 
     def execute(self, request: Request) -> Response:
         """POST /api/schema/pipeline/execute: start (or run to the end) a configured pipeline. Blocking."""
-        status, answer = self.runner.service().execute(request.json())
+        status, answer = outcome_answer(self.runner.service().execute(request.json()), request.root_path)
         return json_response(status, answer)
 
     def cancel(self, request: Request) -> Response:

@@ -82,7 +82,10 @@ EXECUTE_SCHEMA: dict[str, Any] = {
         "execution_mode": {"type": "string", "enum": ["eco", "fast"]},
         "safety_level": {"type": "string", "enum": ["kids", "youth", "adult", "off"]},
         "user_id": {"type": "string"},
-        "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end"},
+        "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end "
+                 "(a waiting request gets 202 too after the runner's wait bound)"},
+        "pace_ms": {"type": "integer", "minimum": 0, "maximum": 10000,
+                    "description": "pause after each entity, so a run can be watched (default: the config's)"},
     },
 }
 _AUTH = _header("Authorization", "'Bearer <token>' when the server has PIPELINE_RECORDER_TOKEN set")
@@ -175,7 +178,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "body_schema": EXECUTE_SCHEMA,
         "responses": {**_errors(400, 404, 429, 503),
                       "200": _json({"type": "object"}, "The run completed: status 'success', run_id, outputs"),
-                      "202": _json({"type": "object"}, "Accepted ('wait': false): run_id and its URLs"),
+                      "202": _json({"type": "object"}, "Accepted (not waited for or past the wait bound)"),
                       "403": _json({"type": "object"}, "A safety check blocked the run (run_id, codes)"),
                       "409": _json({"type": "object"}, "The run was cancelled"),
                       "500": _json({"type": "object"}, "The pipeline failed (run_id, error, stage)"),

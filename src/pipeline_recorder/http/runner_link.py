@@ -1,28 +1,74 @@
 """The HTTP layer's link to parts that live in other packages: the pipeline runner and the zip export.
 
 Both are imported when first needed, so the API serves recorded runs even where they are absent; a route that
-needs a missing part answers 503 saying which.
+needs a missing part answers 503 saying which. The runner answers with domain outcomes (how a run ended, or that
+it is still running); the status codes and URLs of those answers are made here, the one place that knows both.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, cast
 
 from ..stores.base import Store
 from .errors import UnavailableError
+from .routes import url_for
 from .settings import Settings
+
+
+class RunOutcomeLike(Protocol):
+    """What the HTTP layer reads of ``pipeline_recorder.runner.RunOutcome``."""
+
+    run_id: str
+    status: str
+    config_name: str
+    final_output: str | None
+    outputs: Mapping[str, str]
+    error: str | None
+    error_stage: int | None
+    error_type: str | None
+    safety: Mapping[str, Any] | None
 
 
 class PipelineServiceLike(Protocol):
     """What the HTTP layer uses of ``pipeline_recorder.runner.service.PipelineService``."""
 
     def list_configs(self) -> list[dict[str, Any]]: ...
-    def execute(self, body: object) -> tuple[int, dict[str, Any]]: ...
+    def execute(self, body: object) -> RunOutcomeLike: ...
     def cancel(self, run_id: str) -> dict[str, Any]: ...
     def shutdown(self) -> None: ...
+
+
+# The status code of each way a run can be reported: still running (not waited for, or waited too long), or ended.
+STATUS_BY_OUTCOME = {"running": 202, "completed": 200, "blocked": 403, "cancelled": 409}
+BODY_STATUS_BY_OUTCOME = {"running": "accepted", "completed": "success", "blocked": "blocked",
+                          "cancelled": "cancelled"}
+
+
+def run_urls(run_id: str, root: str = "") -> dict[str, str]:
+    """The API URLs of a run, as every answer about a run gives them (``root``: where the API is mounted)."""
+    return {f"{name}_url": url_for(name, root, run_id=run_id) for name in ("status", "events", "entities", "cancel")}
+
+
+def outcome_answer(outcome: RunOutcomeLike, root: str = "") -> tuple[int, dict[str, Any]]:
+    """The status code and JSON body that report a run outcome of the execute route."""
+    body: dict[str, Any] = {"status": BODY_STATUS_BY_OUTCOME.get(outcome.status, "error"), "run_id": outcome.run_id,
+                            "config_name": outcome.config_name, **run_urls(outcome.run_id, root)}
+    if outcome.status == "running":
+        return 202, body
+    body.update({"run_status": outcome.status, "final_output": outcome.final_output})
+    if outcome.status == "completed":
+        body["outputs"] = {kind: url_for("entity", root, run_id=outcome.run_id, entity_type=kind)
+                           for kind in outcome.outputs}
+        return 200, body
+    body.update({"error": outcome.error, "stage": outcome.error_stage, "error_type": outcome.error_type})
+    if outcome.status == "blocked":
+        body["codes"] = list((outcome.safety or {}).get("codes", []))
+    # A backend that failed is a bad gateway; any other failure is the runner's own.
+    default = 502 if outcome.error_type == "backend_error" else 500
+    return STATUS_BY_OUTCOME.get(outcome.status, default), body
 
 
 class RunnerLink:
@@ -45,7 +91,8 @@ class RunnerLink:
                     raise UnavailableError(f"the pipeline runner is not available in this installation: {exc}") \
                         from exc
                 self._service = cast(PipelineServiceLike, module.PipelineService(
-                    self.settings.base_path, config_dirs=self.settings.config_dirs, workers=self.settings.workers))
+                    self.settings.base_path, config_dirs=self.settings.config_dirs, workers=self.settings.workers,
+                    min_safety_level=self.settings.min_safety_level))
             return self._service
 
     def zip_export(self, store: Store, run_id: str) -> Iterator[bytes]:

@@ -11,6 +11,7 @@
 | token | PIPELINE_RECORDER_TOKEN | none (no token asked) |
 | allowed_hosts | PIPELINE_RECORDER_ALLOWED_HOSTS | loopback names only (comma-separated; '*' = any) |
 | cors_origins | PIPELINE_RECORDER_CORS_ORIGINS | none: CORS off (comma-separated origins) |
+| min_safety_level | PIPELINE_RECORDER_MIN_SAFETY_LEVEL | off: any level (kids, youth, adult or off) |
 | max_entity_bytes | PIPELINE_RECORDER_MAX_ENTITY_BYTES | 4294967296 (4 GiB: the largest entity a write takes) |
 | lease_seconds | PIPELINE_RECORDER_LEASE_SECONDS | 30 (a remote writer not heard from this long is gone) |
 """
@@ -28,6 +29,9 @@ ENV_PREFIX = "PIPELINE_RECORDER_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 17801
 HEARTBEAT_SECONDS = 15.0
+# The runner's safety levels, strictest first (tests/runner checks they are the runner's own list): the setting is
+# checked when the server starts, without loading the runner.
+SAFETY_LEVELS = ("kids", "youth", "adult", "off")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    min_safety_level: str = "off"
     max_entity_bytes: int = 4 * 1024**3
     lease_seconds: float = 30.0
 
@@ -60,6 +65,9 @@ class Settings:
             raise ValidationError(f"lease_seconds {self.lease_seconds} must be from 0.5 to 86400")
         if self.token is not None and len(self.token) < 8:
             raise ValidationError("the token must be at least 8 characters long")
+        if self.min_safety_level not in SAFETY_LEVELS:
+            raise ValidationError(f"min_safety_level (PIPELINE_RECORDER_MIN_SAFETY_LEVEL) must be one of "
+                                  f"{', '.join(SAFETY_LEVELS)}, got {self.min_safety_level[:40]!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -93,6 +101,8 @@ class Settings:
             values["allowed_hosts"] = _names(hosts)
         if (origins := get("CORS_ORIGINS")) is not None:
             values["cors_origins"] = _names(origins)
+        if (level := get("MIN_SAFETY_LEVEL")) is not None:
+            values["min_safety_level"] = level.strip()
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.build(**values)
 

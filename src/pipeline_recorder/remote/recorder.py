@@ -37,7 +37,7 @@ from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
 from ..naming import entity_filename, validate_entity_type, validate_run_id
-from ..validation import check_setting, check_stage, check_step, check_text, entity_metadata
+from ..validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 from .spool import RunSpool, default_spool_root
 from .transport import DEFAULT_RETRY_SECONDS, Operation, Transport
 
@@ -259,11 +259,7 @@ class RemoteRecorder(RunEndings):
 
     def save_error(self, stage: int, error_type: str, message: str, details: dict[str, Any] | None = None) -> str:
         """Save an ``error`` entity (JSON) saying in which stage what went wrong."""
-        check_stage(stage)
-        if not isinstance(message, str) or not isinstance(error_type, str):
-            raise ValidationError("error_type and message must be strings")
-        check_text("error_type", error_type)
-        check_text("message", message)
+        check_error(stage, error_type, message)
         self._check_open()
         body = {"stage": stage, "error_type": error_type, "message": message, "details": details or {}}
         try:

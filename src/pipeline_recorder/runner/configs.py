@@ -3,7 +3,8 @@
 The shipped configs live in ``pipeline_recorder/configs/`` (installed with the package, found with
 ``importlib.resources`` from any working directory); folders given as ``config_dirs`` add configs or override
 shipped ones of the same name (later folders win). Files named ``*.workflow.json`` are ComfyUI workflows, not
-configs. A malformed file raises ConfigError naming the file and the field.
+configs, nor are ``*.lookup.json`` files (data about the configs). A malformed file raises ConfigError naming the
+file and the field.
 
 >>> catalog = ConfigCatalog()                       # doctest: +SKIP
 >>> catalog.get("stillepost").expected_outputs()   # doctest: +SKIP
@@ -28,12 +29,15 @@ from .stages import MEDIA_KINDS, expected_outputs
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 WORKFLOW_SUFFIX = ".workflow.json"
+LOOKUP_SUFFIX = ".lookup.json"  # data about the configs (expected_outputs.lookup.json), not a config
 CONFIG_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 TEXT_BACKENDS = ("auto", "embedded", "ollama", "openai")
 MEDIA_BACKENDS = ("auto", "embedded", "comfyui")
 EMBEDDED_STYLES = ("telephone", "describe", "haiku", "sound", "plain")
 OLLAMA_APIS = ("generate", "chat")
 MAX_ITERATIONS = 50
+# Pacing: a pause after each entity so a class can watch a run fill in; bounded so a run can never hang for long.
+MAX_PACE_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class PipelineConfig:
     safety_judge: bool = False
     timeout_seconds: float = 60.0
     retries: int = 2
+    pace_ms: int = 0
     source: str = ""
 
     def expected_outputs(self) -> list[str]:
@@ -77,7 +82,8 @@ class PipelineConfig:
         """What ``GET /api/schema/configs`` lists for this config."""
         return {"name": self.name, "description": self.description, "iterations": self.iterations,
                 "media": list(self.media), "expected_outputs": self.expected_outputs(),
-                "text_backend": self.text_backend, "media_backend": self.media_backend, "source": self.source}
+                "text_backend": self.text_backend, "media_backend": self.media_backend, "pace_ms": self.pace_ms,
+                "source": self.source}
 
 
 class _Fields:
@@ -134,7 +140,7 @@ class _Fields:
 
 
 TOP_FIELDS = ("name", "description", "iterations", "instruction", "style", "media", "image", "audio", "backends",
-              "safety", "timeout_seconds", "retries")
+              "safety", "timeout_seconds", "retries", "pace_ms")
 
 
 def parse_config(data: object, source: str, default_name: str,
@@ -194,6 +200,7 @@ def parse_config(data: object, source: str, default_name: str,
         safety_judge=safety.boolean("judge", False),
         timeout_seconds=top.number("timeout_seconds", 60.0, 0.1, 3600.0),
         retries=top.integer("retries", 2, 0, 10),
+        pace_ms=top.integer("pace_ms", 0, 0, MAX_PACE_MS),
         source=source,
     )
 
@@ -227,7 +234,8 @@ def load_folder(folder: Traversable | Path, label: str) -> dict[str, PipelineCon
             workflows[filename] = workflow
     configs: dict[str, PipelineConfig] = {}
     for filename, entry in entries:
-        if filename.endswith(WORKFLOW_SUFFIX) or not filename.endswith(CONFIG_SUFFIXES) or filename.startswith("."):
+        if filename.endswith((WORKFLOW_SUFFIX, LOOKUP_SUFFIX)) or not filename.endswith(CONFIG_SUFFIXES) \
+                or filename.startswith("."):
             continue
         source = f"{label}/{filename}"
         try:

@@ -32,9 +32,9 @@ from ..recorder import LivePipelineRecorder
 from .backends.embedded import digest
 from .backends.protocol import MediaRequest
 from .backends.selection import Backends, select_backends
-from .configs import ConfigCatalog, PipelineConfig
+from .configs import MAX_PACE_MS, ConfigCatalog, PipelineConfig
 from .errors import BackendError, InvalidRequestError
-from .safety import SAFETY_LEVELS, SHIPPED_TERMS, TermLists, Verdict, check_level, check_stgb86a, parse_judgement
+from .safety import SAFETY_LEVELS, SHIPPED_TERMS, TermLists, Verdict, check_level, parse_judgement
 from .stages import (
     INTERCEPTION,
     MEDIA_GENERATION,
@@ -44,6 +44,7 @@ from .stages import (
     Stage,
     media_entity_type,
 )
+from .stgb86a import check_stgb86a
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ class RunEvent:
 
 
 ProgressCallback = Callable[[RunEvent], None]
+# How a paced run waits: given seconds, returns early when the run is cancelled (the default waits on the cancel
+# event); tests pass their own to see the pauses without spending them.
+Pause = Callable[[float], object]
 
 
 @dataclass
@@ -93,16 +97,31 @@ class _Blocked(Exception):
         self.stage, self.verdict = stage, verdict
 
 
+def describe(value: object) -> str:
+    """A short, safe description of a caller's value for an error message (never str() of a nested value)."""
+    if isinstance(value, str):
+        return repr(value[:40])
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)[:40]
+    return f"a {type(value).__name__}"
+
+
 def validate_run_settings(execution_mode: object, safety_level: object, input_text: object) -> None:
     """InvalidRequestError (nothing recorded) for an unknown mode or level or an unusable input text."""
-    if execution_mode not in EXECUTION_MODES:
+    if not isinstance(execution_mode, str) or execution_mode not in EXECUTION_MODES:
         raise InvalidRequestError(f"execution_mode must be one of {', '.join(EXECUTION_MODES)}, "
-                                  f"got {str(execution_mode)[:40]!r}")
-    if safety_level not in SAFETY_LEVELS:
+                                  f"got {describe(execution_mode)}")
+    if not isinstance(safety_level, str) or safety_level not in SAFETY_LEVELS:
         raise InvalidRequestError(f"safety_level must be one of {', '.join(SAFETY_LEVELS)}, "
-                                  f"got {str(safety_level)[:40]!r}")
+                                  f"got {describe(safety_level)}")
     if not isinstance(input_text, str) or not input_text.strip():
         raise InvalidRequestError("input_text must be a non-empty string")
+    try:
+        input_text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate ("\ud800" in JSON) is no text: stored, it would make the run unreadable as UTF-8.
+        raise InvalidRequestError(f"input_text holds U+{ord(input_text[exc.start]):04X} at position {exc.start}, "
+                                  "a lone surrogate that is not text; send valid Unicode (UTF-8) text") from None
     if len(input_text) > MAX_INPUT_CHARACTERS:
         raise InvalidRequestError(f"input_text has {len(input_text)} characters; at most {MAX_INPUT_CHARACTERS} "
                                   "are accepted")
@@ -114,12 +133,14 @@ class _Run:
     """The state of one run while it executes: its recorder, where it is, and who listens."""
 
     def __init__(self, recorder: LivePipelineRecorder, cancel_event: threading.Event | None,
-                 progress: ProgressCallback | None) -> None:
+                 progress: ProgressCallback | None, pace_ms: int = 0, pause: Pause | None = None) -> None:
         self.recorder = recorder
         self.cancel_event = cancel_event
         self.progress = progress
         self.stage: Stage = PIPELINE_STARTING
         self.backends: Backends | None = None
+        self.pace_seconds = pace_ms / 1000
+        self.pause = pause or (cancel_event or threading.Event()).wait
 
     def _tell(self, kind: str, entity_type: str | None = None, status: str | None = None) -> None:
         if self.progress is None:
@@ -145,6 +166,8 @@ class _Run:
         # Every entity says which stage made it, so a viewer's timeline needs no stage table of its own.
         filename = self.recorder.save_entity(entity_type, content, {"stage": self.stage.number, **metadata})
         self._tell("entity", entity_type)
+        if self.pace_seconds:
+            self.pause(self.pace_seconds)  # pacing: a class watches entities arrive; a cancel cuts the pause short
         return filename
 
     def end(self, status: str, reason: str | None = None) -> None:
@@ -182,20 +205,25 @@ def run_pipeline(
     backends: Backends | None = None,
     progress: ProgressCallback | None = None,
     term_lists: TermLists = SHIPPED_TERMS,
+    pace_ms: int | None = None,
+    pause: Pause | None = None,
 ) -> RunOutcome:
     """Run one pipeline from stage 0 to 4 and record it; returns how it ended (never raises for a stage failure).
 
     ``config`` is a PipelineConfig or the name of a shipped config. The run id is ``run_id`` or a new UUID, made
-    once here; it names the run folder and is the only id of the run. Bad arguments raise ValidationError before
-    anything is written.
+    once here; it names the run folder and is the only id of the run. ``pace_ms`` (default: the config's) pauses
+    after each entity. Bad arguments raise ValidationError before anything is written.
     """
     if isinstance(config, str):
         config = ConfigCatalog().get(config)
     validate_run_settings(execution_mode, safety_level, input_text)
+    pace = config.pace_ms if pace_ms is None else pace_ms
+    if not isinstance(pace, int) or isinstance(pace, bool) or not 0 <= pace <= MAX_PACE_MS:
+        raise InvalidRequestError(f"pace_ms must be an integer from 0 to {MAX_PACE_MS}, got {describe(pace)}")
     run_id = run_id or new_run_id()
     recorder = LivePipelineRecorder(run_id, config.name, execution_mode, safety_level, user_id, base_path,
                                     expected_outputs=config.expected_outputs())
-    run = _Run(recorder, cancel_event, progress)
+    run = _Run(recorder, cancel_event, progress, pace, pause)
     outcome = RunOutcome(run_id, "running", config.name, recorder.run_folder)
     try:
         _execute(run, config, input_text, execution_mode, safety_level, backends, term_lists, outcome)

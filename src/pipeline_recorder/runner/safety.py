@@ -1,27 +1,26 @@
-"""Safety checks of stage 1 (§86a StGB) and stage 3 (the per-level pre-output filter).
+"""Safety verdicts, the term lists they are made from, and stage 3's per-level pre-output filter.
 
-The term lists are data files in ``pipeline_recorder/safety_terms/``: ``stgb86a.json`` (slogans, symbols,
-organisations, symbol characters, number codes and the words that make a number a code) and one text file per
-safety level (``adult.txt``, ``youth.txt``, ``kids.txt``); a level filters with its own list and those of every
-less strict level, so ``kids`` is the strictest. Every check fails closed: if a list cannot be read or parsed, the
-verdict is ``safe: False`` with the code ``undecided``.
+The term lists are data files in ``pipeline_recorder/safety_terms/``: ``stgb86a.json`` (stage 1's §86a check,
+``stgb86a.py``) and one text file per safety level (``adult.txt``, ``youth.txt``, ``kids.txt``); a level filters
+with its own list and those of every less strict level, so ``kids`` is the strictest. Every check fails closed:
+if a list cannot be read or parsed, or the text cannot be read, the verdict is ``safe: False`` with the code
+``undecided``.
 
->>> check_stgb86a("88 keys on a piano", "kids").safe
-True
->>> check_stgb86a("Heil 88", "kids").codes
-['stgb86a:number_code']
+>>> check_level("a bloody knife attack", "kids").safe
+False
 """
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from .textmatch import TermMatcher, fold, spaced_out_joined, tokens
+from .textfold import tokens
+from .textmatch import TermMatcher
 
 SAFETY_LEVELS: tuple[str, ...] = ("kids", "youth", "adult", "off")
 DEFAULT_SAFETY_LEVEL = "kids"
@@ -32,7 +31,6 @@ LEVEL_LISTS: dict[str, tuple[str, ...]] = {
     "adult": ("adult",),
     "off": (),
 }
-STGB86A_FILE = "stgb86a.json"
 UNDECIDED = "undecided"
 
 
@@ -87,24 +85,16 @@ class TermListError(Exception):
     """A term list file is missing or malformed (turned into an undecided verdict, never let through)."""
 
 
-@dataclass(frozen=True)
-class Stgb86aTerms:
-    matchers: dict[str, TermMatcher]
-    symbol_characters: tuple[str, ...]
-    number_codes: dict[str, str]
-    combination_only: frozenset[str]
-    code_words: frozenset[str]
-    window: int
+T = TypeVar("T")
 
 
 class TermLists:
-    """The term lists of one folder, read once and kept (thread-safe). The default folder is the shipped one."""
+    """The term lists of one folder, read and parsed once and kept (thread-safe). The default is the shipped one."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self._folder = folder
         self._lock = threading.Lock()
-        self._stgb86a: Stgb86aTerms | None = None
-        self._levels: dict[str, TermMatcher] = {}
+        self._parsed: dict[str, Any] = {}
 
     def _read(self, name: str) -> str:
         try:
@@ -114,97 +104,26 @@ class TermLists:
         except (OSError, UnicodeDecodeError) as exc:
             raise TermListError(f"term list {name!r} cannot be read: {exc}") from exc
 
-    def stgb86a(self) -> Stgb86aTerms:
+    def parsed(self, name: str, parse: Callable[[str], T]) -> T:
+        """The file ``name`` as ``parse`` makes it (TermListError if it cannot be read or parsed), cached."""
         with self._lock:
-            if self._stgb86a is None:
-                self._stgb86a = self._parse_stgb86a(self._read(STGB86A_FILE))
-            return self._stgb86a
-
-    @staticmethod
-    def _parse_stgb86a(text: str) -> Stgb86aTerms:
-        try:
-            data = json.loads(text)
-            matchers = {category: TermMatcher(_strings(data, category))
-                        for category in ("slogans", "symbols", "organisations")}
-            codes = data["number_codes"]
-            if not isinstance(codes, dict) or not all(isinstance(k, str) and k.isdigit() for k in codes):
-                raise TermListError("number_codes must map digit strings to explanations")
-            window = data["code_word_window"]
-            if not isinstance(window, int) or not 1 <= window <= 5:
-                raise TermListError("code_word_window must be an integer from 1 to 5")
-            return Stgb86aTerms(
-                matchers=matchers,
-                symbol_characters=tuple(_strings(data, "symbol_characters")),
-                number_codes={k: str(v) for k, v in codes.items()},
-                combination_only=frozenset(_strings(data, "codes_only_in_combination")),
-                code_words=frozenset(word for term in _strings(data, "code_words") for word in tokens(term)),
-                window=window,
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TermListError(f"{STGB86A_FILE} is malformed: {exc!r}") from exc
+            if name not in self._parsed:
+                self._parsed[name] = parse(self._read(name))
+            return cast(T, self._parsed[name])
 
     def level(self, name: str) -> TermMatcher:
-        with self._lock:
-            if name not in self._levels:
-                lines = self._read(f"{name}.txt").splitlines()
-                terms = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-                if not terms:
-                    raise TermListError(f"term list {name}.txt holds no terms")
-                self._levels[name] = TermMatcher(terms)
-            return self._levels[name]
+        """The filter list of one safety level (``kids.txt``, ...)."""
+        return self.parsed(f"{name}.txt", _parse_level_list)
 
 
-def _strings(data: dict[str, Any], key: str) -> list[str]:
-    values = data[key]
-    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-        raise TermListError(f"{key} must be a list of non-empty strings")
-    return values
+def _parse_level_list(text: str) -> TermMatcher:
+    terms = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not terms:
+        raise TermListError("the term list holds no terms")
+    return TermMatcher(terms)
 
 
 SHIPPED_TERMS = TermLists()
-
-
-def _number_codes(text: str, terms: Stgb86aTerms) -> list[str]:
-    """Number codes used as codes: alone, next to another code, or next to a word that makes them one."""
-    words = spaced_out_joined(tokens(text))
-    codes = terms.number_codes
-    found: list[str] = []
-    if not words:
-        return found
-    only_codes = all(w in codes or w in terms.code_words for w in words)
-    for position, word in enumerate(words):
-        if word not in codes:
-            continue
-        near = words[max(0, position - terms.window):position] + words[position + 1:position + 1 + terms.window]
-        next_to_code = any(w in codes for w in near)
-        next_to_word = any(w in terms.code_words for w in near)
-        standalone_ok = word not in terms.combination_only
-        if next_to_code or (standalone_ok and (only_codes or next_to_word)):
-            found.append(word)
-    return list(dict.fromkeys(found))
-
-
-def check_stgb86a(text: str, level: str, term_lists: TermLists = SHIPPED_TERMS) -> Verdict:
-    """Stage 1: symbols, slogans and codes of organisations banned under §86a StGB (every level but ``off``)."""
-    check = "stgb86a"
-    if level == "off":
-        return passed_unchecked(level)
-    try:
-        terms = term_lists.stgb86a()
-    except TermListError as exc:
-        return undecided(level, check, str(exc))
-    matches: list[dict[str, str]] = []
-    folded = fold(text)
-    for character in terms.symbol_characters:
-        if fold(character) in folded:
-            matches.append({"category": "symbol_character", "term": character})
-    for category, matcher in terms.matchers.items():
-        matches.extend({"category": category.rstrip("s"), "term": term} for term in matcher.find(text))
-    for code in _number_codes(text, terms):
-        matches.append({"category": "number_code", "term": code, "meaning": terms.number_codes[code]})
-    codes = list(dict.fromkeys(f"{check}:{m['category']}" for m in matches))
-    reason = ("§86a StGB: " + ", ".join(f"{m['category']} {m['term']!r}" for m in matches)) if matches else ""
-    return Verdict(safe=not matches, level=level, checks=[check], codes=codes, matches=matches, reason=reason)
 
 
 def check_level(text: str, level: str, term_lists: TermLists = SHIPPED_TERMS) -> Verdict:
@@ -219,8 +138,8 @@ def check_level(text: str, level: str, term_lists: TermLists = SHIPPED_TERMS) ->
         for list_name in LEVEL_LISTS[level]:
             matches.extend({"category": f"level_{list_name}", "term": term}
                            for term in term_lists.level(list_name).find(text))
-    except TermListError as exc:
-        return undecided(level, check, str(exc))
+    except Exception as exc:  # a list that cannot be read, a text that cannot be read: blocked, never let through
+        return undecided(level, check, str(exc) if isinstance(exc, TermListError) else f"{type(exc).__name__}: {exc}")
     codes = list(dict.fromkeys(f"level:{m['category'].removeprefix('level_')}" for m in matches))
     reason = (f"not suitable for level {level!r}: " + ", ".join(repr(m["term"]) for m in matches)) if matches else ""
     return Verdict(safe=not matches, level=level, checks=[check], codes=codes, matches=matches, reason=reason)

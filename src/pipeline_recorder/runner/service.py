@@ -1,124 +1,90 @@
-"""PipelineService: runs pipelines for the HTTP API in a bounded worker pool.
+"""PipelineService: runs pipelines in a bounded worker pool, for the HTTP API or any other caller.
 
-``execute(body)`` validates a request body and answers ``(http_status, json_dict)`` the way the original host did:
-200 ``{"status": "success", "run_id", "final_output", ...}`` when the run completes, 403 with ``run_id`` when a
-safety check blocks it, 202 with ``run_id`` and the status and events URLs when ``"wait": false``. Bad bodies raise
-InvalidRequestError (400), an unknown schema UnknownConfigError (404), a full queue QueueFullError (429).
+``execute(body)`` validates a request body (``request.parse_execute_body``) and returns a ``RunOutcome``: how the
+run ended when the caller waited for it, or ``status == "running"`` when it did not wait (``"wait": false``) or
+waited longer than ``max_wait_seconds``; the run goes on in the background either way. The service speaks of runs,
+not of HTTP: the HTTP layer turns an outcome into a status code and URLs. Bad bodies raise InvalidRequestError,
+an unknown schema UnknownConfigError, a full queue QueueFullError, a shut-down service ServiceClosedError.
+
+No lock of the service is held across disk or backend work, so ``cancel`` and ``list_configs`` answer at once
+however busy the workers are.
 
 >>> service = PipelineService(base_path="/srv/runs", workers=2)                        # doctest: +SKIP
->>> service.execute({"schema": "stillepost", "input_text": "Test input",
-...                  "execution_mode": "eco", "safety_level": "kids"})                 # doctest: +SKIP
-(200, {'status': 'success', 'run_id': '...', 'final_output': '...', ...})
+>>> outcome = service.execute({"schema": "stillepost", "input_text": "Test input",
+...                            "execution_mode": "eco", "safety_level": "kids"})      # doctest: +SKIP
+>>> outcome.status, outcome.final_output                                              # doctest: +SKIP
+('completed', '...')
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RecorderError
+from ..errors import QueueFullError, RecorderError, ServiceClosedError, ValidationError
 from ..naming import new_run_id, validate_run_id
 from ..recorder import LivePipelineRecorder
 from ..stores.folder import FolderStore
 from .backends.selection import Backends
-from .configs import ConfigCatalog, PipelineConfig
-from .errors import InvalidRequestError, QueueFullError, ServiceClosedError
-from .pipeline import RunOutcome, run_pipeline, validate_run_settings
-from .safety import DEFAULT_SAFETY_LEVEL
+from .configs import ConfigCatalog
+from .pipeline import RunOutcome, run_pipeline
+from .request import ExecuteRequest, allowed_levels, parse_execute_body
 
 log = logging.getLogger(__name__)
 
-BODY_FIELDS = ("schema", "input_text", "execution_mode", "safety_level", "user_id", "wait")
-MAX_USER_ID = 128
+# How long ``execute`` holds its caller's thread for a run that asked to be waited for; after that the caller gets
+# the running outcome (the HTTP API answers 202 with the run's URLs) and the run goes on.
+MAX_WAIT_SECONDS = 120.0
+
+WAITING, RUNNING, DONE = "waiting", "running", "done"
+CANCEL_REASON = "the run was cancelled before it started"
+SHUTDOWN_REASON = "the server shut down before the run started"
 
 
 @dataclass
 class _Job:
     run_id: str
-    config: PipelineConfig
-    input_text: str
-    execution_mode: str
-    safety_level: str
-    user_id: str
+    request: ExecuteRequest
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
-    started: bool = False
+    state: str = WAITING
+    created: bool = False  # its run folder exists (submit made it)
+    end_reason: str = ""  # why it ended before it started
     outcome: RunOutcome | None = None
 
 
-def run_urls(run_id: str) -> dict[str, str]:
-    """The API URLs of a run, as every answer about a run gives them."""
-    base = f"/api/pipeline/{run_id}"
-    return {"status_url": f"{base}/status", "events_url": f"{base}/events", "entities_url": f"{base}/entities",
-            "cancel_url": f"{base}/cancel"}
-
-
-def parse_body(body: object, catalog: ConfigCatalog) -> tuple[PipelineConfig, str, str, str, str, bool]:
-    """``(config, input_text, execution_mode, safety_level, user_id, wait)`` from a request body, or a 400/404."""
-    if not isinstance(body, Mapping):
-        raise InvalidRequestError(f"the request body must be a JSON object with {', '.join(BODY_FIELDS)}, "
-                                  f"got {type(body).__name__}")
-    missing = [name for name in ("schema", "input_text", "execution_mode") if name not in body]
-    if missing:
-        raise InvalidRequestError(f"the request body lacks {', '.join(missing)}; required are schema, input_text "
-                                  "and execution_mode (safety_level, user_id and wait are optional)")
-    schema = body["schema"]
-    if not isinstance(schema, str) or not schema:
-        raise InvalidRequestError(f"schema must be the name of a config, got {str(schema)[:40]!r}")
-    mode = body["execution_mode"]
-    level = body.get("safety_level", DEFAULT_SAFETY_LEVEL)
-    text = body["input_text"]
-    validate_run_settings(mode, level, text)
-    user_id = body.get("user_id", "anonymous")
-    if (not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID
-            or not user_id.isprintable()):
-        raise InvalidRequestError(f"user_id must be a non-empty printable string of at most {MAX_USER_ID} "
-                                  f"characters, got {str(user_id)[:40]!r}")
-    wait = body.get("wait", True)
-    if not isinstance(wait, bool):
-        raise InvalidRequestError(f"wait must be true or false, got {str(wait)[:20]!r}")
-    config = catalog.get(schema)  # UnknownConfigError (404) after the 400 checks: a bad body is a bad body
-    return config, text, mode, level, user_id, wait
-
-
-def answer(outcome: RunOutcome) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and body that report a finished run."""
-    body: dict[str, Any] = {"run_id": outcome.run_id, "config_name": outcome.config_name,
-                            "run_status": outcome.status, "final_output": outcome.final_output,
-                            **run_urls(outcome.run_id)}
-    if outcome.status == "completed":
-        outputs = {kind: f"/api/pipeline/{outcome.run_id}/entity/{kind}" for kind in outcome.outputs}
-        return 200, {"status": "success", **body, "outputs": outputs}
-    body.update({"error": outcome.error, "stage": outcome.error_stage, "error_type": outcome.error_type})
-    if outcome.status == "blocked":
-        return 403, {"status": "blocked", **body, "codes": (outcome.safety or {}).get("codes", [])}
-    if outcome.status == "cancelled":
-        return 409, {"status": "cancelled", **body}
-    # A backend that failed is a bad gateway; anything else is the runner's own failure.
-    return (502 if outcome.error_type == "backend_error" else 500), {"status": "error", **body}
-
-
 class PipelineService:
-    """A bounded pool of worker threads running pipelines; ``queue_size`` runs may wait for a free worker."""
+    """A bounded pool of worker threads running pipelines; ``queue_size`` runs may wait for a free worker.
+
+    ``min_safety_level`` is the least strict level a request may ask for (``"off"``: any; ``"adult"`` refuses
+    ``off``); ``max_wait_seconds`` bounds how long ``execute`` waits for a run.
+    """
 
     def __init__(self, base_path: str | os.PathLike[str] | None, config_dirs: Iterable[str | Path] = (),
-                 workers: int = 2, queue_size: int = 32, *, backends: Backends | None = None) -> None:
+                 workers: int = 2, queue_size: int = 32, *, backends: Backends | None = None,
+                 min_safety_level: str = "off", max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
         if workers < 1 or queue_size < 1:
-            raise ValueError("workers and queue_size must be at least 1")
+            raise ValidationError("workers and queue_size must be at least 1")
+        if not 0 <= max_wait_seconds <= 3600:
+            raise ValidationError(f"max_wait_seconds must be from 0 to 3600, got {max_wait_seconds}")
+        allowed_levels(min_safety_level)  # a ValidationError naming the accepted levels
         self.store = FolderStore(base_path)
         self.base_path = self.store.base_path
         self.catalog = ConfigCatalog(config_dirs)
+        self.min_safety_level = min_safety_level
+        self.max_wait_seconds = max_wait_seconds
+        self.queue_size = queue_size
         self._backends = backends
-        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._jobs: dict[str, _Job] = {}
-        self._lock = threading.Lock()
+        self._waiting = 0  # queued jobs not yet picked up, plus slots reserved by a submit in progress
+        self._lock = threading.Lock()  # guards the fields above; never held across disk or backend work
         self._closed = False
         self._workers = [threading.Thread(target=self._work, name=f"pipeline-worker-{i}", daemon=True)
                          for i in range(workers)]
@@ -131,31 +97,48 @@ class PipelineService:
 
     def submit(self, body: object) -> _Job:
         """Validate ``body`` and queue its run; the run folder exists when this returns."""
-        config, text, mode, level, user_id, _ = parse_body(body, self.catalog)
-        job = _Job(new_run_id(), config, text, mode, level, user_id)
+        request = parse_execute_body(body, self.catalog, self.min_safety_level)
+        job = _Job(new_run_id(), request)
         with self._lock:
             if self._closed:
                 raise ServiceClosedError("the pipeline service is shutting down and accepts no more runs")
-            if self._queue.full():
-                raise QueueFullError(f"{self._queue.maxsize} runs are already waiting; try again when one has "
-                                     "started")
-            # Create the run now so its status URL answers at once, before a worker picks it up.
-            LivePipelineRecorder(job.run_id, config.name, mode, level, user_id, self.base_path,
-                                 expected_outputs=config.expected_outputs()).close()
-            self._jobs[job.run_id] = job
-            self._queue.put_nowait(job)
+            if self._waiting >= self.queue_size:
+                raise QueueFullError(f"{self.queue_size} runs are already waiting; try again when one has started")
+            self._waiting += 1  # the slot is ours while the run folder is made, outside the lock
+            self._jobs[job.run_id] = job  # known at once, so a cancel that comes now finds it
+        try:
+            # The run exists now, so its status URL answers at once, before a worker picks it up.
+            LivePipelineRecorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
+                                 request.user_id, self.base_path,
+                                 expected_outputs=request.config.expected_outputs()).close()
+        except BaseException:
+            with self._lock:
+                if job.state == WAITING:
+                    self._waiting -= 1
+                job.state = DONE
+                self._jobs.pop(job.run_id, None)
+            raise
+        with self._lock:
+            job.created = True
+            ended = job.state == DONE  # cancelled, or the service shut down, while the folder was made
+            closed = self._closed
+            if not ended and closed:
+                job.state, job.end_reason = DONE, SHUTDOWN_REASON
+                self._waiting -= 1
+            if not ended and not closed:
+                self._queue.put(job)
+        if ended or closed:
+            self._end_unstarted(job)
+            if job.end_reason == SHUTDOWN_REASON:
+                raise ServiceClosedError("the pipeline service is shutting down and accepts no more runs")
         return job
 
-    def execute(self, body: object) -> tuple[int, dict[str, Any]]:
-        """Run the pipeline a request body asks for; ``(http_status, json_body)``. See the module docstring."""
-        wait = body.get("wait", True) if isinstance(body, Mapping) else True
+    def execute(self, body: object) -> RunOutcome:
+        """Run the pipeline a request body asks for; its outcome, or a ``running`` one (see the module docstring)."""
         job = self.submit(body)
-        if wait is False:
-            return 202, {"status": "accepted", "run_id": job.run_id, "config_name": job.config.name,
-                         **run_urls(job.run_id)}
-        job.done.wait()
-        assert job.outcome is not None
-        return answer(job.outcome)
+        if job.request.wait and job.done.wait(self.max_wait_seconds) and job.outcome is not None:
+            return job.outcome
+        return RunOutcome(job.run_id, "running", job.request.config.name, self.store.run_folder(job.run_id))
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         """Ask a run to stop at its next stage boundary (at once if it has not started). RunNotFoundError if no run
@@ -163,20 +146,27 @@ class PipelineService:
         validate_run_id(run_id)
         with self._lock:
             job = self._jobs.get(run_id)
-            if job is not None and not job.started:
-                job.started = True  # the worker will skip it
+            unstarted = job is not None and job.state == WAITING
+            created = job is not None and job.created
+            if job is not None:
                 job.cancel_event.set()
-                self._end_unstarted(job, "the run was cancelled before it started")
-                return {"run_id": run_id, "status": "cancelled", "cancel_requested": True}
+                if unstarted:
+                    job.state, job.end_reason = DONE, CANCEL_REASON  # the worker that takes it skips it
+                    self._waiting -= 1
+        if job is not None and unstarted:
+            if created:  # else submit, still making the folder, records the cancel when it is made
+                self._end_unstarted(job)
+            return {"run_id": run_id, "status": "cancelled", "cancel_requested": True}
         status = self.store.read_metadata(run_id)["status"]  # RunNotFoundError for an unknown run
         if job is not None and status == "running":
-            job.cancel_event.set()
             return {"run_id": run_id, "status": "cancelling", "cancel_requested": True}
         return {"run_id": run_id, "status": status, "cancel_requested": False,
                 "reason": "the run is not running in this server" if status == "running" else "the run has ended"}
 
-    def _end_unstarted(self, job: _Job, reason: str) -> None:
-        outcome = RunOutcome(job.run_id, "cancelled", job.config.name, self.store.run_folder(job.run_id),
+    def _end_unstarted(self, job: _Job) -> None:
+        """Record that a run which never started was cancelled (called outside the lock)."""
+        reason = job.end_reason
+        outcome = RunOutcome(job.run_id, "cancelled", job.request.config.name, self.store.run_folder(job.run_id),
                              error=reason, error_stage=0, error_type="cancelled")
         try:
             recorder = LivePipelineRecorder.open(job.run_id, self.base_path)
@@ -189,7 +179,9 @@ class PipelineService:
 
     def _finish(self, job: _Job, outcome: RunOutcome) -> None:
         job.outcome = outcome
-        self._jobs.pop(job.run_id, None)
+        with self._lock:
+            job.state = DONE
+            self._jobs.pop(job.run_id, None)
         job.done.set()
 
     def _work(self) -> None:
@@ -198,19 +190,21 @@ class PipelineService:
             if job is None:
                 return
             with self._lock:
-                if job.started:  # cancelled while it waited
+                if job.state != WAITING:  # cancelled while it waited
                     continue
-                job.started = True
+                job.state = RUNNING
+                self._waiting -= 1
+            request = job.request
             try:
-                outcome = run_pipeline(job.config, job.input_text, job.execution_mode, job.safety_level,
-                                       base_path=self.base_path, user_id=job.user_id, run_id=job.run_id,
-                                       cancel_event=job.cancel_event, backends=self._backends)
+                outcome = run_pipeline(request.config, request.input_text, request.execution_mode,
+                                       request.safety_level, base_path=self.base_path, user_id=request.user_id,
+                                       run_id=job.run_id, cancel_event=job.cancel_event, backends=self._backends,
+                                       pace_ms=request.pace_ms)
             except Exception as exc:  # run_pipeline records stage failures itself; this is the last guard
                 log.exception("run %s could not be executed", job.run_id)
-                outcome = RunOutcome(job.run_id, "failed", job.config.name, self.store.run_folder(job.run_id),
+                outcome = RunOutcome(job.run_id, "failed", request.config.name, self.store.run_folder(job.run_id),
                                      error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
-            with self._lock:
-                self._finish(job, outcome)
+            self._finish(job, outcome)
 
     def shutdown(self, timeout: float | None = 30.0) -> None:
         """Stop accepting runs, cancel waiting ones, ask running ones to stop, and wait for the workers."""
@@ -218,23 +212,17 @@ class PipelineService:
             if self._closed:
                 return
             self._closed = True
-            for job in list(self._jobs.values()):
-                if not job.started:
-                    job.started = True
-                    job.cancel_event.set()
-                    self._end_unstarted(job, "the server shut down before the run started")
-                else:
-                    job.cancel_event.set()
-        while True:
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    self._queue.get_nowait()  # the cancelled jobs left in it
-            try:
-                for _ in self._workers:
-                    self._queue.put_nowait(None)
-                break
-            except queue.Full:
-                continue
+            unstarted = [job for job in self._jobs.values() if job.state == WAITING]
+            for job in self._jobs.values():
+                job.cancel_event.set()
+            for job in unstarted:
+                job.state, job.end_reason = DONE, SHUTDOWN_REASON
+                self._waiting -= 1
+            made = [job for job in unstarted if job.created]  # submit ends the others once their folder exists
+        for job in made:
+            self._end_unstarted(job)
+        for _ in self._workers:
+            self._queue.put(None)
         for worker in self._workers:
             worker.join(timeout)
 
@@ -243,5 +231,3 @@ class PipelineService:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
-
-

@@ -20,9 +20,19 @@ from PIL import Image, ImageDraw
 
 from ..errors import BackendError
 from ..safety import check_level
-from ..textmatch import fold
+from ..textfold import fold
+from .haiku import haiku
 from .protocol import MediaRequest, MediaResult, TextResult
-from .vocabulary import COLOURS, ENGLISH_VARIANTS, GERMAN_MARKERS, GERMAN_TO_ENGLISH
+from .vocabulary import (
+    COLOURS,
+    ENGLISH_VARIANTS,
+    GERMAN_MARKERS,
+    GERMAN_TO_ENGLISH,
+    GERMAN_VERBS,
+    NOUNS,
+    PAINT_COLOURS,
+    PLURALS,
+)
 
 NAME = "embedded"
 TEXT_MODEL = "embedded-rules-v1"
@@ -32,6 +42,15 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SAMPLE_RATE = 22050
 _PENTATONIC = (261.63, 293.66, 329.63, 392.00, 440.00, 523.25, 587.33, 659.25)
 _INSTRUMENTS = ("a soft flute", "a music box", "a marimba", "a warm piano", "a glass harmonica")
+_LIGHTS = ("soft morning light", "the warm light of evening", "bright sunshine", "gentle shadows")
+
+
+def _inside(text: str) -> str:
+    """A sentence made part of another: its closing stop dropped, its first letter small unless it is "I"."""
+    inner = text.strip().rstrip(".!")
+    if len(inner) > 1 and inner[0].isupper() and (inner[1].islower() or inner[1] == " ") and inner[:2] != "I ":
+        inner = inner[0].lower() + inner[1:]
+    return inner
 
 
 def digest(*parts: object) -> int:
@@ -39,11 +58,54 @@ def digest(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
+# Inflection endings of German adjectives and nouns, longest first: "blauen" is "blau", "Häuser" is "Haus" + er.
+_AN = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
+_ENDINGS = ("ern", "en", "em", "er", "es", "e", "n", "s")
+_UMLAUTED = str.maketrans("äöü", "aou")
+
+
+def _third_person(verb: str) -> str:
+    """``play`` -> ``plays``, ``cry`` -> ``cries``, ``go`` -> ``goes``, ``look for`` -> ``looks for``."""
+    first, _, rest = verb.partition(" ")
+    if first.endswith("y") and first[-2:-1] not in "aeiou":
+        first = first[:-1] + "ies"
+    elif first.endswith(("s", "sh", "ch", "x", "o")):
+        first += "es"
+    else:
+        first += "s"
+    return f"{first} {rest}" if rest else first
+
+
+def _verb(word: str) -> str | None:
+    """A conjugated German verb by its infinitive: ``male`` -> paint, ``leuchtet`` -> glows, ``spielst`` -> play."""
+    for ending, infinitive_ending, third in (("e", "en", False), ("st", "en", False), ("et", "en", True),
+                                             ("t", "en", True), ("", "n", False)):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            english = GERMAN_VERBS.get(word[:len(word) - len(ending)] + infinitive_ending)
+            if english is not None:
+                return _third_person(english) if third else english
+    return None
+
+
 def _lookup_german(word: str) -> str | None:
+    """The English of a German word, also when inflected (``blauen`` -> blue, ``rotes`` -> red, ``Häuser``)."""
     lower = word.lower()
-    for candidate in (lower, lower.replace("ae", "ä").replace("oe", "ö").replace("ue", "ü").replace("ss", "ß")):
+    spelled = lower.replace("ae", "ä").replace("oe", "ö").replace("ue", "ü").replace("ss", "ß")
+    for candidate in dict.fromkeys((lower, spelled)):
         if candidate in GERMAN_TO_ENGLISH:
             return GERMAN_TO_ENGLISH[candidate]
+    for candidate in dict.fromkeys((lower, spelled)):
+        verb = _verb(candidate)
+        if verb is not None:
+            return verb
+        for ending in _ENDINGS:
+            stem = candidate.removesuffix(ending)
+            if len(stem) >= 3 and stem != candidate:
+                for form in dict.fromkeys((stem, stem.translate(_UMLAUTED))):
+                    if form in GERMAN_TO_ENGLISH:
+                        english = GERMAN_TO_ENGLISH[form]
+                        plural = ending in ("er", "ern", "e", "en", "n", "s") and form in NOUNS
+                        return PLURALS.get(english, english + "s") if plural else english
     return None
 
 
@@ -82,7 +144,7 @@ class EmbeddedTextBackend:
                 return word
             return _keep_case(word, english) if match.start() == 0 else english
 
-        translated = _WORD.sub(swap, text)
+        translated = _AN.sub(r"\1n ", _WORD.sub(swap, text))  # "a owl" -> "an owl"
         return TextResult(translated, NAME, TEXT_MODEL, {"source_language": "de", "method": "vocabulary",
                                                          "untranslated": unknown[:50]})
 
@@ -92,15 +154,16 @@ class EmbeddedTextBackend:
         if style == "telephone":
             result = self._telephone(text, iteration)
         elif style == "describe":
-            colours = sorted(COLOURS)
-            a, b = colours[seed % len(colours)], colours[(seed // 7) % len(colours)]
-            result = f"A picture of {text.strip().rstrip('.')}, painted in {a} and {b}, with soft light."
+            a = PAINT_COLOURS[seed % len(PAINT_COLOURS)]
+            b = PAINT_COLOURS[(seed // 7 + 1 + seed % len(PAINT_COLOURS)) % len(PAINT_COLOURS)]
+            light = _LIGHTS[(seed // 11) % len(_LIGHTS)]
+            result = f"A picture of {_inside(text)}, painted in {a} and {b}, with {light}."
         elif style == "haiku":
-            result = self._haiku(words or ["silence"])
+            result = haiku(text if words else "silence", seed)
         elif style == "sound":
             tempo = ("slow", "gentle", "lively", "bouncy")[seed % 4]
             instrument = _INSTRUMENTS[(seed // 5) % len(_INSTRUMENTS)]
-            result = f"A {tempo} melody on {instrument}, inspired by: {text.strip()}"
+            result = f"A {tempo} melody on {instrument}, inspired by {_inside(text)}."
         else:
             result = text.strip()
         return TextResult(result, NAME, TEXT_MODEL, {"style": style, "iteration": iteration})
@@ -116,13 +179,6 @@ class EmbeddedTextBackend:
             return _keep_case(word, variants[digest(word, iteration) % len(variants)])
 
         return _WORD.sub(hear, text.strip())
-
-    @staticmethod
-    def _haiku(words: list[str]) -> str:
-        # Three lines in reading order, the middle one the longest, as in 5-7-5.
-        cut1, cut2 = max(1, len(words) * 5 // 17), max(2, len(words) * 12 // 17)
-        lines = [words[:cut1], words[cut1:cut2], words[cut2:]]
-        return "\n".join(" ".join(line[:7]) or "silence" for line in lines)
 
     def judge(self, text: str, *, level: str) -> str:
         verdict = check_level(text, level)
