@@ -14,12 +14,12 @@ from .exit_codes import ExitCode, reported
 
 @app.command()
 def migrate(
-    source: Annotated[str, typer.Argument(help="The store to copy from: a folder path or s3://bucket/prefix.")],
-    target: Annotated[str, typer.Argument(help="The store to copy into: a folder path or s3://bucket/prefix.")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The store to copy from: a folder path or s3://bucket/prefix.")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="The store to copy into: a folder path or s3://bucket/prefix.")],
     run: Annotated[list[str] | None, typer.Option(
-        "--run", "-r", help="Copy only this run (repeatable); default: every run of SOURCE.")] = None,
+        "--run", "-r", metavar="RUN_ID", help="Copy only this run (repeatable); default: every run of SOURCE.")] = None,
     database: Annotated[str | None, typer.Option(
-        envvar="PIPELINE_RECORDER_DATABASE_URL", show_default=False,
+        envvar="PIPELINE_RECORDER_DATABASE_URL", show_default=False, metavar="URL",
         help="The shared store's PostgreSQL database (a libpq URL), for an s3:// SOURCE or TARGET.")] = None,
 ) -> None:
     """Copy every run of SOURCE into TARGET. Each entity's SHA-256 is checked against its record as it is copied,
