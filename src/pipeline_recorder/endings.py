@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import abc
 
-class RunEndings:
+
+class RunEndings(abc.ABC):
     """``mark_complete``, ``mark_failed``, ``mark_blocked``, ``mark_cancelled`` over the recorder's ``finish``."""
 
+    @abc.abstractmethod
     def finish(self, status: str, reason: str | None = None) -> None:
-        raise NotImplementedError
+        """End the run with a terminal status (each recorder's own)."""
 
     def mark_complete(self) -> None:
         self.finish("completed")
