@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -220,3 +221,23 @@ def test_watch_resumes_a_dropped_event_stream_with_last_event_id_and_sees_nothin
     assert result.code == 0, result.text
     assert _DroppingSse.seen_last_ids == [None, "5"]
     assert result.out.count("01_input.txt") == 1 and result.out.count("02_translation.txt") == 1
+
+
+def test_export_on_a_server_downloads_the_runs_zip_by_prefix_and_refuses_to_overwrite(
+        served: tuple[str, Path], tmp_path: Path) -> None:
+    url, base = served
+    rec = make_run(base, user="export-on-a-server")
+    target = tmp_path / "run.zip"
+    exported = cli("export", rec.run_id[:10], "--server", url, "-o", str(target))
+    assert exported.code == 0, exported.text
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        stored = archive.read(f"{rec.run_id}/02_translation.txt")
+    assert f"{rec.run_id}/metadata.json" in names
+    assert stored == (rec.run_folder / "02_translation.txt").read_bytes()
+    again = cli("export", rec.run_id, "--server", url, "-o", str(target))
+    assert again.code != 0 and "--force" in again.err
+    tar = cli("export", rec.run_id, "--server", url, "-o", str(tmp_path / "run.tar.gz"))
+    assert tar.code != 0 and ".zip" in tar.err and not (tmp_path / "run.tar.gz").exists()
+    unknown = cli("export", "0000dead", "--server", url, "-o", str(tmp_path / "none.zip"))
+    assert unknown.code == 3 and not (tmp_path / "none.zip").exists()

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..errors import ValidationError
 from ..ops.archive import export_runs
 from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, find_leftovers, finish_leftovers
@@ -23,7 +24,8 @@ from ..stores.folder import FolderStore
 from . import app
 from .display import console, styled_status
 from .exit_codes import ExitCode, reported
-from .options import BasePath, Json
+from .options import BasePath, Json, Server, Token
+from .remote import ServerClient
 
 
 def _finding_line(finding: Finding) -> str:
@@ -164,12 +166,25 @@ def export_command(
                                          help="Archive to write: *.zip or *.tar.gz.")],
     base_path: BasePath = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
     """Export runs into a zip or tar.gz archive with a manifest of every file's size and sha256.
+
+    With --server, one run is downloaded from that server's export route as a zip.
 
     Example: pipeline-recorder export 528e5af9-59b3-4551-b101-27e13dd6e43e -o run.zip
     """
     with reported():
+        if server is not None:
+            if len(run_ids) != 1 or output.suffix.lower() != ".zip":
+                raise ValidationError("with --server, export takes one RUN_ID and an --output FILE ending in .zip "
+                                      "(the server exports one run per archive)")
+            with ServerClient(server, token) as client:
+                run_id = client.resolve(run_ids[0])
+                size = client.export(run_id, output, overwrite=force)
+            typer.echo(f"exported run {run_id} from {server} to {output} ({size} bytes)")
+            return
         store = FolderStore(base_path)
         names = export_runs(store, [resolve_run_id(store, text) for text in run_ids], output, overwrite=force)
         runs = len({name.split("/")[0] for name in names if "/" in name})

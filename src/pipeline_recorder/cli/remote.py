@@ -7,10 +7,14 @@ with ``Last-Event-ID``, so nothing is missed or seen twice. SSE text is parsed b
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import itertools
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -132,6 +136,33 @@ class ServerClient:
     def text_entity(self, run_id: str, filename: str) -> str:
         """The content of one of the run's text files."""
         return self._get(f"/api/pipeline/{run_id}/file/{filename}").text
+
+    def export(self, run_id: str, output: Path, *, overwrite: bool = False) -> int:
+        """Download the run's zip (``GET /api/pipeline/{run_id}/export``) into ``output``, streamed; the file
+        appears only once it is complete (a temp file beside it, then a rename). Returns its size."""
+        if output.exists() and not overwrite:
+            raise FileExistsError(errno.EEXIST, f"{output} already exists; add --force to replace it")
+        temp = output.with_name(f".{output.name}.part-{os.getpid()}")
+        try:
+            with self._client.stream("GET", f"/api/pipeline/{run_id}/export") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    error = self._error(response)
+                    raise RunNotFoundError(error) if response.status_code == 404 else ServerError(error)
+                size = 0
+                with open(temp, "wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(temp, output)
+            return size
+        except httpx.TransportError as exc:
+            raise ServerError(transport_problem(exc, self.url)) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
 
     def file_url(self, run_id: str, filename: str) -> str:
         return f"{self.url}/api/pipeline/{run_id}/file/{filename}"
