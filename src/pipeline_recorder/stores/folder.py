@@ -4,7 +4,8 @@ Every path it builds comes from a validated run id or a listed filename, and fil
 folder, never through links (``folder_files``). Hidden helper files start with '.', so they are never runs or
 entities: ``.lock`` (the run lock), ``.leases.json`` (leases of remote writers), ``.tmp-*`` (staged content),
 and in ``pipeline_runs/`` the ``.create-*`` folders new runs are made in and the ``.trash-*`` folders of removed
-runs (``ops/leftovers.py`` finishes what a stopped process left).
+runs (``ops/leftovers.py`` finishes what a stopped process left), and ``.trash/`` holds the runs in the trash
+(``folder_trash.py``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import fsync_dir, replace_atomically
-from ..errors import CorruptRunError, RecorderError, RunNotFoundError
+from ..errors import CorruptRunError, RecorderError, RunInTrashError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
 from ..runformat import MetadataDocument
-from . import folder_files
-from .base import DEFAULT_LEASE_SECONDS, Content, EntityFile, StagedEntity, Store, StoredDocument, StoredFile, Wake
+from . import folder_files, folder_trash
+from .base import (
+    DEFAULT_LEASE_SECONDS,
+    Content,
+    EntityFile,
+    StagedEntity,
+    Store,
+    StoredDocument,
+    StoredFile,
+    TrashedRun,
+    Wake,
+)
 from .folder_watch import WatchHub
 from .folder_writer import FolderRunWriter, stage
 
@@ -96,6 +107,9 @@ class FolderStore(Store):
         a killed creator leaves only a hidden ``.create-*`` folder, never a half-made run. If another process
         creates the run first, the rename fails and this returns False."""
         folder = self.run_folder(run_id)
+        if folder_trash.in_trash(self, run_id):
+            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
+                                  f"{run_id}`) or empty the trash before using its id again")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         staging = self.runs_dir / f"{CREATE_PREFIX}{run_id}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
@@ -155,6 +169,20 @@ class FolderStore(Store):
             lock.close()
         remove_tree(trash)
         return True
+
+    # -- the trash: pipeline_runs/.trash/ (folder_trash.py) ------------------------------------------------------
+
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        return folder_trash.trash_run(self, run_id, may_trash)
+
+    def restore_run(self, run_id: str) -> None:
+        folder_trash.restore_run(self, run_id)
+
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        return folder_trash.trashed_runs(self)
+
+    def purge_trashed(self, run_id: str) -> bool:
+        return folder_trash.purge_trashed(self, run_id)
 
     # -- writing -------------------------------------------------------------------------------------------------
 

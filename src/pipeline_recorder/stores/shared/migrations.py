@@ -79,6 +79,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
+    # -- the trash (owner: stores/shared/trash.py) --------------------------------------------------------------
+    Migration(2, "the trash: runs deleted but restorable", """
+        -- A trashed run leaves ``runs`` (so no listing, read or write finds it: its entities and leases go with
+        -- the row) and is kept here whole: its metadata.json as it was and its leases, from which it is restored.
+        -- Its objects stay where they are in the bucket until it is purged (``purging``: a purge began; it can
+        -- no longer be restored). Its id stays taken while it is here.
+        CREATE TABLE trashed_runs (
+            run_id text PRIMARY KEY,
+            trashed_at timestamptz NOT NULL DEFAULT now(),
+            purging boolean NOT NULL DEFAULT false,
+            document bytea NOT NULL,
+            leases text NOT NULL DEFAULT '{}'
+        );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

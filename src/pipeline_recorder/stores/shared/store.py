@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, BinaryIO
 
-from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
+from ...errors import EntityNotFoundError, RecorderError, RunInTrashError, RunNotFoundError, ValidationError
 from ...liveness import current_owner
 from ...naming import parse_entity_filename, validate_run_id
 from ...runformat import MetadataDocument
@@ -32,8 +32,10 @@ from ..base import (
     Store,
     StoredDocument,
     StoredFile,
+    TrashedRun,
     Wake,
 )
+from . import trash
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
 from .database import Database
@@ -93,7 +95,10 @@ class SharedStore(Store):
     # -- runs ----------------------------------------------------------------------------------------------------
 
     def create_run(self, run_id: str, document: MetadataDocument) -> bool:
-        return self.runs.create(validate_run_id(run_id), document)
+        if trash.in_trash(self, validate_run_id(run_id)):
+            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
+                                  f"{run_id}`) or empty the trash before using its id again")
+        return self.runs.create(run_id, document)
 
     def run_exists(self, run_id: str) -> bool:
         with self.db.connection(f"look for run {run_id!r}") as conn:
@@ -124,6 +129,20 @@ class SharedStore(Store):
 
     def location(self, run_id: str | None = None) -> str:
         return self.url if run_id is None else f"s3://{self.config.bucket}/{self.config.runs_prefix}/{run_id}"
+
+    # -- the trash: the trashed_runs table (trash.py) -----------------------------------------------------------
+
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        return trash.trash_run(self, validate_run_id(run_id), may_trash)
+
+    def restore_run(self, run_id: str) -> None:
+        trash.restore_run(self, validate_run_id(run_id))
+
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        return trash.trashed_runs(self)
+
+    def purge_trashed(self, run_id: str) -> bool:
+        return trash.purge_trashed(self, validate_run_id(run_id))
 
     # -- writing -------------------------------------------------------------------------------------------------
 
