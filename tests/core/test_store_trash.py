@@ -69,7 +69,7 @@ def test_a_restored_run_comes_back_byte_for_byte_with_its_entities(any_store: St
     record = any_store.read_metadata(rec.run_id)["entities"][0]
     opened = any_store.open_entity(rec.run_id, record)
     try:
-        assert opened.file.read() == "ein Hund im Garten".encode()
+        assert opened.file.read() == b"ein Hund im Garten"
     finally:
         opened.close()
     assert trash.trash_listing(any_store) == []

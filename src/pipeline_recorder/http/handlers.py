@@ -30,6 +30,7 @@ from .routes import ROUTES, Group, Route, url_for
 from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
+from .trash_routes import TrashRoutes
 from .writes import Writes
 
 Query = Mapping[str, str]
@@ -61,6 +62,7 @@ class Api:
         self.runner = RunnerLink(settings)
         self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
+        self.trash = TrashRoutes(self.store)
         self._index: RunListing | None = None
 
     def close(self) -> None:
@@ -81,8 +83,8 @@ class Api:
         refused = admit(self.guard, route, request)
         if refused is not None:
             return refused
-        handler: Callable[[Request], Response] = getattr(self.writes if route.group is Group.WRITE else self,
-                                                          route.name)
+        owner = self.writes if route.group is Group.WRITE else self.trash if route.group is Group.TRASH else self
+        handler: Callable[[Request], Response] = getattr(owner, route.name)
         try:
             return handler(request)
         except Exception as exc:  # every error gets the one error body, as in answer()
