@@ -25,7 +25,7 @@ app = typer.Typer(help="Record, serve, run and operate generative-pipeline runs.
 TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
 COMMAND_MODULES = ("inspect", "migrate", "ops", "runs", "serve", "sync",
-                   "trash")  # delete, restore, trash
+                   "trash", "erase")  # delete, restore, trash; erase
 
 
 @app.command()

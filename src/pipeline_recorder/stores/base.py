@@ -238,6 +238,22 @@ class Store(abc.ABC):
         halfway leaves nothing a listing shows (the next purge or ``gc`` finishes it). False when the trash held
         no such run."""
 
+    # -- erasure (ops/erase.py deletes the runs through the methods above; these keep no trace of them) -----------
+
+    @abc.abstractmethod
+    def compact(self) -> None:
+        """Rewrite the store's own records of its runs (an index, caches) so that nothing of removed runs stays
+        readable in them, e.g. in an index file's free pages."""
+
+    @abc.abstractmethod
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        """Append one entry (JSON-able, no personal data: ops/erase.py builds it) to the store's erasure log,
+        durably."""
+
+    @abc.abstractmethod
+    def erasures(self) -> list[dict[str, Any]]:
+        """The erasure log's entries, oldest first."""
+
     # -- writing -------------------------------------------------------------------------------------------------
 
     @abc.abstractmethod

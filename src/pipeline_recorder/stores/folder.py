@@ -51,6 +51,7 @@ CREATE_PREFIX = ".create-"
 TRASH_PREFIX = ".trash-"
 LEASES_FILENAME = ".leases.json"
 LEASES_LOCK_FILENAME = ".leases.lock"
+ERASURE_LOG = ".erasures.jsonl"  # in pipeline_runs/: one JSON line per erasure (ops/erase.py)
 
 
 def default_base_path() -> Path:
@@ -183,6 +184,35 @@ class FolderStore(Store):
 
     def purge_trashed(self, run_id: str) -> bool:
         return folder_trash.purge_trashed(self, run_id)
+
+    # -- erasure: the index rewritten, the log pipeline_runs/.erasures.jsonl ------------------------------------
+
+    def compact(self) -> None:
+        if (self.runs_dir / ".index").is_dir():
+            self.run_index().compact()
+
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, ensure_ascii=True, sort_keys=True).encode() + b"\n"
+        fd = os.open(self.runs_dir / ERASURE_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)  # one write of one line: appends never interleave
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def erasures(self) -> list[dict[str, Any]]:
+        try:
+            lines = (self.runs_dir / ERASURE_LOG).read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a line torn by a crash mid-append
+        return entries
 
     # -- writing -------------------------------------------------------------------------------------------------
 

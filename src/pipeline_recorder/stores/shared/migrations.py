@@ -80,7 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
     """),
     # -- the trash (owner: stores/shared/trash.py) --------------------------------------------------------------
-    Migration(2, "the trash: runs deleted but restorable", """
+    Migration(2, "the trash: runs deleted but restorable; the erasure log", """
         -- A trashed run leaves ``runs`` (so no listing, read or write finds it: its entities and leases go with
         -- the row) and is kept here whole: its metadata.json as it was and its leases, from which it is restored.
         -- Its objects stay where they are in the bucket until it is purged (``purging``: a purge began; it can
@@ -91,6 +91,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             purging boolean NOT NULL DEFAULT false,
             document bytea NOT NULL,
             leases text NOT NULL DEFAULT '{}'
+        );
+        -- The erasure log (ops/erase.py): one entry per erasure, without personal data.
+        CREATE TABLE erasures (
+            id bigserial PRIMARY KEY,
+            entry text NOT NULL
         );
     """),
 )

@@ -13,6 +13,7 @@ processes on any machines may open one store; nothing of it lives in one process
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
@@ -143,6 +144,21 @@ class SharedStore(Store):
 
     def purge_trashed(self, run_id: str) -> bool:
         return trash.purge_trashed(self, validate_run_id(run_id))
+
+    # -- erasure: the erasures table ---------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Nothing to rewrite here: a removed run's rows are deleted with it (PostgreSQL keeps their bytes in its
+        files until VACUUM FULL; docs/RESEARCH.md, Privacy)."""
+
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        with self.db.connection("record an erasure") as conn, conn.transaction():
+            conn.execute("INSERT INTO erasures (entry) VALUES (%s)", (json.dumps(entry, sort_keys=True),))
+
+    def erasures(self) -> list[dict[str, Any]]:
+        with self.db.connection("read the erasure log") as conn:
+            rows = conn.execute("SELECT entry FROM erasures ORDER BY id").fetchall()
+        return [json.loads(entry) for (entry,) in rows]
 
     # -- writing -------------------------------------------------------------------------------------------------
 
