@@ -102,6 +102,10 @@ def gc(
         "--delete", "--yes", "-y", help="Remove the runs. Without it gc only prints what would go (dry run).")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Only print what would be removed (the default).")] = False,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", help="Only runs of this kind (retention per kind, e.g. classroom).")] = None,
+    session: Annotated[str | None, typer.Option(
+        "--session", metavar="SESSION", help="Only runs of this session_id (retention per session).")] = None,
     trash_older_than: Annotated[str, typer.Option(
         "--trash-older-than", metavar="AGE", help="Empty the trash of runs deleted longer ago than AGE (runs "
                                                   "`delete` moved there; 0s empties it all).")] = "7d",
@@ -117,16 +121,18 @@ def gc(
     deletes for good those deleted longer ago. Without a rule for runs (--older-than, --keep-last, --status) gc
     only empties the trash and finishes leftovers.
 
+    Retention per kind or session: --kind and --session restrict every rule to those runs.
+
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
     with reported():
         store = FolderStore(base_path)
         now = datetime.now(UTC)
         trash_age = parse_duration(trash_older_than)
-        rules = (older_than, keep_last, status)
+        rules = (older_than, keep_last, status, kind, session)
         plan = plan_gc(store, now=now, older_than=parse_duration(older_than) if older_than is not None else None,
-                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None) \
-            if any(rule is not None for rule in rules) else GcPlan()
+                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None,
+                       kind=kind, session_id=session) if any(rule is not None for rule in rules) else GcPlan()
         act = delete and not dry_run
         # -- the trash: deleted runs past their age are deleted for good (ops/trash.py) --
         expired = trash.expired(store, now=now, older_than=trash_age)
