@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from cli_harness import cli, make_run
@@ -59,3 +60,21 @@ def test_gc_delete_empties_the_trash_of_runs_deleted_longer_ago_than_the_age(tmp
     assert json.loads(done.out)["purged"] == [rec.run_id]
     assert not (tmp_path / "pipeline_runs" / ".trash" / rec.run_id).exists()
     assert cli("restore", rec.run_id, "-b", str(tmp_path)).code == 3
+
+
+def test_delete_restore_and_trash_work_on_the_shared_store(tmp_path: Path) -> None:
+    from shared_backend import shared_store
+
+    from pipeline_recorder import LivePipelineRecorder, new_run_id
+
+    with shared_store(tmp_path) as store:
+        rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=store)
+        rec.save_entity("input", "Hallo")
+        rec.mark_complete()
+        env = {name: value for name, value in os.environ.items() if name.startswith(("AWS_", "PIPELINE_RECORDER_"))}
+        on_store = ("--store", store.url)
+        assert cli("delete", rec.run_id[:8], *on_store, env=env).code == 0
+        assert not store.run_exists(rec.run_id)
+        assert rec.run_id in cli("trash", *on_store, env=env).out
+        assert cli("restore", rec.run_id[:8], *on_store, env=env).code == 0
+        assert store.run_exists(rec.run_id)

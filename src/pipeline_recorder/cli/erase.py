@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,11 +11,10 @@ import typer
 
 from ..errors import ValidationError
 from ..ops.erase import erase, plan_erasure
-from ..stores import open_store
 from . import app
 from .display import human_size
 from .exit_codes import ExitCode, reported
-from .options import BasePath, Json
+from .options import BasePath, DatabaseUrl, Json, StoreUrl, open_cli_store
 
 
 @app.command("erase")
@@ -27,6 +27,8 @@ def erase_command(
         "--spool", metavar="DIR", help="Also remove those runs' spooled writes from this remote-recorder spool "
                                        "folder.")] = None,
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     delete: Annotated[bool, typer.Option(
         "--delete", help="Erase. Without it erase only prints what it would erase (dry run).")] = False,
     as_json: Json = False,
@@ -46,9 +48,9 @@ def erase_command(
             raise ValidationError("say whose records to erase: --user USER or --device DEVICE (one of them)")
         selector, value = ("user_id", user) if user is not None else ("device_id", device)
         assert value is not None
-        store = open_store(str(base_path))
-        plan = plan_erasure(store, selector, value, spool)
-        result = erase(store, plan) if delete else None
+        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            plan = plan_erasure(store, selector, value, spool)
+            result = erase(store, plan) if delete else None
         left = result.left_running if result is not None else plan.running
         if as_json:
             typer.echo(json.dumps({

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,18 +17,14 @@ from rich.table import Table
 from ..ops import trash
 from ..ops.listing import match_run_id, resolve_run_id
 from ..ops.timespec import format_moment
-from ..stores import Store, open_store
+from ..stores import Store
 from . import app
 from .display import console, styled_status
 from .exit_codes import for_error, reported
-from .options import BasePath, Json
+from .options import BasePath, DatabaseUrl, Json, StoreUrl, open_cli_store
 
 RunIds = Annotated[list[str], typer.Argument(
     metavar="RUN_ID...", help="The runs: ids, or unique starts of ids (as the viewer shows, e.g. b52002bc).")]
-
-
-def _store(base_path: Path) -> Store:
-    return open_store(str(base_path))
 
 
 def _each(store: Store, texts: list[str], resolve: Callable[[str], str], act: Callable[[str], None], done: str,
@@ -55,7 +52,8 @@ def _each(store: Store, texts: list[str], resolve: Callable[[str], str], act: Ca
 
 
 @app.command()
-def delete(run_ids: RunIds, base_path: BasePath = Path("."), as_json: Json = False) -> None:
+def delete(run_ids: RunIds, base_path: BasePath = Path("."), store_url: StoreUrl = None,
+           database: DatabaseUrl = None, as_json: Json = False) -> None:
     """Move runs to the trash: they leave every listing and read at once, and `restore` brings them back until
     `gc` empties the trash (by default of runs deleted more than 7 days ago).
 
@@ -63,20 +61,19 @@ def delete(run_ids: RunIds, base_path: BasePath = Path("."), as_json: Json = Fal
 
     Example: pipeline-recorder delete 528e5af9 b52002bc
     """
-    with reported():
-        store = _store(base_path)
+    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
         _each(store, run_ids, lambda text: resolve_run_id(store, text), lambda run_id: trash.delete_run(store, run_id),
               "moved to the trash:", as_json)
 
 
 @app.command()
-def restore(run_ids: RunIds, base_path: BasePath = Path("."), as_json: Json = False) -> None:
+def restore(run_ids: RunIds, base_path: BasePath = Path("."), store_url: StoreUrl = None,
+            database: DatabaseUrl = None, as_json: Json = False) -> None:
     """Move runs back out of the trash, as they were when deleted.
 
     Example: pipeline-recorder restore 528e5af9
     """
-    with reported():
-        store = _store(base_path)
+    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
         where = f"the trash of {store.location()}"
 
         def resolve(text: str) -> str:
@@ -86,13 +83,14 @@ def restore(run_ids: RunIds, base_path: BasePath = Path("."), as_json: Json = Fa
 
 
 @app.command("trash")
-def trash_command(base_path: BasePath = Path("."), as_json: Json = False) -> None:
+def trash_command(base_path: BasePath = Path("."), store_url: StoreUrl = None, database: DatabaseUrl = None,
+                  as_json: Json = False) -> None:
     """List the runs in the trash, most recently deleted first.
 
     Example: pipeline-recorder trash
     """
-    with reported():
-        listed = trash.trash_listing(_store(base_path))
+    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+        listed = trash.trash_listing(store)
         if as_json:
             typer.echo(json.dumps(listed, ensure_ascii=False, indent=2))
             return
