@@ -8,6 +8,9 @@ from pathlib import Path
 
 from cli_harness import cli, make_run
 
+from pipeline_recorder import LivePipelineRecorder, new_run_id
+from shared_backend import shared_store
+
 
 def listed(base: Path) -> list[str]:
     result = cli("ls", "-b", str(base), "--json")
@@ -63,10 +66,6 @@ def test_gc_delete_empties_the_trash_of_runs_deleted_longer_ago_than_the_age(tmp
 
 
 def test_delete_restore_and_trash_work_on_the_shared_store(tmp_path: Path) -> None:
-    from shared_backend import shared_store
-
-    from pipeline_recorder import LivePipelineRecorder, new_run_id
-
     with shared_store(tmp_path) as store:
         rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=store)
         rec.save_entity("input", "Hallo")
