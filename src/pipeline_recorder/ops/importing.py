@@ -29,9 +29,9 @@ from typing import Any, BinaryIO
 
 from ..atomic import CHUNK, fsync_dir
 from ..atomic import rename_noreplace as _rename_noreplace
+from ..document import parse_metadata
 from ..errors import ArchiveRefusedError, CorruptRunError, RunExistsError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename
-from ..store import parse_metadata
 from ..stores.folder import FolderStore
 from .archive import EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_NAME
 from .leftovers import staging_folder
