@@ -66,6 +66,7 @@ class Api:
     def close(self) -> None:
         """Stop the runner's workers and close the index (server shutdown)."""
         self.runner.close()
+        self.writes.close()
         self.store.close()
 
     @staticmethod

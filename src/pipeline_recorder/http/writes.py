@@ -35,7 +35,7 @@ from ..idempotency import IdempotencyBusyError
 from ..leases import lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
-from ..registry import load_recorder
+from ..registry import RecorderRegistry
 from ..stores import Store
 from ..stores.base import DEFAULT_LEASE_SECONDS
 from .bodies import (
@@ -71,6 +71,13 @@ class Writes:
         self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
         self._renew_lock = threading.Lock()
         self.replays = Replays()
+        # This server's own live recorders: two apps in one process never share them (nor the default registry
+        # of get_recorder, which is the library's).
+        self.registry = RecorderRegistry()
+
+    def close(self) -> None:
+        """Close what this server's recorders hold open (server shutdown)."""
+        self.registry.clear()
 
     def _check_length(self, request: Request) -> None:
         """An entity body declared longer than the server takes is refused before a byte of it is read."""
@@ -105,7 +112,7 @@ class Writes:
     def _recorder(self, run_id: str, request: Request) -> LivePipelineRecorder:
         """The run's recorder; the writer's lease is renewed (the store's clock) when a third of it has passed."""
         self._run_folder(run_id)  # RunNotFoundError for a folder that is a link out of the store
-        recorder = load_recorder(validate_run_id(run_id), self.store)
+        recorder = self.registry.load(validate_run_id(run_id), self.store)
         if recorder is None:
             raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
         self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER))
