@@ -83,10 +83,8 @@ def _unsafe_reason(name: str) -> str | None:
 
 
 def check_member(name: str, kind: str) -> None:
-    """ArchiveRefusedError unless an archive member of this name and kind (file, dir, link, special) may be
-    imported: a safe relative name (no NUL, not absolute, no backslash, no '..', '.' or empty part), a regular
-    file or a folder, and one of the export's names (manifest.json, a run folder, a run's metadata.json or
-    entity file -- which also bounds its length: run ids and entity filenames have a longest form)."""
+    """ArchiveRefusedError unless a member of this name and kind (file, dir, link, special) may be imported: a safe
+    relative name, a file or folder, and one of the export's names (which bounds its length too)."""
     reason = _unsafe_reason(name)
     if reason is None and kind == "link":
         reason = "a link"
