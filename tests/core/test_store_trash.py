@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.errors import RunInTrashError, RunNotFoundError, RunStillRunningError
 from pipeline_recorder.liveness import current_owner
 from pipeline_recorder.ops import trash
-from pipeline_recorder.runformat import MetadataDocument
 from pipeline_recorder.stores import Store
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import fsync_dir, rename_noreplace, replace_atomically
+from ..document import parse_metadata
 from ..errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, validate_run_id
-from ..store import parse_metadata
 from . import folder_files
 from .base import TrashedRun, trashed_view
 

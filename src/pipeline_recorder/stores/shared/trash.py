@@ -16,9 +16,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ...document import MetadataDocument, parse_metadata
 from ...errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
-from ...runformat import MetadataDocument
-from ...store import parse_metadata
 from ..base import TrashedRun, trashed_view
 from .database import CHANNEL
 
