@@ -30,12 +30,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .. import runformat
 from ..errors import RecorderError, RunFinishedError, RunNotFoundError, ValidationError
-from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
+from ..idempotency import Claim, IdempotencyBusyError, entity_committed
 from ..leases import committed_key, lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
@@ -77,7 +76,7 @@ class Writes:
         self.lease_seconds = lease_seconds
         self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
         self._renew_lock = threading.Lock()
-        self.records = FolderIdempotency()
+        self.records = store.idempotency()  # the store's: a retry through any process of the store finds them
 
     def _check_length(self, request: Request) -> None:
         """An entity body declared longer than the server takes is refused before a byte of it is read."""
@@ -131,14 +130,14 @@ class Writes:
             while len(self._renewed) > MAX_RENEWALS_KEPT:
                 self._renewed.popitem(last=False)
 
-    def _idempotent(self, request: Request, folder: Path, fingerprint: str,
+    def _idempotent(self, request: Request, run_id: str, fingerprint: str,
                     act: Callable[[Any], tuple[int, Any]]) -> Response:
         """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             status, body = act(None)
             return json_response(status, body)
-        with self.records.claim(folder, key, fingerprint) as claim:
+        with self.records.claim(run_id, key, fingerprint) as claim:
             if claim.answer is not None:
                 return json_response(claim.answer.status, claim.answer.body, {REPLAYED_HEADER: "true"})
             status, body = act(claim)
@@ -172,7 +171,7 @@ class Writes:
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
                       "lease_seconds": self.lease_seconds}
             code = 200 if existed else 201
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("create", run_id, body),
+            return self._idempotent(request, run_id, request_fingerprint("create", run_id, body),
                                     lambda _: (code, answer))
 
         return self._run(request, handle)
@@ -189,7 +188,7 @@ class Writes:
                 recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
+            return self._idempotent(request, run_id, request_fingerprint("state", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -211,7 +210,7 @@ class Writes:
                                                                    or ANONYMOUS_WRITER))
                 return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
+            return self._idempotent(request, run_id, request_fingerprint("finish", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -252,14 +251,14 @@ class Writes:
                 intent = self._stopped_call(recorder, claim, request, "error", meta)
                 if intent is not None:
                     for record in entity_committed(recorder.get_entities("error"), intent):
-                        if _error_fields(recorder.run_folder / record["filename"]) == wanted:
+                        if _error_fields(_json_entity(recorder, record)) == wanted:
                             return 201, {"run_id": run_id, "entity": record}
                 with self._committing(recorder, claim, request, "error", meta):
                     filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
                                                    body.get("message"), details)  # type: ignore[arg-type]
                 return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
+            return self._idempotent(request, run_id, request_fingerprint("error", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -288,7 +287,7 @@ class Writes:
                     filename = recorder.save_entity(entity_type, content, meta)
                 return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
 
-            return self._idempotent(request, recorder.run_folder, fingerprint, act)
+            return self._idempotent(request, run_id, fingerprint, act)
 
         return self._run(request, handle)
 
@@ -332,12 +331,12 @@ class Writes:
         if not candidates:
             return None
         if isinstance(content, LimitedReader):
-            sha = content.hash_ahead(recorder.run_folder)
+            sha = content.hash_ahead(recorder.store.local_folder(recorder.run_id))
         elif isinstance(content, str):
             sha = hashlib.sha256(content.encode()).hexdigest()
         else:
             for record in candidates:
-                if _json_file(recorder.run_folder / record["filename"]) == content:
+                if _json_entity(recorder, record) == content:
                     return record
             return None
         return next((record for record in candidates if record.get("sha256") == sha), None)
@@ -361,15 +360,16 @@ def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> 
     return record
 
 
-def _json_file(path: Path) -> Any:
+def _json_entity(recorder: LivePipelineRecorder, record: dict[str, Any]) -> Any:
+    """A stored JSON entity's value, read through the store (None when it cannot be read or parsed)."""
     try:
-        with open(path, "rb") as f:
+        entity = recorder.store.open_entity(recorder.run_id, record)
+        with entity.file as f:
             return json.loads(f.read())
-    except (OSError, ValueError):
+    except (RecorderError, OSError, ValueError):
         return None
 
 
-def _error_fields(path: Path) -> Any:
-    value = _json_file(path)
+def _error_fields(value: Any) -> Any:
     return {key: value.get(key) for key in ("stage", "error_type", "message", "details")} \
         if isinstance(value, dict) else None

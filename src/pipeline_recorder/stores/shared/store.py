@@ -37,6 +37,7 @@ from ..base import (
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
 from .database import Database
+from .idempotency import SharedIdempotency
 from .leases import LeaseKeeper
 from .listing import SharedListing
 from .objects import Bucket
@@ -66,6 +67,7 @@ class SharedStore(Store):
         self.runs = SharedRuns(self.db, self.bucket, config.runs_prefix)
         self._leases = LeaseKeeper(self.runs)
         self._listing = SharedListing(self.db)
+        self._idempotency = SharedIdempotency(self.db)
         self._hub: ChangeHub | None = None
         self._hub_lock = threading.Lock()
         # Who writes through this store object: one lease holder per process and store (see transaction.py).
@@ -202,9 +204,13 @@ class SharedStore(Store):
     def leases(self, run_id: str) -> dict[str, float]:
         return self.runs.leases(validate_run_id(run_id))
 
+    def idempotency(self) -> SharedIdempotency:
+        return self._idempotency
+
     def close(self) -> None:
         self.closed = True
         self._leases.close()
+        self._idempotency.close()
         if self._hub is not None:
             self._hub.close()
         with contextlib.suppress(RecorderError):
