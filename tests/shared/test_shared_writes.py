@@ -4,16 +4,17 @@ and after the replica that took it was killed -- and the run holds the entity on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import psycopg
+from shared_helpers import Replica
 
 from pipeline_recorder.stores.shared import SharedStore
-from shared_helpers import Replica
 from support import wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -116,8 +117,6 @@ def test_a_key_held_by_a_killed_replica_is_taken_over_and_stored_once(
     assert [e["filename"] for e in doc["entities"]] == ["01_input.txt"]
 
 
-def _ignore_errors(call: object) -> None:
-    try:
-        call()  # type: ignore[operator]
-    except httpx.HTTPError:
-        pass  # the replica it talked to was killed
+def _ignore_errors(call: Callable[[], object]) -> None:
+    with contextlib.suppress(httpx.HTTPError):  # the replica it talked to was killed
+        call()
