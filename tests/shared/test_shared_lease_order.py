@@ -55,3 +55,18 @@ def test_a_renewal_waiting_for_the_run_does_not_deadlock_with_its_commit(shared:
     assert not renewal.is_alive()
     assert errors == []
     assert shared.read_metadata(rec.run_id)["current_state"]["step"] == "while a renewal waits"
+
+
+def test_the_leases_verdict_read_with_the_run_follows_every_change_of_a_lease(shared: SharedStore) -> None:
+    # Judging a running run uses the verdict its row's read brought (no second query); a lease that changes in
+    # between must never be judged by the verdict of before.
+    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=shared)
+    shared.renew_lease(rec.run_id, "remote-writer", 30)
+    assert shared.read_metadata(rec.run_id)["status"] == "running"
+    shared.release_lease(rec.run_id, "remote-writer")
+    assert shared.read_metadata(rec.run_id)["status"] == "interrupted"  # every lease ended
+    doc = shared.read_metadata(rec.run_id)
+    shared.renew_lease(rec.run_id, "remote-writer", 30)
+    assert shared.apply_liveness(rec.run_id, {**doc, "status": "running"})["status"] == "running"
+    shared.release_lease(rec.run_id, "remote-writer")
+    assert shared.apply_liveness(rec.run_id, {**doc, "status": "running"})["status"] == "interrupted"

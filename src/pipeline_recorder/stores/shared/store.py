@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, BinaryIO
 
 from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
-from ...liveness import current_owner
+from ...liveness import current_owner, run_is_alive
 from ...naming import parse_entity_filename, validate_run_id
 from ...runformat import MetadataDocument
 from ..base import (
@@ -44,6 +44,9 @@ from .objects import Bucket
 from .runs import SharedRuns
 from .staging import stage
 from .transaction import SharedRunWriter
+
+# How old the leases' verdict of a run's last read may be to judge the run by it (a lease lasts 30 s by default).
+LEASE_VERDICT_SECONDS = 1.0
 
 
 class SharedEntityFile(EntityFile):
@@ -203,6 +206,15 @@ class SharedStore(Store):
 
     def leases(self, run_id: str) -> dict[str, float]:
         return self.runs.leases(validate_run_id(run_id))
+
+    def is_live(self, run_id: str, doc: dict[str, Any], now: float | None = None) -> bool:
+        """As every store judges it, but from the verdict the read of the run's row just brought (the database's
+        clock, no second round trip) when that read is recent: a follower or status read costs one query."""
+        if now is None:
+            known, leased = self.runs.lease_verdict(run_id, LEASE_VERDICT_SECONDS)
+            if known:
+                return run_is_alive(doc) if leased is None else leased
+        return super().is_live(run_id, doc, now)
 
     def idempotency(self) -> SharedIdempotency:
         return self._idempotency
