@@ -6,13 +6,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from shared_helpers import object_names
 
 from pipeline_recorder import LivePipelineRecorder
 from pipeline_recorder.errors import InvalidContentError
 from pipeline_recorder.naming import new_run_id
-from pipeline_recorder.stores.shared import SharedStore
-from pipeline_recorder.stores.shared import staging
-from shared_helpers import object_names
+from pipeline_recorder.stores.shared import SharedStore, staging
 
 
 def test_an_entity_over_the_copy_limit_is_refused_and_leaves_nothing(shared: SharedStore,
