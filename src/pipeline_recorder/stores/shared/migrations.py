@@ -79,8 +79,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
+    Migration(2, "idempotency records of keyed writes (dist)", """
+        -- What a write with an Idempotency-Key answered (or, while it ran, meant to commit), so that a retry
+        -- through any replica gets the same answer. The key itself is not stored, only its sha256.
+        CREATE TABLE idempotency_records (
+            run_id text NOT NULL REFERENCES runs ON DELETE CASCADE,
+            key_digest text NOT NULL,
+            fingerprint text NOT NULL,
+            intent text,
+            status integer,
+            body text,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (run_id, key_digest)
+        );
+    """),
     # -- the trash (owner: stores/shared/trash.py) --------------------------------------------------------------
-    Migration(2, "the trash: runs deleted but restorable; the erasure log", """
+    Migration(3, "the trash: runs deleted but restorable; the erasure log", """
         -- A trashed run leaves ``runs`` (so no listing, read or write finds it: its entities and leases go with
         -- the row) and is kept here whole: its metadata.json as it was and its leases, from which it is restored.
         -- Its objects stay where they are in the bucket until it is purged (``purging``: a purge began; it can
