@@ -161,6 +161,18 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                       "304": {"description": "Not modified"},
                       **_errors(*_RUN_ERRORS, 416)},
     },
+    # thumbnails (viewer2)
+    "thumbnail": {
+        "parameters": [_header("If-None-Match", "ETag (the entity's sha256 and the thumbnail size): 304 when it "
+                               "matches")],
+        "responses": {"200": {"description": "The WebP thumbnail (image) or poster (video), at most 320x320",
+                              "content": {"image/webp": _BINARY}, "headers": {"ETag": {"schema": {"type": "string"}}}},
+                      "304": {"description": "Not modified"},
+                      **_errors(*_RUN_ERRORS),
+                      "415": _json({"type": "object"}, "The entity is not an image or a video"),
+                      "422": _json({"type": "object"}, "The image is refused: a decompression bomb, larger than "
+                                   "the limits, or undecodable")},
+    },
     "export": {
         "parameters": [],
         "responses": {"200": {"description": "The run as a zip archive",
