@@ -187,6 +187,7 @@ class Api:
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
                                                               "cursor")}
+        filters["q"] = query.get("q") or None  # full-text search
         limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 

@@ -145,6 +145,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                                                          "interrupted"]}, "Only runs with this status"),
             _query("since", {"type": "string", "format": "date-time"}, "Runs started at or after (ISO 8601)"),
             _query("until", {"type": "string", "format": "date-time"}, "Runs started before (ISO 8601)"),
+            _query("q", {"type": "string", "maxLength": 200}, "Full-text search: runs whose text entities (input, "
+                   "translations, text outputs) hold every word of it as a word start, any case, accents ignored"),
             _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)"),
         ],

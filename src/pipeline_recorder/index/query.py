@@ -15,6 +15,7 @@ from typing import Any
 from .. import runformat
 from ..errors import ValidationError
 from ..naming import RUN_ID_PATTERN
+from . import search
 from .summaries import timestamp_us
 
 DEFAULT_LIMIT = 50
@@ -51,6 +52,7 @@ def listing(
     until: object,
     cursor: object,
     limit: object,
+    q: object = None,
 ) -> Listing:
     """The query of one listing page (see ``RunIndex.query``); ValidationError for a bad filter, cursor or limit."""
     where: list[str] = []
@@ -68,10 +70,15 @@ def listing(
     if until_us is not None:
         where.append("ts_us < ?")
         params.append(until_us)
+    cursor_ts: int | None = None
     if cursor is not None:
         where.append("(ts_us, run_id) < (?, ?)")
-        params.extend(decode_cursor(cursor))
+        cursor_ts, cursor_run = decode_cursor(cursor)
+        params.extend((cursor_ts, cursor_run))
     page = _limit(limit)
+    if q is not None:  # full-text search: its own query shape (search.py)
+        sql, values = search.sqlite_page("ts_us, run_id, status, summary", where, params, q, cursor_ts, page)
+        return Listing(sql, values, page)
     sql = "SELECT ts_us, run_id, status, summary FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)

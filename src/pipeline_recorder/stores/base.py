@@ -156,8 +156,9 @@ class RunListing(Protocol):
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
-        """``(summaries, next_cursor)``; ValidationError for a bad filter, cursor or limit."""
+              limit: int = 50, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
+        filter, cursor, limit or ``q``."""
         ...
 
     def note(self, run_id: str) -> None:
