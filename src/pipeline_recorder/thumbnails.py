@@ -5,10 +5,11 @@ from the entity's bytes and stored through the store's helper files (``Store.wri
 ``.thumbnails/{sha256}-{box}.webp``: a hidden name, so never an entity, and named by the entity's hash, so a changed
 entity gets a new thumbnail and the old one is never served for it.
 
-Entities come from users, so the decoding is guarded: only a few raster formats are opened, an entity above
-``MAX_SOURCE_BYTES`` or an image whose header declares more than ``MAX_SOURCE_PIXELS`` pixels is refused before
-its pixels are decoded (a decompression bomb), and Pillow's own bomb check (``Image.MAX_IMAGE_PIXELS``) is made an
-error rather than a warning. Nothing is cached for a refused entity.
+Entities come from users, so the decoding is guarded: only a few raster formats are opened, an image above
+``MAX_SOURCE_BYTES`` or whose header declares more than ``MAX_SOURCE_PIXELS`` pixels is refused before its
+pixels are decoded (a decompression bomb), and Pillow's own bomb check (``Image.MAX_IMAGE_PIXELS``) is made an
+error rather than a warning; a video's frames are held to the same pixel limit (only its first frame is decoded,
+so its size in bytes does not matter). Nothing is cached for a refused entity.
 
 Posters of videos need PyAV (the ``video`` extra, whose wheel bundles ffmpeg); without it a video gets a
 ``NoThumbnailError`` that says so, and the viewer shows its generic video icon.
@@ -134,11 +135,11 @@ def make_thumbnail(file: BinaryIO, record: dict[str, Any]) -> bytes:
     """The thumbnail (image) or poster (video) of an entity's bytes, checked against the limits."""
     name = f"entity {record.get('filename')!r}"
     mime = _mime(record)
-    size = record.get("size")
-    if isinstance(size, int) and size > MAX_SOURCE_BYTES:
-        raise ThumbnailRefusedError(f"{name}: {size:,} bytes is more than the {MAX_SOURCE_BYTES:,} a thumbnail is "
-                                    "made of")
     if mime in IMAGE_FORMATS:
+        size = record.get("size")
+        if isinstance(size, int) and size > MAX_SOURCE_BYTES:
+            raise ThumbnailRefusedError(f"{name}: {size:,} bytes is more than the {MAX_SOURCE_BYTES:,} a thumbnail "
+                                        "is made of")
         return image_thumbnail(file, mime, name)
     check_kind(record)
     return video_poster(file, name)
