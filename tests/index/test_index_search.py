@@ -68,3 +68,19 @@ def test_a_text_file_that_is_a_link_is_not_read(store: RunStore, index: RunIndex
     (store.runs_dir / "r1" / "01_input.txt").symlink_to(secret)
     assert ids(index.query(q="geheim")[0]) == []
     assert ids(index.query()[0]) == ["r1"]  # still listed
+
+
+def test_runs_of_one_microsecond_take_the_next_slots_and_a_run_twice_in_a_batch_is_stored_once() -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    for statement in search.SQLITE_SCHEMA:
+        conn.execute(statement)
+    search.sqlite_store_words(conn, [("a", 7, "eins"), ("b", 7, "zwei"), ("a", 7, "eins drei"), ("c", 8, "vier")])
+    rows = conn.execute("SELECT key, run, words FROM run_words ORDER BY key").fetchall()
+    slots = search.KEY_SLOTS
+    assert rows == [(7 * slots, "a", "eins drei"), (7 * slots + 1, "b", "zwei"), (8 * slots, "c", "vier")]
+    assert [r[0] for r in conn.execute("SELECT rowid FROM run_words_fts WHERE run_words_fts MATCH 'drei'")] == \
+        [7 * slots]
+    search.sqlite_store_words(conn, [("b", 9, "zwei")])  # its timestamp changed: a key of its new microsecond
+    assert conn.execute("SELECT key FROM run_words WHERE run = 'b'").fetchone() == (9 * slots,)

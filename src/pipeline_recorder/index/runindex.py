@@ -50,7 +50,7 @@ class RunIndex(SyncedIndex):
 
         def fetch(conn: sqlite3.Connection) -> list[Any]:
             self._refresh(conn)
-            return conn.execute(page.sql, page.params).fetchall()
+            return page.fetch(conn)
 
         return page.result(self._use(fetch))
 

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ValidationError
@@ -46,7 +47,7 @@ _TEXT_MIME = "text/plain"
 # every match -- a word found in all 100,000 runs costs what a rare one does. Runs of one microsecond take the
 # next free slot; the query puts those of the page's last microsecond in run-id order (``sqlite_page``).
 KEY_SLOTS = 1024
-# Other conditions that leave fewer runs than this: the runs are walked and FTS5 asked of each (sqlite_page).
+# Other conditions that leave fewer runs than this: those runs are walked and their words read (sqlite_page).
 FEW_RUNS = 2000
 SQLITE_SCHEMA = (
     # ``run``, not ``run_id``: the listing's conditions name the runs table's columns bare (search_page joins both).
@@ -68,60 +69,81 @@ def sqlite_store_words(conn: sqlite3.Connection, rows: Iterable[tuple[str, int, 
     """Store the words of runs ``(run_id, ts_us, words)`` (in the caller's transaction), each under a key of its
     microsecond; unchanged ones are left alone. A run whose microsecond has no free slot left is not searchable
     (logged): 1,024 runs would have to share one microsecond."""
-    for run_id, ts_us, text in rows:
+    batch = list(rows)
+    stored: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(batch), 500):  # what the index holds of these runs, 500 at a time
+        names = [run_id for run_id, _, _ in batch[start:start + 500]]
+        found = conn.execute(f"SELECT run, key, words FROM run_words WHERE run IN ({', '.join('?' * len(names))})",
+                             names)
+        stored.update((run, (key, words)) for run, key, words in found)
+    for run_id, ts_us, text in batch:
         low = ts_us * KEY_SLOTS
-        found = conn.execute("SELECT key, words FROM run_words WHERE run = ?", (run_id,)).fetchone()
-        if found is not None and low <= found[0] < low + KEY_SLOTS:
-            if found[1] != text:
-                conn.execute("UPDATE run_words SET words = ? WHERE key = ?", (text, found[0]))
+        before = stored.get(run_id)
+        if before is not None and low <= before[0] < low + KEY_SLOTS:
+            if before[1] != text:
+                conn.execute("UPDATE run_words SET words = ? WHERE key = ?", (text, before[0]))
+                stored[run_id] = (before[0], text)
             continue
-        if found is not None:
-            conn.execute("DELETE FROM run_words WHERE key = ?", (found[0],))
-        last = conn.execute("SELECT max(key) FROM run_words WHERE key BETWEEN ? AND ?",
-                            (low, low + KEY_SLOTS - 1)).fetchone()[0]
-        key = low if last is None else int(last) + 1
-        if key >= low + KEY_SLOTS:
-            log.warning("run index: run %s is not searchable: %d runs share its timestamp", run_id, KEY_SLOTS)
-            continue
-        conn.execute("INSERT INTO run_words (key, run, words) VALUES (?, ?, ?)", (key, run_id, text))
+        if before is not None:
+            conn.execute("DELETE FROM run_words WHERE key = ?", (before[0],))
+            del stored[run_id]
+        # The first run of a microsecond takes its first slot (a cold build: one statement per run) ...
+        key = low
+        if not conn.execute("INSERT OR IGNORE INTO run_words (key, run, words) VALUES (?, ?, ?)",
+                            (key, run_id, text)).rowcount:
+            # ... a later one the next free slot.
+            key = int(conn.execute("SELECT max(key) FROM run_words WHERE key BETWEEN ? AND ?",
+                                   (low, low + KEY_SLOTS - 1)).fetchone()[0]) + 1
+            if key >= low + KEY_SLOTS:
+                log.warning("run index: run %s is not searchable: %d runs share its timestamp", run_id, KEY_SLOTS)
+                continue
+            conn.execute("INSERT INTO run_words (key, run, words) VALUES (?, ?, ?)", (key, run_id, text))
+        stored[run_id] = (key, text)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """The two ways to answer one listing page with ``q`` (``sqlite_page``); ``probe`` tells which: it counts the
+    runs the other conditions leave, up to ``FEW_RUNS``."""
+
+    probe: tuple[str, tuple[Any, ...]]
+    by_run: tuple[str, tuple[Any, ...]]  # when the probe counts fewer than FEW_RUNS
+    by_key: tuple[str, tuple[Any, ...]]  # else
 
 
 def sqlite_page(select: str, where: list[str], params: list[Any], q: object, cursor_ts: int | None,
-                page: int) -> tuple[str, tuple[Any, ...]]:
+                page: int) -> SearchPage:
     """The SQL of one listing page with ``q``, in exactly the listing's order (ts_us, run_id), so pages and
     cursors are those of the listing without ``q``. ``select`` names the columns, ``where`` the listing's other
-    conditions (on the ``runs`` columns) with ``params``.
+    conditions (on the ``runs`` columns) with ``params``. One of two ways, by how many runs the other conditions
+    leave (``FEW_RUNS``, counted first by the probe):
 
-    One of two ways, chosen inside the query by how many runs the other conditions leave (``FEW_RUNS``):
-
-    - few (a user, a session): walk those runs newest first and look for the query's words in their stored words,
-      stopping at the page;
+    - few (a user, a session): walk those runs newest first and look for the query's words in their stored words
+      (``instr``: a query word matches where a stored word starts with it, as the FTS5 prefix query asks; FTS5
+      itself would set up its cursors anew for every run), stopping at the page;
     - many (no filter, a config): take the matches newest first by key from FTS5, which stops at the page instead
       of sorting every match, then add the other matches of the page's last microsecond (keys order runs of one
       microsecond by arrival, the listing by run id) and sort those few.
     """
     match = sqlite_match(q)
     condition = "".join(f" AND {clause}" for clause in where)
+    probe = f"SELECT count(*) FROM (SELECT 1 FROM runs WHERE 1{condition} LIMIT {FEW_RUNS})"
+    starts = "".join(" AND instr(' ' || w.words, ?) > 0" for _ in query_words(q))
+    by_run = (f"SELECT {select} FROM runs JOIN run_words w ON w.run = runs.run_id WHERE 1{condition}{starts} "
+              "ORDER BY ts_us DESC, run_id DESC LIMIT ?")
     # Past the cursor's microsecond nothing can be on the page: FTS5 starts there instead of at the newest.
     upper = "" if cursor_ts is None else f" AND f.rowid < {(cursor_ts + 1) * KEY_SLOTS:d}"
     # Written out (no subquery), so SQLite lets FTS5 hand out the rowids in order and stops at the LIMIT.
-    by_key = (f"SELECT {select} FROM run_words_fts f JOIN run_words w ON w.key = f.rowid "
-              f"JOIN runs ON runs.run_id = w.run WHERE run_words_fts MATCH ? AND NOT (SELECT yes FROM few)")
+    hits = (f"SELECT {select} FROM run_words_fts f JOIN run_words w ON w.key = f.rowid "
+            f"JOIN runs ON runs.run_id = w.run WHERE run_words_fts MATCH ?")
     edge = f"(SELECT min(ts_us) * {KEY_SLOTS} FROM hits)"
-    # The words as stored: a query word matches where a stored word starts with it (what the FTS5 prefix query
-    # asks), found with instr in the few runs' words -- FTS5 would set up its cursors anew for every run.
-    starts = "".join(" AND instr(' ' || w.words, ?) > 0" for _ in query_words(q))
-    by_run = (f"SELECT {select} FROM runs JOIN run_words w ON w.run = runs.run_id WHERE (SELECT yes FROM few)"
-              f"{condition}{starts} ORDER BY ts_us DESC, run_id DESC LIMIT ?")
-    sql = (f"WITH few AS MATERIALIZED (SELECT count(*) < {FEW_RUNS} AS yes FROM (SELECT 1 FROM runs WHERE 1"
-           f"{condition} LIMIT {FEW_RUNS})), "
-           f"hits AS MATERIALIZED ({by_key}{upper}{condition} ORDER BY f.rowid DESC LIMIT ?) "
-           f"SELECT {select} FROM hits "
-           f"UNION {by_key} AND f.rowid BETWEEN {edge} AND {edge} + {KEY_SLOTS - 1}{condition} "
-           f"UNION SELECT {select} FROM ({by_run}) "
-           "ORDER BY ts_us DESC, run_id DESC LIMIT ?")
+    by_key = (f"WITH hits AS MATERIALIZED ({hits}{upper}{condition} ORDER BY f.rowid DESC LIMIT ?) "
+              f"SELECT {select} FROM hits "
+              f"UNION {hits} AND f.rowid BETWEEN {edge} AND {edge} + {KEY_SLOTS - 1}{condition} "
+              "ORDER BY ts_us DESC, run_id DESC LIMIT ?")
     word_starts = [f" {word}" for word in query_words(q)]
-    return sql, (*params, match, *params, page + 1, match, *params, *params, *word_starts, page + 1, page + 1)
+    return SearchPage((probe, tuple(params)), (by_run, (*params, *word_starts, page + 1)),
+                      (by_key, (match, *params, page + 1, match, *params, page + 1)))
 
 
 def words(text: str) -> list[str]:
