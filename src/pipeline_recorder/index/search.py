@@ -123,7 +123,7 @@ def sqlite_page(select: str, where: list[str], params: list[Any], q: object, cur
       itself would set up its cursors anew for every run), stopping at the page;
     - many (no filter, a config): take the matches newest first by key from FTS5, which stops at the page instead
       of sorting every match, then add the other matches of the page's last microsecond (keys order runs of one
-      microsecond by arrival, the listing by run id) and sort those few.
+      microsecond by arrival, the listing by run id; they are found as the few runs are) and sort those few.
     """
     match = sqlite_match(q)
     condition = "".join(f" AND {clause}" for clause in where)
@@ -136,14 +136,16 @@ def sqlite_page(select: str, where: list[str], params: list[Any], q: object, cur
     # Written out (no subquery), so SQLite lets FTS5 hand out the rowids in order and stops at the LIMIT.
     hits = (f"SELECT {select} FROM run_words_fts f JOIN run_words w ON w.key = f.rowid "
             f"JOIN runs ON runs.run_id = w.run WHERE run_words_fts MATCH ?")
-    edge = f"(SELECT min(ts_us) * {KEY_SLOTS} FROM hits)"
+    # The other matches of the last microsecond: found through the runs of that microsecond (the listing's index)
+    # and their words, as the few runs are -- an FTS5 rowid range would read the doclists up to it.
     by_key = (f"WITH hits AS MATERIALIZED ({hits}{upper}{condition} ORDER BY f.rowid DESC LIMIT ?) "
               f"SELECT {select} FROM hits "
-              f"UNION {hits} AND f.rowid BETWEEN {edge} AND {edge} + {KEY_SLOTS - 1}{condition} "
+              f"UNION SELECT {select} FROM runs JOIN run_words w ON w.run = runs.run_id "
+              f"WHERE ts_us = (SELECT min(ts_us) FROM hits){condition}{starts} "
               "ORDER BY ts_us DESC, run_id DESC LIMIT ?")
     word_starts = [f" {word}" for word in query_words(q)]
     return SearchPage((probe, tuple(params)), (by_run, (*params, *word_starts, page + 1)),
-                      (by_key, (match, *params, page + 1, match, *params, page + 1)))
+                      (by_key, (match, *params, page + 1, *params, *word_starts, page + 1)))
 
 
 def words(text: str) -> list[str]:
