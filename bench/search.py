@@ -30,10 +30,10 @@ from typing import Any
 
 from listing import read_all, timed
 from pipeline_recorder import RunStore, runformat
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.index import INDEX_DIRNAME, RunIndex
 from pipeline_recorder.liveness import current_owner
 from pipeline_recorder.naming import METADATA_FILENAME
-from pipeline_recorder.runformat import MetadataDocument
 
 CONFIGS = [f"config-{n}" for n in range(8)]
 START = datetime(2025, 1, 1, tzinfo=UTC)

@@ -150,9 +150,10 @@ def sqlite_page(select: str, where: list[str], params: list[Any], q: object, cur
 
 def words(text: str) -> list[str]:
     """The words of a text as both stores index them: letters and digits, case-folded, without accents."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
-    return _WORD.findall(plain)
+    folded = text.casefold()
+    if not folded.isascii():  # ASCII has no accents: skip the per-character pass (most of a cold build's cost)
+        folded = "".join(char for char in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(char))
+    return _WORD.findall(folded)
 
 
 def words_text(texts: Iterable[str]) -> str:
