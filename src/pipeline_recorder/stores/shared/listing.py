@@ -51,7 +51,7 @@ def page_query(*, config_name: object = None, user_id: object = None, status: ob
     if until_us is not None:
         where.append("ts_us < %s")
         params.append(until_us)
-    if q is not None:  # full-text search: the words of index/search.py, in run_words (migration 2)
+    if q is not None:  # full-text search: the words of index/search.py, in run_words (migration 3)
         where.append("run_id IN (SELECT run_id FROM run_words WHERE vector @@ to_tsquery('simple', %s))")
         params.append(search.postgres_tsquery(q))
     if cursor is not None:

@@ -79,10 +79,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
+    Migration(2, "idempotency records of keyed writes (dist)", """
+        -- What a write with an Idempotency-Key answered (or, while it ran, meant to commit), so that a retry
+        -- through any replica gets the same answer. The key itself is not stored, only its sha256.
+        CREATE TABLE idempotency_records (
+            run_id text NOT NULL REFERENCES runs ON DELETE CASCADE,
+            key_digest text NOT NULL,
+            fingerprint text NOT NULL,
+            intent text,
+            status integer,
+            body text,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (run_id, key_digest)
+        );
+    """),
     # full-text search (viewer2): the words of each run's text entities (index/search.py normalises them the same
     # way for both stores), as a tsvector of the 'simple' configuration (no stemming, no stop words: the words are
     # already case-folded and without accents) with a GIN index for prefix queries ('hund':*).
-    Migration(2, "run_words: full-text search of runs' texts", """
+    Migration(3, "run_words: full-text search of runs' texts", """
         CREATE TABLE run_words (
             run_id text PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
             words text NOT NULL,
