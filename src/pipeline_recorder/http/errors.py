@@ -10,6 +10,7 @@ from ..errors import (
     BackendError,
     CorruptRunError,
     EntityNotFoundError,
+    NoThumbnailError,
     QueueFullError,
     RecorderError,
     RemoteError,
@@ -20,6 +21,7 @@ from ..errors import (
     ServerUnreachableError,
     ServiceClosedError,
     StorageError,
+    ThumbnailRefusedError,
     UnknownConfigError,
     ValidationError,
 )
@@ -55,6 +57,8 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (RunFinishedError, 409),
     (RunStillRunningError, 409),
     (CorruptRunError, 409),
+    (ThumbnailRefusedError, 422),  # the entity is an image, but its bytes are refused (a bomb, undecodable)
+    (NoThumbnailError, 415),  # the entity is not an image or a video
     (StorageError, 503),
     (UnavailableError, 503),
     (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
