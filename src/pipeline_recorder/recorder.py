@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import runformat
+from . import runfields, runformat
 from .atomic import storage_errors
 from .content import Content, prepare
 from .endings import RunEndings
@@ -35,6 +35,7 @@ from .validation import check_error, check_setting, check_stage, check_step, che
 
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
 SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
+GROUPING_NAMES = ("kind", "session_id", "device_id")
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUTS", "Content", "LivePipelineRecorder"]
 
@@ -58,12 +59,16 @@ class LivePipelineRecorder(RunEndings):
         base_path: Store | str | os.PathLike[str] | None = None,
         *,
         expected_outputs: Sequence[str] | None = None,
+        kind: str | None = None,
+        session_id: str | None = None,
+        device_id: str | None = None,
     ) -> None:
         given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level}
+        grouping = {"kind": kind, "session_id": session_id, "device_id": device_id}
         self.run_id = validate_run_id(run_id)
         self.store = store_for(base_path)
         self._writer = self.store.writer(self.run_id)
-        if all(value is None for value in given.values()) and user_id is None and expected_outputs is None:
+        if all(value is None for value in (*given.values(), *grouping.values(), user_id, expected_outputs)):
             self._writer.read(lambda doc: None)  # attach only: RunNotFoundError when absent, never a write
             return
         missing = [name for name, value in given.items() if value is None]
@@ -72,12 +77,13 @@ class LivePipelineRecorder(RunEndings):
                                   "existing run)")
         settings = {name: check_setting(name, value) for name, value in given.items()}
         settings["user_id"] = check_setting("user_id", "anonymous" if user_id is None else user_id)
-        self._create(settings, _expected(expected_outputs, settings["config_name"]))
+        self._create(settings, _expected(expected_outputs, settings["config_name"]),
+                     runfields.check_grouping(**grouping))
 
-    def _create(self, settings: dict[str, str], expected: list[str]) -> None:
+    def _create(self, settings: dict[str, str], expected: list[str], grouping: dict[str, str]) -> None:
         def document() -> MetadataDocument:
             return MetadataDocument(runformat.new_header(run_id=self.run_id, expected_outputs=expected,
-                                                         owner=current_owner(), **settings), [])
+                                                         owner=current_owner(), fields=grouping, **settings), [])
 
         with storage_errors(f"create the run {self.run_id!r}"):
             if not self.store.run_exists(self.run_id):
@@ -87,7 +93,8 @@ class LivePipelineRecorder(RunEndings):
                     txn.document = document()
                     txn.replace_document()
                 else:
-                    self._check_settings(txn.document.header, settings)
+                    self._check_settings(runfields.with_defaults(dict(txn.document.header)),
+                                         {**settings, **grouping})
 
     @classmethod
     def open(cls, run_id: str, base_path: Store | str | os.PathLike[str] | None = None) -> LivePipelineRecorder:
@@ -115,11 +122,16 @@ class LivePipelineRecorder(RunEndings):
         return self.store.run_exists(self.run_id)
 
     def require_settings(self, settings: dict[str, str]) -> None:
-        """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ...)."""
-        checked = {name: check_setting(name, value) for name, value in settings.items()}
-        self._writer.read(lambda doc: self._check_settings(doc.header, checked))
+        """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ..., and kind,
+        session_id, device_id)."""
+        grouping = runfields.check_grouping(**{name: value for name, value in settings.items()
+                                               if name in GROUPING_NAMES})
+        checked = {name: check_setting(name, value) for name, value in settings.items()
+                   if name not in GROUPING_NAMES}
+        checked.update(grouping)
+        self._writer.read(lambda doc: self._check_settings(runfields.with_defaults(dict(doc.header)), checked))
 
-    def _check_settings(self, header: dict[str, Any], settings: dict[str, str]) -> None:
+    def _check_settings(self, header: dict[str, Any], settings: dict[str, Any]) -> None:
         differing = [name for name, value in settings.items() if header.get(name) != value]
         if differing:
             raise RunExistsError(
@@ -128,8 +140,10 @@ class LivePipelineRecorder(RunEndings):
             )
 
     def get_status(self) -> dict[str, Any]:
-        """A copy of metadata.json's content as it is stored now (``interrupted`` if the writer died)."""
-        return self.store.apply_liveness(self.run_id, self._writer.read(MetadataDocument.to_dict))
+        """A copy of metadata.json's content as it is stored now (``interrupted`` if the writer died); a run
+        written before the research fields existed shows their defaults (runfields.py)."""
+        doc = self._writer.read(MetadataDocument.to_dict)
+        return self.store.apply_liveness(self.run_id, runfields.with_defaults(doc))
 
     def get_entities(self, entity_type: str | None = None) -> list[dict[str, Any]]:
         """The entity records, in sequence order; only those of ``entity_type`` when given."""
@@ -181,9 +195,11 @@ class LivePipelineRecorder(RunEndings):
         return doc
 
     @staticmethod
-    def _touch(doc: MetadataDocument) -> None:
+    def _touch(doc: MetadataDocument, writing: bool = True) -> None:
         doc.header["revision"] = int(doc.header["revision"]) + 1
         doc.header["updated_at"] = runformat.utc_now()
+        if not writing:  # an annotation: whoever writes the run still does (its liveness is theirs)
+            return
         # Liveness: this process now writes the run (see liveness.py).
         owner = current_owner()
         if doc.header.get("owner") != owner:
@@ -247,6 +263,38 @@ class LivePipelineRecorder(RunEndings):
             self._touch(doc)
             txn.replace_document()
 
+    def set_model(self, stage_key: str, model: str) -> None:
+        """Record which backend and model ran a stage: ``models_used[stage_key] = "backend/model"``."""
+        key, value = runfields.check_model(stage_key, model)
+        with storage_errors(f"set a model of run {self.run_id!r}"), self._writer.transaction() as txn:
+            doc = self._open_document(txn)
+            models = runfields.check_models({**(doc.header.get("models_used") or {}), key: value})
+            if doc.header.get("models_used") == models:
+                return
+            doc.header["models_used"] = models
+            self._touch(doc)
+            txn.replace_document()
+
+    def annotate(self, *, notes: str | None = None, tags: Sequence[str] | None = None) -> dict[str, Any]:
+        """Replace the run's notes and/or tags (None: keep them); also on a run that has ended, since people
+        annotate runs afterwards. Returns ``{"notes", "tags"}`` as stored."""
+        changes: dict[str, Any] = {}
+        if notes is not None:
+            changes["notes"] = runfields.check_notes(notes)
+        if tags is not None:
+            changes["tags"] = runfields.check_tags(tags)
+        with storage_errors(f"annotate run {self.run_id!r}"), self._writer.transaction() as txn:
+            doc = txn.document
+            if doc is None:
+                raise RunNotFoundError(f"run {self.run_id!r} not found in {self.store.location()}")
+            current = runfields.with_defaults(dict(doc.header))
+            if any(current[key] != value for key, value in changes.items()):
+                doc.header.update(changes)
+                self._touch(doc, writing=False)
+                txn.replace_document()
+                current.update(changes)
+            return {"notes": current["notes"], "tags": list(current["tags"])}
+
     def finish(self, status: str, reason: str | None = None) -> None:
         """End the run with a terminal status: completed, failed, blocked or cancelled. Ending twice the same way
         is a no-op; ending an ended run another way is a RunFinishedError."""
@@ -283,4 +331,5 @@ def _expected(expected_outputs: Sequence[str] | None, config_name: str) -> list[
     for entity_type in expected:
         validate_entity_type(entity_type)
     return expected
+
 

@@ -54,14 +54,24 @@ def list_runs(
     server: Server = None,
     token: Token = None,
     as_json: Json = False,
+    # the research fields (runfields.py)
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", help="Only runs of this kind: pipeline, or what a host named (canvas_workflow).")
+    ] = None,
+    session: Annotated[str | None, typer.Option(
+        "--session", metavar="SESSION", help="Only runs of this session id.")] = None,
+    device: Annotated[str | None, typer.Option(
+        "--device", metavar="DEVICE", help="Only runs of this device id.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", metavar="TAG", help="Only runs carrying this tag.")] = None,
 ) -> None:
     """List runs, newest first, as a table (or JSON with --json).
 
-    Example: pipeline-recorder ls --status failed --since 2d
+    Example: pipeline-recorder ls --status failed --since 2d; pipeline-recorder ls --session class-4b --tag zoo
     """
     with reported():
         filters: dict[str, Any] = {"config_name": config, "user_id": user, "status": status,
-                                   "since": _moment(since), "until": _moment(until)}
+                                   "since": _moment(since), "until": _moment(until),
+                                   "kind": kind, "session_id": session, "device_id": device, "tag": tag}
         skipped: list[str] = []
         if server is not None:
             with ServerClient(server, token) as client:
@@ -87,14 +97,16 @@ def _print_runs(runs: list[dict[str, Any]], where: str, *, filtered: bool) -> No
         out.print(f"no runs in {where}" + (" match the filters" if filtered else ""), highlight=False)
         return
     table = Table(box=None, header_style="bold")
-    for name in ("RUN ID", "STARTED", "CONFIG", "MODE", "SAFETY", "USER", "STATUS", "PROGRESS", "ENTITIES"):
+    for name in ("RUN ID", "STARTED", "CONFIG", "MODE", "SAFETY", "USER", "STATUS", "PROGRESS", "ENTITIES",
+                 "TAGS"):
         table.add_column(name, no_wrap=True)
     for run in runs:
         state = run.get("current_state") or {}
+        tags = run.get("tags")
         table.add_row(str(run["run_id"]), format_moment(run.get("timestamp")), str(run.get("config_name")),
                       str(run.get("execution_mode")), str(run.get("safety_level")), str(run.get("user_id")),
                       styled_status(run.get("status")), str(state.get("progress", "-")),
-                      str(run.get("entity_count", "-")))
+                      str(run.get("entity_count", "-")), ", ".join(map(str, tags)) if isinstance(tags, list) else "")
     out.print(table)
 
 

@@ -33,6 +33,7 @@ from .settings import Settings
 from .writes import Writes
 
 Query = Mapping[str, str]
+RESEARCH_FILTERS = ("kind", "session_id", "device_id", "tag")  # the research fields' listing filters
 
 
 def _int_param(query: Query, name: str, *, minimum: int | None = None) -> int | None:
@@ -172,7 +173,7 @@ class Api:
             self._index = self.store.run_index()
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
-                                                              "cursor")}
+                                                              "cursor", *RESEARCH_FILTERS)}
         limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 

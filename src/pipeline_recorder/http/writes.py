@@ -60,10 +60,12 @@ WRITER_HEADER = "Pipeline-Writer"
 ERROR_CLASS_HEADER = "Pipeline-Error"
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
+ANNOTATIONS_LIMIT = 100_000  # notes of 10,000 characters, escaped, and 32 tags fit many times over
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
 MAX_RENEWALS_KEPT = 10_000
-_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
+_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs",
+                "kind", "session_id", "device_id"}
 
 
 class Writes:
@@ -152,7 +154,8 @@ class Writes:
 
         def handle() -> Response:
             body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "config_name, execution_mode, "
-                               "safety_level and optionally run_id, user_id, expected_outputs", _CREATE_KEYS)
+                               "safety_level and optionally run_id, user_id, expected_outputs, kind, session_id, "
+                               "device_id", _CREATE_KEYS)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             # Without a run id, the key names the run: a retried creation lands on the same run.
             run_id = body.get("run_id") or (new_run_id() if key is None else _run_id_for_key(key))
@@ -166,7 +169,9 @@ class Writes:
             existed = self.store.run_exists(run_id)
             recorder = LivePipelineRecorder(run_id, **settings,
                                             user_id=body.get("user_id", "anonymous"),
-                                            base_path=self.store, expected_outputs=body.get("expected_outputs"))
+                                            base_path=self.store, expected_outputs=body.get("expected_outputs"),
+                                            kind=body.get("kind"), session_id=body.get("session_id"),
+                                            device_id=body.get("device_id"))
             self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER), True)
             status = recorder.get_status()
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
@@ -190,6 +195,42 @@ class Writes:
                 return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
 
             return self._idempotent(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
+
+        return self._run(request, handle)
+
+    def set_model(self, request: Request) -> Response:
+        """PUT /api/pipeline/{run_id}/model: ``{"stage_key", "model"}`` -> the run's ``models_used``."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id, request)
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage_key, model",
+                               {"stage_key", "model"})
+
+            def act(_: Any) -> tuple[int, Any]:
+                recorder.set_model(body.get("stage_key"), body.get("model"))  # type: ignore[arg-type]
+                return 200, {"run_id": run_id, "models_used": recorder.get_status()["models_used"]}
+
+            return self._idempotent(request, recorder.run_folder, request_fingerprint("model", run_id, body), act)
+
+        return self._run(request, handle)
+
+    def annotate(self, request: Request) -> Response:
+        """PUT /api/pipeline/{run_id}/annotations: ``{"notes"?, "tags"?}`` replaced, also on an ended run (people
+        annotate runs afterwards); no lease is taken: annotating is not writing the run."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            self._run_folder(run_id)
+            body = json_object(read_limited(request.body.chunks(), ANNOTATIONS_LIMIT), "notes and/or tags",
+                               {"notes", "tags"})
+            if body.get("notes") is None and body.get("tags") is None:
+                raise ValidationError('send {"notes": TEXT} or {"tags": [TAG, ...]} or both')
+            recorder = load_recorder(run_id, self.store)
+            if recorder is None:
+                raise RunNotFoundError(f"run {run_id!r} not found")
+            return json_response(200, {"run_id": run_id, **recorder.annotate(notes=body.get("notes"),
+                                                                             tags=body.get("tags"))})
 
         return self._run(request, handle)
 

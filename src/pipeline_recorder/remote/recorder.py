@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import runformat
+from .. import runfields, runformat
 from ..content import Content, encode
 from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
@@ -72,6 +72,9 @@ class RemoteRecorder(RunEndings):
         spool_dir: str | os.PathLike[str] | None = None,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         heartbeat: bool = True,
+        kind: str | None = None,
+        session_id: str | None = None,
+        device_id: str | None = None,
     ) -> None:
         settings = {"config_name": check_setting("config_name", config_name),
                     "execution_mode": check_setting("execution_mode", execution_mode),
@@ -79,7 +82,8 @@ class RemoteRecorder(RunEndings):
                     "user_id": check_setting("user_id", user_id)}
         if isinstance(expected_outputs, str):
             raise ValidationError("expected_outputs must be a list of entity types, not a string")
-        body: dict[str, Any] = {"run_id": validate_run_id(run_id), **settings}
+        body: dict[str, Any] = {"run_id": validate_run_id(run_id), **settings,
+                                **runfields.check_grouping(kind=kind, session_id=session_id, device_id=device_id)}
         if expected_outputs is not None:
             body["expected_outputs"] = [validate_entity_type(t) for t in expected_outputs]
         if not isinstance(server_url, str) or not server_url.startswith(("http://", "https://")):
@@ -282,12 +286,31 @@ class RemoteRecorder(RunEndings):
         self._write(Operation("POST", self._run_path("finish"), json=body))
         self._finished = status
 
+    def set_model(self, stage_key: str, model: str) -> None:
+        """Record which backend and model ran a stage (``models_used[stage_key] = "backend/model"``)."""
+        key, value = runfields.check_model(stage_key, model)
+        self._check_open()
+        self._write(Operation("PUT", self._run_path("model"), json={"stage_key": key, "model": value}))
+
+    def annotate(self, *, notes: str | None = None, tags: Sequence[str] | None = None) -> dict[str, Any]:
+        """Replace the run's notes and/or tags on the server (also after the run ended); ``{"notes", "tags"}``
+        as stored. Not spooled: an annotation is made by a person, who is told when the server is away."""
+        body: dict[str, Any] = {}
+        if notes is not None:
+            body["notes"] = runfields.check_notes(notes)
+        if tags is not None:
+            body["tags"] = runfields.check_tags(tags)
+        if not body:
+            raise ValidationError("annotate needs notes, tags or both")
+        answer: dict[str, Any] = self._transport.send(Operation("PUT", self._run_path("annotations"), json=body))
+        return {"notes": answer["notes"], "tags": answer["tags"]}
+
     # -- reading -----------------------------------------------------------------------------------------------
 
     def get_status(self) -> dict[str, Any]:
         """The run's metadata as the server has it now. ServerUnreachableError when it cannot be asked."""
         status: dict[str, Any] = self._transport.get(self._run_path("status"))
-        return status
+        return runfields.with_defaults(status)
 
     def get_entities(self, entity_type: str | None = None) -> list[dict[str, Any]]:
         """The entity records on the server, in sequence order; only those of ``entity_type`` when given."""
