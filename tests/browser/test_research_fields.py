@@ -3,10 +3,13 @@ address), and each run's kind, session, device and tags shown in its row."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_harness import Server, running_server
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 from support import wait_until
@@ -68,3 +71,72 @@ def test_the_german_phone_view_labels_the_fields(german_viewer: Any, server: Any
     assert page.text_content(f"#runs-body tr[data-run-id='{run_id}'] .run-label-kind") == "Art: latent_lab"
     page.screenshot(path=str(artifacts / "runs-list-research-filters-de-phone.png"), full_page=True)
     assert german_viewer.errors == []
+
+
+TOKEN = "annotate-token-1234"
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("annotations-store")
+    with running_server(base, token=TOKEN) as url:
+        yield Server(url, base)
+
+
+def test_notes_and_tags_are_edited_on_the_run_page_with_the_token(browser: Any, token_server: Server,
+                                                                  artifacts: Path) -> None:
+    rec = LivePipelineRecorder(new_run_id(), "fields-check", "eco", "kids", base_path=token_server.base_path,
+                               expected_outputs=["input"], kind="latent_lab", session_id="class-4b")
+    rec.save_entity("input", "Ein Hund")
+    rec.set_model("stage2_interception", "ollama/gpt-oss:20b")
+    rec.mark_complete()
+    context = browser.new_context(base_url=token_server.url, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/runs/{rec.run_id}")
+    page.wait_for_selector("#annotations-none:not([hidden])")
+    facts = page.text_content("#run-facts")
+    assert "latent_lab" in facts and "class-4b" in facts and "ollama/gpt-oss:20b" in facts
+    page.click("#annotations-edit")
+    page.fill("#annotations-tags-input", "zoo, dogs")
+    page.fill("#annotations-notes-input", "Lena explained\nher prompt")
+    page.click("#annotations-form button[type=submit]")
+    page.wait_for_selector("#annotations-token-field:not([hidden])")  # 401: the server asks for its token
+    assert "access token" in page.text_content("#annotations-error")
+    assert "tags" not in json.loads((rec.run_folder / "metadata.json").read_text()) or \
+        json.loads((rec.run_folder / "metadata.json").read_text())["tags"] == []
+    page.fill("#annotations-token", TOKEN)
+    page.click("#annotations-form button[type=submit]")
+    page.wait_for_selector("#annotations-tags:not([hidden])")
+    assert page.eval_on_selector_all("#annotations-tags li", "li => li.map(x => x.textContent)") == ["zoo", "dogs"]
+    assert page.text_content("#annotations-notes") == "Lena explained\nher prompt"
+    stored = json.loads((rec.run_folder / "metadata.json").read_text())
+    assert (stored["tags"], stored["notes"], stored["status"]) == (["zoo", "dogs"], "Lena explained\nher prompt",
+                                                                   "completed")
+    page.screenshot(path=str(artifacts / "run-page-notes-and-tags.png"), full_page=True)
+
+    page.click("#annotations-edit")  # a bad tag: the server's words, nothing stored
+    page.fill("#annotations-tags-input", "x" * 70)
+    page.click("#annotations-form button[type=submit]")
+    page.wait_for_selector("#annotations-error:not([hidden])")
+    assert "1-64 characters" in page.text_content("#annotations-error")
+    assert json.loads((rec.run_folder / "metadata.json").read_text())["tags"] == ["zoo", "dogs"]
+    assert errors == []
+    context.close()
+
+
+def test_a_running_runs_page_sees_notes_and_tags_given_elsewhere(viewer: Any, server: Any) -> None:
+    rec = LivePipelineRecorder(new_run_id(), "fields-check", "eco", "kids", base_path=server.base_path,
+                               expected_outputs=["input", "translation"])
+    rec.save_entity("input", "Ein Hund")
+    page = viewer.page
+    page.goto(f"/runs/{rec.run_id}")
+    page.wait_for_selector("body[data-follow='stream']")
+    rec.annotate(tags=["live"], notes="seen while running")
+    page.wait_for_selector("#annotations-tags li")
+    assert page.text_content("#annotations-tags") == "live"
+    assert page.text_content("#annotations-notes") == "seen while running"
+    rec.mark_complete()
+    assert viewer.errors == []

@@ -215,3 +215,17 @@ def test_a_tag_added_later_is_found_by_the_listing(any_store: Store) -> None:
 def test_a_bad_filter_is_a_clear_error_on_both_stores(any_store: Store, filters: dict[str, str], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         any_store.run_index().query(**filters)  # type: ignore[arg-type]
+
+
+def test_a_follower_gets_an_annotations_event_when_notes_or_tags_change(base: Path) -> None:
+    from pipeline_recorder import events
+
+    rec = LivePipelineRecorder("r1", "stillepost", "eco", "kids", base_path=base)
+    before = rec.get_status()
+    rec.annotate(tags=["zoo"])
+    after = rec.get_status()
+    found = events.diff(before, after)
+    assert [(e.event, e.data) for e in found] == [("annotations", {"notes": "", "tags": ["zoo"]})]
+    assert found[0].id == events.event_id(after["revision"], events.STATUS)
+    rec.set_state(1, "translation_and_safety")
+    assert [e.event for e in events.diff(after, rec.get_status())] == ["state"]

@@ -80,6 +80,10 @@ export function follow(runId, handlers, { etag = null } = {}) {
       const data = parse(event);
       if (data?.status) handlers.status(data.status);
     });
+    source.addEventListener("annotations", (event) => {
+      const data = parse(event);
+      if (data && handlers.annotations) handlers.annotations(data);
+    });
     source.addEventListener("end", async (event) => {
       const data = parse(event);
       source.close();

@@ -10,6 +10,8 @@ import { formatDuration, formatTime, stageName, t, translatePage } from "./i18n.
 import { renderEntity } from "./render.js";
 import { between, ENDED, parseProgress } from "./runstate.js";
 import { computeTimeline } from "./timeline.js";
+import { setUpAnnotations, showAnnotations } from "./annotations.js";
+import { researchFacts } from "./runlabels.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +42,7 @@ function showFacts() {
     ["fact.mode", doc.execution_mode],
     ["fact.safety", doc.safety_level],
     ["fact.started", h("time", { datetime: doc.timestamp, text: formatTime(doc.timestamp) })],
+    ...researchFacts(doc),
   ];
   if (doc.finished_at) {
     facts.push(["fact.finished", h("time", { datetime: doc.finished_at, text: formatTime(doc.finished_at) })]);
@@ -129,8 +132,14 @@ const handlers = {
     doc.status = status;
     update();
   },
+  annotations(data) {
+    doc.notes = data.notes;
+    doc.tags = data.tags;
+    showAnnotations(doc);
+  },
   snapshot(fresh) {
     doc = fresh;
+    showAnnotations(fresh);
     for (const record of fresh.entities ?? []) addEntity(record);
     update();
   },
@@ -144,6 +153,7 @@ async function start() {
   translatePage();
   setUpCancel(runId);
   setUpDownload(runId);
+  setUpAnnotations(runId);
   $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));

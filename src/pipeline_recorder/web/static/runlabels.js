@@ -26,3 +26,17 @@ export function runLabels(run) {
   if (!parts.length && !tagList) return null;
   return h("div", { class: "run-labels" }, ...parts, tagList);
 }
+
+/** The run page's facts about the research fields: [i18n key, value] pairs for those that are set. */
+export function researchFacts(doc) {
+  const facts = [];
+  if (doc.kind) facts.push(["labels.kind", doc.kind]);
+  if (doc.session_id) facts.push(["labels.session", doc.session_id]);
+  if (doc.device_id) facts.push(["labels.device", doc.device_id]);
+  const models = Object.entries(doc.models_used ?? {});
+  if (models.length) {
+    facts.push(["labels.models", h("ul", { class: "models-used" },
+      models.map(([stage, model]) => h("li", {}, h("code", { text: stage }), " ", model)))]);
+  }
+  return facts;
+}
