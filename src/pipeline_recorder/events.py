@@ -137,5 +137,5 @@ def _annotations(doc: dict[str, Any]) -> dict[str, Any]:
 # Imported last: the followers use the events above.
 from .followers import follow, follow_sync  # noqa: E402
 
-__all__ = ["ANNOTATIONS", "END", "ENTITY", "HEARTBEAT", "STATE", "STATUS", "Event", "diff", "event_id", "events_since", "follow",
-           "follow_sync", "parse_last_event_id"]
+__all__ = ["ANNOTATIONS", "END", "ENTITY", "HEARTBEAT", "STATE", "STATUS", "Event", "diff", "event_id",
+           "events_since", "follow", "follow_sync", "parse_last_event_id"]
