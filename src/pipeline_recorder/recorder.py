@@ -23,14 +23,15 @@ from .atomic import storage_errors
 from .content import Content, prepare
 from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
-from .formats import normalize_format
+from .formats import Format, normalize_format
 from .known_configs import known_expected_outputs
 from .liveness import current_owner, with_writer
 from .naming import entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
+from .research_record import Commit, ResearchRecord, file_record
 from .runformat import MetadataDocument
 from .stores import Store, store_for
-from .stores.base import RunTransaction
+from .stores.base import RunTransaction, StagedEntity
 from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
@@ -40,7 +41,7 @@ GROUPING_NAMES = ("kind", "session_id", "device_id")
 __all__ = ["DEFAULT_EXPECTED_OUTPUTS", "Content", "LivePipelineRecorder"]
 
 
-class LivePipelineRecorder(RunEndings):
+class LivePipelineRecorder(ResearchRecord, RunEndings):
     """Records one pipeline run into a store (by default the folder ``{base_path}/pipeline_runs/{run_id}/``).
 
     With its settings, creating it creates the run (its folder and metadata.json); if the run already exists with
@@ -215,32 +216,32 @@ class LivePipelineRecorder(RunEndings):
         bytes, else ``metadata["format"]`` from the allow-list, else .bin), or for large media a ``pathlib.Path``
         or binary file object, streamed without being read into memory.
         """
+        def commit(txn: RunTransaction, doc: MetadataDocument, staged: StagedEntity, fmt: Format,
+                   meta: dict[str, Any]) -> str:
+            sequence = txn.next_sequence()
+            filename = entity_filename(sequence, entity_type, fmt.ext)
+            txn.place_entity(staged, filename)
+            self._touch(doc)
+            doc.add_entity(file_record(sequence, entity_type, filename, doc, staged, fmt, meta))
+            completed = completed_outputs([*doc.header["completed_outputs"], entity_type])
+            doc.header["completed_outputs"] = completed
+            doc.header["current_state"]["progress"] = progress(doc.header["expected_outputs"], completed)
+            return filename
+
+        return self._store_file(f"save entity {entity_type!r}", entity_type, content, metadata, commit)
+
+    def _store_file(self, what: str, entity_type: str, content: Content, metadata: dict[str, Any] | None,
+                    commit: Commit) -> str:
+        """Stage ``content`` (checked: type, metadata, format), then in one transaction of the running run let
+        ``commit`` place it and list it; returns its name once both are durable."""
         validate_entity_type(entity_type)
         meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
-        with storage_errors(f"save entity {entity_type!r} in run {self.run_id!r}"):
+        with storage_errors(f"{what} in run {self.run_id!r}"):
             prepared = prepare(self.store, self.run_id, content, fmt)
             try:
                 with self._writer.transaction() as txn:
-                    doc = self._open_document(txn)
-                    sequence = txn.next_sequence()
-                    filename = entity_filename(sequence, entity_type, prepared.format.ext)
-                    txn.place_entity(prepared.staged, filename)
-                    self._touch(doc)
-                    doc.add_entity({
-                        "sequence": sequence,
-                        "type": entity_type,
-                        "filename": filename,
-                        "timestamp": doc.header["updated_at"],
-                        "metadata": meta,
-                        "size": prepared.staged.size,
-                        "sha256": prepared.staged.sha256,
-                        "mime_type": prepared.format.mime_type,
-                        "revision": doc.header["revision"],
-                    })
-                    completed = completed_outputs([*doc.header["completed_outputs"], entity_type])
-                    doc.header["completed_outputs"] = completed
-                    doc.header["current_state"]["progress"] = progress(doc.header["expected_outputs"], completed)
+                    filename = commit(txn, self._open_document(txn), prepared.staged, prepared.format, meta)
                     txn.replace_document()
                 return filename
             finally:
@@ -262,38 +263,6 @@ class LivePipelineRecorder(RunEndings):
             doc.header["current_state"] = {**doc.header["current_state"], "stage": stage, "step": step}
             self._touch(doc)
             txn.replace_document()
-
-    def set_model(self, stage_key: str, model: str) -> None:
-        """Record which backend and model ran a stage: ``models_used[stage_key] = "backend/model"``."""
-        key, value = runfields.check_model(stage_key, model)
-        with storage_errors(f"set a model of run {self.run_id!r}"), self._writer.transaction() as txn:
-            doc = self._open_document(txn)
-            models = runfields.check_models({**(doc.header.get("models_used") or {}), key: value})
-            if doc.header.get("models_used") == models:
-                return
-            doc.header["models_used"] = models
-            self._touch(doc)
-            txn.replace_document()
-
-    def annotate(self, *, notes: str | None = None, tags: Sequence[str] | None = None) -> dict[str, Any]:
-        """Replace the run's notes and/or tags (None: keep them); also on a run that has ended, since people
-        annotate runs afterwards. Returns ``{"notes", "tags"}`` as stored."""
-        changes: dict[str, Any] = {}
-        if notes is not None:
-            changes["notes"] = runfields.check_notes(notes)
-        if tags is not None:
-            changes["tags"] = runfields.check_tags(tags)
-        with storage_errors(f"annotate run {self.run_id!r}"), self._writer.transaction() as txn:
-            doc = txn.document
-            if doc is None:
-                raise RunNotFoundError(f"run {self.run_id!r} not found in {self.store.location()}")
-            current = runfields.with_defaults(dict(doc.header))
-            if any(current[key] != value for key, value in changes.items()):
-                doc.header.update(changes)
-                self._touch(doc, writing=False)
-                txn.replace_document()
-                current.update(changes)
-            return {"notes": current["notes"], "tags": list(current["tags"])}
 
     def finish(self, status: str, reason: str | None = None) -> None:
         """End the run with a terminal status: completed, failed, blocked or cancelled. Ending twice the same way

@@ -10,6 +10,8 @@ Every new run holds all of them in its metadata.json; a run written before they 
     models_used    {}              stage key -> "backend/model", e.g. {"stage1_safety": "ollama/gpt-oss:20b"}
     tags           []              up to 32 distinct labels of 1-64 characters, no commas or control characters
     notes          ""              free text, at most 10,000 characters
+    prompting_process  []          records of the prompting process's steps, like entity records, with their own
+                                   sequence; files prompting_process/001_input.txt, 002_parameters.json, ...
 
 Each check raises a ValidationError that says what was wrong and what is accepted.
 """
@@ -43,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "models_used": {},
     "tags": [],
     "notes": "",
+    # The steps by which the prompt came about (recorder.save_process_step): entity-like records, numbered on
+    # their own, files under prompting_process/.
+    "prompting_process": [],
 }
 KEYS = tuple(DEFAULTS)
 
@@ -169,3 +174,11 @@ def check_grouping(kind: str | None = None, session_id: str | None = None, devic
         if group is not None:
             checked[name] = group
     return checked
+
+
+def stored_records(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every record of a file the run holds: its entities, then the steps of its prompting process (for the tools
+    that check, copy or pack every file: verify, export, import)."""
+    steps = doc.get("prompting_process")
+    return [*doc.get("entities", []), *(step for step in steps if isinstance(step, dict))] \
+        if isinstance(steps, list) else list(doc.get("entities", []))

@@ -140,3 +140,32 @@ def test_a_running_runs_page_sees_notes_and_tags_given_elsewhere(viewer: Any, se
     assert page.text_content("#annotations-notes") == "seen while running"
     rec.mark_complete()
     assert viewer.errors == []
+
+
+def test_the_run_page_shows_the_prompting_process_as_a_timeline_of_edits(viewer: Any, server: Any,
+                                                                        artifacts: Path) -> None:
+    from browser_harness import png_bytes
+
+    rec = LivePipelineRecorder(new_run_id(), "fields-check", "eco", "kids", base_path=server.base_path,
+                               expected_outputs=["input", "output_image"])
+    rec.save_process_step("input", "Ein Hund")
+    rec.save_process_step("parameters", {"seed": 1, "style": "pencil"})
+    rec.save_process_step("input", "Ein kleiner Hund im Garten")
+    rec.save_entity("input", "Ein kleiner Hund im Garten")
+    page = viewer.page
+    page.goto(f"/runs/{rec.run_id}")
+    page.wait_for_selector("#process-steps #step-3")
+    heads = page.eval_on_selector_all("#process-steps .entity-head h3", "hs => hs.map(h => h.textContent)")
+    assert heads == ["#1 input", "#2 parameters", "#3 input"]
+    assert "Ein kleiner Hund im Garten" in page.text_content("#step-3 .entity-body")
+    assert page.text_content("#entities .entity-head h3") == "#1 input"  # the main entities keep their numbers
+    page.wait_for_selector("body[data-follow='stream']")
+    rec.save_process_step("output_image", png_bytes(), {"try": 1})  # arrives while the page follows the run
+    page.wait_for_selector("#step-4 img")
+    assert page.get_attribute("#step-4 img", "src").endswith(
+        f"/api/pipeline/{rec.run_id}/process/004_output_image.png")
+    wait_until(lambda: page.evaluate("document.querySelector('#step-4 img').naturalWidth") > 0,
+               what="the step's image to load")
+    page.screenshot(path=str(artifacts / "run-page-prompting-process.png"), full_page=True)
+    rec.mark_complete()
+    assert viewer.errors == []

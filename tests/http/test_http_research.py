@@ -4,7 +4,10 @@ listing with the same answers on both stores."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -165,3 +168,44 @@ def test_execute_records_the_session_and_device_a_host_sends(folder_client: http
     assert status["models_used"]["stage2_interception"].startswith("embedded/")
     bad = folder_client.post("/api/schema/pipeline/execute", json={**body, "session_id": "class 4b"})
     assert bad.status_code == 400 and "session_id must be null or" in bad.json()["error"]
+
+
+def test_process_steps_are_written_and_served_like_entities(folder_client: httpx.Client) -> None:
+    run_id = create(folder_client)
+    text = folder_client.post(f"/api/pipeline/{run_id}/process/input", content="Ein kleiner Hund".encode(),
+                              headers={"Content-Type": "text/plain; charset=utf-8",
+                                       "Pipeline-Entity-Metadata": json.dumps({"edit": 1})})
+    assert text.status_code == 201, text.text
+    assert text.json()["step"]["filename"] == "prompting_process/001_input.txt"
+    params = folder_client.post(f"/api/pipeline/{run_id}/process/parameters", json={"seed": 3})
+    assert params.json()["step"]["sequence"] == 2
+    entity = folder_client.post(f"/api/pipeline/{run_id}/entity/input", content=b"Ein Hund",
+                                headers={"Content-Type": "text/plain; charset=utf-8"})
+    assert entity.json()["entity"]["filename"] == "01_input.txt"  # the main entities keep their numbering
+    served = folder_client.get(f"/api/pipeline/{run_id}/process/001_input.txt")
+    assert served.status_code == 200 and served.text == "Ein kleiner Hund"
+    as_entity = folder_client.get(f"/api/pipeline/{run_id}/file/01_input.txt")
+    assert set(served.headers) - {"content-length", "date"} == set(as_entity.headers) - {"content-length", "date"}
+    assert served.headers["Content-Type"] == as_entity.headers["Content-Type"]
+    again = folder_client.get(f"/api/pipeline/{run_id}/process/001_input.txt",
+                              headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
+    ranged = folder_client.get(f"/api/pipeline/{run_id}/process/001_input.txt", headers={"Range": "bytes=0-2"})
+    assert ranged.status_code == 206 and ranged.text == "Ein"
+    steps = folder_client.get(f"/api/pipeline/{run_id}/status").json()["prompting_process"]
+    assert [s["metadata"] for s in steps] == [{"edit": 1}, {}]
+    assert folder_client.get(f"/api/pipeline/{run_id}/process/009_input.txt").status_code == 404
+    bad = folder_client.get(f"/api/pipeline/{run_id}/process/..%2Fmetadata.json")
+    assert bad.status_code in (400, 404)
+
+
+def test_a_step_behind_a_linked_folder_is_not_served(tmp_path: Path) -> None:
+    base = tmp_path / "store"
+    rec = LivePipelineRecorder("r-link", "stillepost", "eco", "kids", base_path=base)
+    rec.save_process_step("input", "Ein kleiner Hund")
+    folder = rec.run_folder / "prompting_process"
+    os.rename(folder, tmp_path / "outside")
+    os.symlink(tmp_path / "outside", folder)
+    with serve("fastapi", Settings(base_path=base)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        answer = http.get("/api/pipeline/r-link/process/001_input.txt")
+    assert answer.status_code == 404 and "link" in answer.json()["error"]

@@ -71,3 +71,16 @@ def test_bad_models_and_annotations_are_refused_locally(server: tuple[str, Path]
         with pytest.raises(ValidationError, match="without commas"):
             rec.annotate(tags=["a,b"])
         assert stored(base, rec.run_id)["revision"] == before
+
+
+def test_a_remote_recorder_saves_process_steps_with_their_own_sequence(server: tuple[str, Path],
+                                                                      tmp_path: Path) -> None:
+    url, base = server
+    with RemoteRecorder(url, str(uuid.uuid4()), "c", "eco", "kids", spool_dir=tmp_path / "spool") as rec:
+        assert rec.save_entity("input", "Ein Hund") == "01_input.txt"
+        assert rec.save_process_step("input", "Ein kleiner Hund") == "prompting_process/001_input.txt"
+        assert rec.save_process_step("parameters", {"seed": 1}) == "prompting_process/002_parameters.json"
+        folder = base / "pipeline_runs" / rec.run_id
+    assert (folder / "prompting_process" / "001_input.txt").read_text() == "Ein kleiner Hund"
+    assert [s["filename"] for s in stored(base, rec.run_id)["prompting_process"]] == [  # type: ignore[union-attr]
+        "prompting_process/001_input.txt", "prompting_process/002_parameters.json"]

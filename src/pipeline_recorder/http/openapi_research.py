@@ -41,7 +41,33 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_STEP_RECORD = {"type": "object", "required": ["sequence", "type", "filename", "size", "sha256", "mime_type"],
+                "properties": {"filename": {"type": "string", "pattern": "^prompting_process/[0-9]{3,}_"}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
 RESEARCH_OPERATIONS: dict[str, dict[str, Any]] = {
+    "save_process_step": {
+        "parameters": [
+            {"name": "Pipeline-Entity-Metadata", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "The step's metadata as a JSON object (non-ASCII escaped)"},
+            {"name": "format", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "The format of binary content whose bytes do not tell it (from the allow-list)"},
+        ],
+        "body_content": {"text/plain": {"schema": {"type": "string"}}, "application/json": {"schema": {}},
+                         "*/*": _BINARY},
+        "responses": {"201": _json({"type": "object", "required": ["run_id", "step"],
+                                    "properties": {"step": _STEP_RECORD}}, "The step was stored"),
+                      **_errors(400, 404, 409, 503)},
+    },
+    "process_file": {
+        "parameters": [{"name": "Range", "in": "header", "required": False, "schema": {"type": "string"},
+                        "description": "One byte range"}],
+        "responses": {"200": {"description": "The step's file with its MIME type, as an entity is served",
+                              "content": {"*/*": _BINARY}},
+                      "206": {"description": "The requested byte range", "content": {"*/*": _BINARY}},
+                      "304": {"description": "Not modified"},
+                      **_errors(400, 404)},
+    },
     "set_model": {
         "parameters": [],
         "body_schema": {"type": "object", "required": ["stage_key", "model"],

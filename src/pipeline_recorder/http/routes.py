@@ -164,6 +164,11 @@ ROUTES: tuple[Route, ...] = (
           pool=Pool.WRITES, tag="runs",
           summary="Replace the run's notes (<= 10,000 characters) and/or tags (<= 32, 1-64 characters each); "
                   "also on ended runs."),
+    Route("save_process_step", "POST", f"{RUN}/process/{{entity_type}}", Group.WRITE, auth=Auth.WRITE,
+          body=_ENTITY_BODY, pool=Pool.WRITES, tag="writes",
+          summary="Save a step of the prompting process: the body is its content, streamed to the store."),
+    Route("process_file", "GET", f"{RUN}/process/{{filename}}", Group.READ, tag="entities",
+          summary="A step file of the prompting process (prompting_process/{filename}), as listed in the metadata."),
     # -- the viewer and the API's own description (FastAPI only) ---------------------------------------------
     Route("index_page", "GET", "/", Group.VIEWER, tag="viewer", summary="The viewer's list of runs."),
     Route("run_page", "GET", "/runs/{run_id}", Group.VIEWER, tag="viewer", summary="The viewer page of one run."),

@@ -60,12 +60,11 @@ WRITER_HEADER = "Pipeline-Writer"
 ERROR_CLASS_HEADER = "Pipeline-Error"
 REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
-ANNOTATIONS_LIMIT = 100_000  # notes of 10,000 characters, escaped, and 32 tags fit many times over
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
 MAX_RENEWALS_KEPT = 10_000
 _CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs",
-                "kind", "session_id", "device_id"}
+                "kind", "session_id", "device_id"}  # the last three: the research fields (runfields.py)
 
 
 class Writes:
@@ -198,42 +197,6 @@ class Writes:
 
         return self._run(request, handle)
 
-    def set_model(self, request: Request) -> Response:
-        """PUT /api/pipeline/{run_id}/model: ``{"stage_key", "model"}`` -> the run's ``models_used``."""
-        run_id = request.path_params["run_id"]
-
-        def handle() -> Response:
-            recorder = self._recorder(run_id, request)
-            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage_key, model",
-                               {"stage_key", "model"})
-
-            def act(_: Any) -> tuple[int, Any]:
-                recorder.set_model(body.get("stage_key"), body.get("model"))  # type: ignore[arg-type]
-                return 200, {"run_id": run_id, "models_used": recorder.get_status()["models_used"]}
-
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("model", run_id, body), act)
-
-        return self._run(request, handle)
-
-    def annotate(self, request: Request) -> Response:
-        """PUT /api/pipeline/{run_id}/annotations: ``{"notes"?, "tags"?}`` replaced, also on an ended run (people
-        annotate runs afterwards); no lease is taken: annotating is not writing the run."""
-        run_id = request.path_params["run_id"]
-
-        def handle() -> Response:
-            self._run_folder(run_id)
-            body = json_object(read_limited(request.body.chunks(), ANNOTATIONS_LIMIT), "notes and/or tags",
-                               {"notes", "tags"})
-            if body.get("notes") is None and body.get("tags") is None:
-                raise ValidationError('send {"notes": TEXT} or {"tags": [TAG, ...]} or both')
-            recorder = load_recorder(run_id, self.store)
-            if recorder is None:
-                raise RunNotFoundError(f"run {run_id!r} not found")
-            return json_response(200, {"run_id": run_id, **recorder.annotate(notes=body.get("notes"),
-                                                                             tags=body.get("tags"))})
-
-        return self._run(request, handle)
-
     def finish(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/finish: ``{"status", "reason"?}``; the same end twice is no change."""
         run_id = request.path_params["run_id"]
@@ -309,14 +272,7 @@ class Writes:
         run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
 
         def handle() -> Response:
-            validate_entity_type(entity_type)
-            self._check_length(request)
-            recorder = self._recorder(run_id, request)
-            meta = metadata_header(request.headers.get(METADATA_HEADER))
-            if (fmt := request.query.get("format")) is not None:
-                meta["format"] = fmt
-            media, charset = media_type(request.headers)
-            fingerprint = request_fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
+            recorder, meta, media, charset, fingerprint = self._upload(request, run_id, entity_type, "entity")
 
             def act(claim: Any) -> tuple[int, Any]:
                 content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
@@ -332,6 +288,20 @@ class Writes:
             return self._idempotent(request, recorder.run_folder, fingerprint, act)
 
         return self._run(request, handle)
+
+    def _upload(self, request: Request, run_id: str, entity_type: str, route: str) \
+            -> tuple[LivePipelineRecorder, dict[str, Any], str, str | None, str]:
+        """What a request that uploads content (an entity, a step of the prompting process) brings, checked before
+        its body is read: the run's recorder, the metadata, the media type and charset, the fingerprint."""
+        validate_entity_type(entity_type)
+        self._check_length(request)
+        recorder = self._recorder(run_id, request)
+        meta = metadata_header(request.headers.get(METADATA_HEADER))
+        if (fmt := request.query.get("format")) is not None:
+            meta["format"] = fmt
+        media, charset = media_type(request.headers)
+        fingerprint = request_fingerprint(route, run_id, {"type": entity_type, "metadata": meta, "media": media})
+        return recorder, meta, media, charset, fingerprint
 
     def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
                       entity_type: str, meta: dict[str, Any]) -> dict[str, Any] | None:

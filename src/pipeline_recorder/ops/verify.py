@@ -26,7 +26,8 @@ from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..errors import EntityNotFoundError, RunNotFoundError
 from ..locking import RunLock
-from ..naming import METADATA_FILENAME, parse_entity_filename
+from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, parse_entity_filename
+from ..runfields import stored_records
 from ..stores.folder import FolderStore
 from ..stores.folder_files import open_run_file
 from ..validation import unencodable
@@ -193,18 +194,27 @@ def check_run(store: FolderStore, run_id: str) -> RunCheck:
     check = RunCheck(run_id)
     doc, problem = parse_document(snapshot.metadata, run_id)
     check.document, check.live = doc, is_live(doc)
-    listed = {str(entity["filename"]) for entity in doc["entities"]} if doc is not None else set()
+    records = stored_records(doc) if doc is not None else []  # the entities and the prompting process's steps
+    listed = {str(record["filename"]) for record in records}
     temps = [name for name in snapshot.names if name.startswith(TEMP_PREFIX)]
     others = [name for name in snapshot.names if not name.startswith(".") and name != METADATA_FILENAME]
     if problem is not None:
         entity_files = [name for name in others if parse_entity_filename(name) is not None]
         check.findings.append(Finding(run_id, problem.code, problem.message + (
             f"; --repair rebuilds it from the {len(entity_files)} entity files on disk"), folder / METADATA_FILENAME))
-    for entity in doc["entities"] if doc is not None else []:
-        finding = _check_entity(run_id, folder, entity)
+    process_linked = os.path.islink(folder / PROCESS_DIRNAME)
+    for entity in records:
+        if process_linked and str(entity["filename"]).startswith(f"{PROCESS_DIRNAME}/"):
+            finding: Finding | None = Finding(
+                run_id, ENTITY_NOT_REGULAR, f"listed step {entity['filename']} lies behind a link ({PROCESS_DIRNAME} "
+                "is a link, not a folder): it is never served", folder / str(entity["filename"]))
+        else:
+            finding = _check_entity(run_id, folder, entity)
         if finding is not None:
             check.findings.append(finding)
     for name in others:
+        if name == PROCESS_DIRNAME and not process_linked and (folder / name).is_dir():
+            continue  # the prompting process's folder: its listed steps are checked above
         if name in listed or (doc is None and parse_entity_filename(name) is not None):
             continue
         if parse_entity_filename(name) is not None:

@@ -36,8 +36,9 @@ from ..content import Content, encode
 from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
-from ..naming import entity_filename, validate_entity_type, validate_run_id
+from ..naming import entity_filename, process_filename, validate_entity_type, validate_run_id
 from ..validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
+from .research import RemoteResearchRecord
 from .spool import RunSpool, default_spool_root
 from .transport import DEFAULT_RETRY_SECONDS, Operation, Transport
 
@@ -50,7 +51,7 @@ DRAIN_ATTEMPT_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 
 
-class RemoteRecorder(RunEndings):
+class RemoteRecorder(RemoteResearchRecord, RunEndings):
     """Records one run into the recorder server at ``server_url`` (``PIPELINE_RECORDER_SERVER``).
 
     ``token`` is the server's token (``PIPELINE_RECORDER_TOKEN``); ``spool_dir`` where writes wait while the server
@@ -97,6 +98,7 @@ class RemoteRecorder(RunEndings):
         self._spooling = len(self._spool) > 0  # writes left by an earlier recorder of this run go first
         self._lease_seconds = 30.0
         self._last_sequence = 0
+        self._last_step = 0  # the prompting process's own sequence
         self._finished: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -207,6 +209,23 @@ class RemoteRecorder(RunEndings):
     def save_entity(self, entity_type: str, content: Content, metadata: dict[str, Any] | None = None) -> str:
         """Save one entity (str, dict/list, bytes, a path or a binary file object, streamed); its filename."""
         validate_entity_type(entity_type)
+        answer, ext = self._upload(f"entity/{entity_type}", content, metadata)
+        return self._filename(answer, entity_type, ext)
+
+    def save_process_step(self, entity_type: str, content: Content, metadata: dict[str, Any] | None = None) -> str:
+        """Save one step of the prompting process (content as for ``save_entity``); its name,
+        ``prompting_process/NNN_type.ext`` (while spooled: the name it gets unless another writer adds steps)."""
+        validate_entity_type(entity_type)
+        answer, ext = self._upload(f"process/{entity_type}", content, metadata)
+        with self._lock:
+            if isinstance(answer, dict) and isinstance(answer.get("step"), dict):
+                self._last_step = max(self._last_step, int(answer["step"]["sequence"]))
+                return str(answer["step"]["filename"])
+            self._last_step += 1
+            return process_filename(self._last_step, entity_type, ext)
+
+    def _upload(self, tail: str, content: Content, metadata: dict[str, Any] | None) -> tuple[Any, str]:
+        """POST content to the run's ``tail`` route as the local recorder would encode it: (answer, extension)."""
         meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
         self._check_open()
@@ -235,12 +254,11 @@ class RemoteRecorder(RunEndings):
                 raise InvalidContentError(f"cannot read content file {os.fspath(body)!r}: {exc.strerror}") from exc
             headers["Content-Type"], ext = "application/octet-stream", detect_binary(head, fmt).ext
         try:
-            answer = self._write(Operation("POST", self._run_path(f"entity/{entity_type}"), content=body,
-                                           headers=headers))
+            answer = self._write(Operation("POST", self._run_path(tail), content=body, headers=headers))
         finally:
             if upload is not None:
                 upload.unlink(missing_ok=True)
-        return self._filename(answer, entity_type, ext)
+        return answer, ext
 
     def _copy_upload(self, source: Any) -> Path:
         """A binary file object's content in a temp file, so that every retry (and the spool) can read it."""
@@ -285,25 +303,6 @@ class RemoteRecorder(RunEndings):
             body["reason"] = check_text("reason", str(reason)[:2000])
         self._write(Operation("POST", self._run_path("finish"), json=body))
         self._finished = status
-
-    def set_model(self, stage_key: str, model: str) -> None:
-        """Record which backend and model ran a stage (``models_used[stage_key] = "backend/model"``)."""
-        key, value = runfields.check_model(stage_key, model)
-        self._check_open()
-        self._write(Operation("PUT", self._run_path("model"), json={"stage_key": key, "model": value}))
-
-    def annotate(self, *, notes: str | None = None, tags: Sequence[str] | None = None) -> dict[str, Any]:
-        """Replace the run's notes and/or tags on the server (also after the run ended); ``{"notes", "tags"}``
-        as stored. Not spooled: an annotation is made by a person, who is told when the server is away."""
-        body: dict[str, Any] = {}
-        if notes is not None:
-            body["notes"] = runfields.check_notes(notes)
-        if tags is not None:
-            body["tags"] = runfields.check_tags(tags)
-        if not body:
-            raise ValidationError("annotate needs notes, tags or both")
-        answer: dict[str, Any] = self._transport.send(Operation("PUT", self._run_path("annotations"), json=body))
-        return {"notes": answer["notes"], "tags": answer["tags"]}
 
     # -- reading -----------------------------------------------------------------------------------------------
 

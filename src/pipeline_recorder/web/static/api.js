@@ -82,6 +82,7 @@ export const statusUrl = (runId) => `/api/pipeline/${seg(runId)}/status`;
 export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
+export const processUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/process/${seg(filename)}`;
 export const annotationsUrl = (runId) => `/api/pipeline/${seg(runId)}/annotations`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;

@@ -11,6 +11,7 @@ import { renderEntity } from "./render.js";
 import { between, ENDED, parseProgress } from "./runstate.js";
 import { computeTimeline } from "./timeline.js";
 import { setUpAnnotations, showAnnotations } from "./annotations.js";
+import { addStep, setUpProcess, showProcess } from "./process.js";
 import { researchFacts } from "./runlabels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -132,6 +133,9 @@ const handlers = {
     doc.status = status;
     update();
   },
+  processStep(step) {
+    addStep(step);
+  },
   annotations(data) {
     doc.notes = data.notes;
     doc.tags = data.tags;
@@ -140,6 +144,7 @@ const handlers = {
   snapshot(fresh) {
     doc = fresh;
     showAnnotations(fresh);
+    showProcess(fresh);
     for (const record of fresh.entities ?? []) addEntity(record);
     update();
   },
@@ -154,6 +159,7 @@ async function start() {
   setUpCancel(runId);
   setUpDownload(runId);
   setUpAnnotations(runId);
+  setUpProcess(runId);
   $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));
