@@ -14,9 +14,10 @@ live in ``validation`` and ``content``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import runfields, runformat
 from .atomic import storage_errors
@@ -39,6 +40,7 @@ SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
 GROUPING_NAMES = ("kind", "session_id", "device_id")
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUTS", "Content", "LivePipelineRecorder"]
+T = TypeVar("T")
 
 
 class LivePipelineRecorder(ResearchRecord, RunEndings):
@@ -63,12 +65,18 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         kind: str | None = None,
         session_id: str | None = None,
         device_id: str | None = None,
+        lazy: bool = False,
     ) -> None:
         given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level}
         grouping = {"kind": kind, "session_id": session_id, "device_id": device_id}
         self.run_id = validate_run_id(run_id)
         self.store = store_for(base_path)
         self._writer = self.store.writer(self.run_id)
+        # lazy: the run is created by the first write (entity, step, state, model, notes); until then nothing is
+        # stored, and a recorder that is dropped unused leaves nothing behind (a page that was only opened).
+        self._pending: Callable[[], MetadataDocument] | None = None
+        self._pending_lock = threading.Lock()
+        self._ended_unstored: str | None = None
         if all(value is None for value in (*given.values(), *grouping.values(), user_id, expected_outputs)):
             self._writer.read(lambda doc: None)  # attach only: RunNotFoundError when absent, never a write
             return
@@ -78,14 +86,19 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
                                   "existing run)")
         settings = {name: check_setting(name, value) for name, value in given.items()}
         settings["user_id"] = check_setting("user_id", "anonymous" if user_id is None else user_id)
-        self._create(settings, _expected(expected_outputs, settings["config_name"]),
-                     runfields.check_grouping(**grouping))
+        expected = _expected(expected_outputs, settings["config_name"])
+        checked = runfields.check_grouping(**grouping)
 
-    def _create(self, settings: dict[str, str], expected: list[str], grouping: dict[str, str]) -> None:
         def document() -> MetadataDocument:
             return MetadataDocument(runformat.new_header(run_id=self.run_id, expected_outputs=expected,
-                                                         owner=current_owner(), fields=grouping, **settings), [])
+                                                         owner=current_owner(), fields=checked, **settings), [])
 
+        if lazy:
+            self._pending = document
+        else:
+            self._create(document, {**settings, **checked})
+
+    def _create(self, document: Callable[[], MetadataDocument], settings: dict[str, str]) -> None:
         with storage_errors(f"create the run {self.run_id!r}"):
             if not self.store.run_exists(self.run_id):
                 self.store.create_run(self.run_id, document())  # False: someone else made it first, attach
@@ -94,8 +107,32 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
                     txn.document = document()
                     txn.replace_document()
                 else:
-                    self._check_settings(runfields.with_defaults(dict(txn.document.header)),
-                                         {**settings, **grouping})
+                    self._check_settings(runfields.with_defaults(dict(txn.document.header)), settings)
+
+    def _materialize(self) -> None:
+        """Create a lazy recorder's run now (before its first write); nothing to do for any other."""
+        if self._pending is None and self._ended_unstored is None:
+            return
+        with self._pending_lock:
+            if self._ended_unstored is not None:
+                raise RunFinishedError(f"run {self.run_id!r} was ended ({self._ended_unstored!r}) before anything "
+                                       "was recorded, so it was never stored; it takes no more changes")
+            if self._pending is not None:
+                document = self._pending
+                header = document().header
+                self._create(document, {name: header[name] for name in (*SETTING_NAMES, "user_id", *GROUPING_NAMES)
+                                        if header.get(name) is not None})
+                self._pending = None
+
+    def _read(self, look: Callable[[MetadataDocument], T]) -> T:
+        """``look`` at the run's document as stored now -- or, for a lazy run not created yet, as it would be."""
+        pending = self._pending
+        if pending is not None:
+            doc = pending()
+            if self._ended_unstored is not None:
+                doc.header["status"] = self._ended_unstored
+            return look(doc)
+        return self._writer.read(look)
 
     @classmethod
     def open(cls, run_id: str, base_path: Store | str | os.PathLike[str] | None = None) -> LivePipelineRecorder:
@@ -119,7 +156,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         return self._writer.cached_entity_count()
 
     def exists(self) -> bool:
-        """Whether the run is (still) stored."""
+        """Whether the run is (still) stored (a lazy recorder's run: once something was recorded)."""
         return self.store.run_exists(self.run_id)
 
     def require_settings(self, settings: dict[str, str]) -> None:
@@ -130,7 +167,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         checked = {name: check_setting(name, value) for name, value in settings.items()
                    if name not in GROUPING_NAMES}
         checked.update(grouping)
-        self._writer.read(lambda doc: self._check_settings(runfields.with_defaults(dict(doc.header)), checked))
+        self._read(lambda doc: self._check_settings(runfields.with_defaults(dict(doc.header)), checked))
 
     def _check_settings(self, header: dict[str, Any], settings: dict[str, Any]) -> None:
         differing = [name for name, value in settings.items() if header.get(name) != value]
@@ -143,14 +180,14 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
     def get_status(self) -> dict[str, Any]:
         """A copy of metadata.json's content as it is stored now (``interrupted`` if the writer died); a run
         written before the research fields existed shows their defaults (runfields.py)."""
-        doc = self._writer.read(MetadataDocument.to_dict)
+        doc = self._read(MetadataDocument.to_dict)
         return self.store.apply_liveness(self.run_id, runfields.with_defaults(doc))
 
     def get_entities(self, entity_type: str | None = None) -> list[dict[str, Any]]:
         """The entity records, in sequence order; only those of ``entity_type`` when given."""
         if entity_type is not None:
             validate_entity_type(entity_type)
-        return self._writer.read(lambda doc: [runformat.copy_json(e) for e in doc.entities
+        return self._read(lambda doc: [runformat.copy_json(e) for e in doc.entities
                                               if entity_type is None or e["type"] == entity_type])
 
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
@@ -159,7 +196,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
 
     def last_sequence(self) -> int:
         """The sequence of the run's latest entity as stored now (0 when it has none)."""
-        return self._writer.read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
+        return self._read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
 
     def entity_record(self, filename: str) -> dict[str, Any] | None:
         """A copy of the record of the entity listed as ``filename`` (searched from the latest), or None."""
@@ -169,7 +206,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
                     return dict(runformat.copy_json(entity))
             return None
 
-        return self._writer.read(find)
+        return self._read(find)
 
     def writer_records(self) -> list[dict[str, Any]]:
         """A copy of the run's ``writers`` (see liveness.py) as stored now."""
@@ -177,7 +214,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
             writers = doc.header.get("writers")
             return [runformat.copy_json(w) for w in writers] if isinstance(writers, list) else []
 
-        return self._writer.read(copy)
+        return self._read(copy)
 
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
@@ -237,6 +274,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         validate_entity_type(entity_type)
         meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
+        self._materialize()
         with storage_errors(f"{what} in run {self.run_id!r}"):
             prepared = prepare(self.store, self.run_id, content, fmt)
             try:
@@ -258,6 +296,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         """Set the current stage and step; written to metadata.json at once."""
         check_stage(stage)
         check_step(step)
+        self._materialize()
         with storage_errors(f"set the state of run {self.run_id!r}"), self._writer.transaction() as txn:
             doc = self._open_document(txn)
             doc.header["current_state"] = {**doc.header["current_state"], "stage": stage, "step": step}
@@ -272,6 +311,12 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
                                   f"{sorted(runformat.TERMINAL_STATUSES)}")
         if reason is not None:
             reason = check_text("reason", str(reason)[:2000])
+        with self._pending_lock:
+            if self._pending is not None or self._ended_unstored is not None:  # lazy, nothing recorded: store nothing
+                if self._ended_unstored not in (None, status):
+                    raise RunFinishedError(f"run {self.run_id!r} has ended with status {self._ended_unstored!r}")
+                self._ended_unstored = status
+                return
         with storage_errors(f"end run {self.run_id!r}"), self._writer.transaction() as txn:
             if txn.document is not None and txn.document.header.get("status") == status:
                 return

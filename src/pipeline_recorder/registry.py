@@ -97,8 +97,11 @@ class RecorderRegistry:
             except RunNotFoundError:
                 settings = {name: value if value is not None else DEFAULT_SETTINGS[name]
                             for name, value in given.items()}
-                recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
-                                                **settings, **named)
+                recorder = LivePipelineRecorder(run_id, settings["config_name"], settings["execution_mode"],
+                                                settings["safety_level"], settings["user_id"], store,
+                                                expected_outputs=expected_outputs, kind=named.get("kind"),
+                                                session_id=named.get("session_id"),
+                                                device_id=named.get("device_id"))
         recorder.require_settings({**{name: value for name, value in given.items() if value is not None},
                                    **named})
         return self._remember(key, recorder)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from . import runfields
 from .atomic import storage_errors
@@ -20,6 +20,7 @@ from .runformat import MetadataDocument
 from .stores import Store
 from .stores.base import RunTransaction, RunWriter, StagedEntity
 
+T = TypeVar("T")
 # Places a staged file and lists it in the document, inside the transaction: (txn, doc, staged, format, metadata)
 # -> its name.
 Commit = Callable[[RunTransaction, MetadataDocument, StagedEntity, Format, dict[str, Any]], str]
@@ -54,6 +55,14 @@ class ResearchRecord(abc.ABC):
         """The document of a running run (RunNotFoundError, RunFinishedError)."""
 
     @abc.abstractmethod
+    def _read(self, look: Callable[[MetadataDocument], T]) -> T:
+        """``look`` at the run's document (a lazy run's as it would be)."""
+
+    @abc.abstractmethod
+    def _materialize(self) -> None:
+        """Create a lazy recorder's run before its first write."""
+
+    @abc.abstractmethod
     def _store_file(self, what: str, entity_type: str, content: Content, metadata: dict[str, Any] | None,
                     commit: Commit) -> str:
         """Stage content and, in one transaction, let ``commit`` place and list it."""
@@ -66,6 +75,7 @@ class ResearchRecord(abc.ABC):
     def set_model(self, stage_key: str, model: str) -> None:
         """Record which backend and model ran a stage: ``models_used[stage_key] = "backend/model"``."""
         key, value = runfields.check_model(stage_key, model)
+        self._materialize()
         with storage_errors(f"set a model of run {self.run_id!r}"), self._writer.transaction() as txn:
             doc = self._open_document(txn)
             models = runfields.check_models({**(doc.header.get("models_used") or {}), key: value})
@@ -83,6 +93,7 @@ class ResearchRecord(abc.ABC):
             changes["notes"] = runfields.check_notes(notes)
         if tags is not None:
             changes["tags"] = runfields.check_tags(tags)
+        self._materialize()
         with storage_errors(f"annotate run {self.run_id!r}"), self._writer.transaction() as txn:
             doc = txn.document
             if doc is None:
@@ -115,4 +126,4 @@ class ResearchRecord(abc.ABC):
 
     def get_process_steps(self) -> list[dict[str, Any]]:
         """The records of the prompting process's steps, in their order (copies)."""
-        return self._writer.read(lambda doc: [dict(step) for step in doc.header.get("prompting_process") or []])
+        return self._read(lambda doc: [dict(step) for step in doc.header.get("prompting_process") or []])

@@ -84,3 +84,19 @@ def test_a_remote_recorder_saves_process_steps_with_their_own_sequence(server: t
     assert (folder / "prompting_process" / "001_input.txt").read_text() == "Ein kleiner Hund"
     assert [s["filename"] for s in stored(base, rec.run_id)["prompting_process"]] == [  # type: ignore[union-attr]
         "prompting_process/001_input.txt", "prompting_process/002_parameters.json"]
+
+
+def test_a_lazy_remote_recorder_sends_nothing_until_its_first_write(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, base = server
+    unused = RemoteRecorder(url, str(uuid.uuid4()), "c", "eco", "kids", spool_dir=tmp_path / "spool", lazy=True)
+    unused.mark_cancelled()
+    unused.close()
+    rec = RemoteRecorder(url, str(uuid.uuid4()), "c", "eco", "kids", spool_dir=tmp_path / "spool", lazy=True,
+                         kind="canvas_workflow")
+    runs = base / "pipeline_runs"
+    assert not runs.exists() or not any(p.name == rec.run_id for p in runs.iterdir())
+    assert rec.save_entity("input", "Ein Hund") == "01_input.txt"
+    rec.mark_complete()
+    rec.close()
+    assert sorted(p.name for p in runs.iterdir() if not p.name.startswith(".")) == [rec.run_id]
+    assert (stored(base, rec.run_id)["kind"], stored(base, rec.run_id)["status"]) == ("canvas_workflow", "completed")

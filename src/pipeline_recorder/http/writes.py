@@ -161,7 +161,8 @@ class Writes:
             if not isinstance(run_id, str):
                 raise ValidationError("run_id must be a string")
             validate_run_id(run_id)
-            settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
+            settings: dict[str, Any] = {name: body.get(name) for name in ("config_name", "execution_mode",
+                                                                          "safety_level")}
             folder = self.store.local_folder(run_id)
             if folder is not None and os.path.lexists(folder):
                 self._run_folder(run_id)  # a link planted in the store is not a run: 404, nothing written

@@ -36,7 +36,7 @@ from ..content import Content, encode
 from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
-from ..naming import entity_filename, process_filename, validate_entity_type, validate_run_id
+from ..naming import entity_filename, validate_entity_type, validate_run_id
 from ..validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 from .research import RemoteResearchRecord
 from .spool import RunSpool, default_spool_root
@@ -76,6 +76,7 @@ class RemoteRecorder(RemoteResearchRecord, RunEndings):
         kind: str | None = None,
         session_id: str | None = None,
         device_id: str | None = None,
+        lazy: bool = False,
     ) -> None:
         settings = {"config_name": check_setting("config_name", config_name),
                     "execution_mode": check_setting("execution_mode", execution_mode),
@@ -102,19 +103,32 @@ class RemoteRecorder(RemoteResearchRecord, RunEndings):
         self._finished: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
-        answer = self._write(Operation("POST", f"{API}/runs", json=body))
-        if isinstance(answer, dict) and isinstance(answer.get("lease_seconds"), int | float):
-            self._lease_seconds = float(answer["lease_seconds"])
+        # lazy: the run is created on the server by the first write (sent just before it); nothing is sent before.
+        self._create: Operation | None = Operation("POST", f"{API}/runs", json=body)
+        if not lazy:
+            self._send_create()
         self._thread = threading.Thread(target=self._background, args=(heartbeat,), daemon=True,
                                         name=f"remote-recorder-{run_id[:8]}")
         self._thread.start()
 
     # -- sending ---------------------------------------------------------------------------------------------
 
+    def _send_create(self) -> None:
+        """Create (or attach to) the run on the server, once, before any other write of this recorder."""
+        with self._lock:
+            create, self._create = self._create, None
+            if create is None:
+                return
+            answer = self._write(create)
+        if isinstance(answer, dict) and isinstance(answer.get("lease_seconds"), int | float):
+            self._lease_seconds = float(answer["lease_seconds"])
+
     def _write(self, op: Operation) -> Any:
         """Send ``op`` now, or spool it behind the writes already waiting; the server's answer, or None when it
         was spooled."""
         op.headers[WRITER_HEADER] = self.writer_id
+        if self._create is not None and op.path != f"{API}/runs":
+            self._send_create()  # a lazy recorder's first write: the run first
         with self._lock:
             if not self._spooling:
                 try:
@@ -139,7 +153,8 @@ class RemoteRecorder(RemoteResearchRecord, RunEndings):
                 pause = min(pause * 2, RECONNECT_MAX_SECONDS)
                 continue
             self._wake.clear()
-            if self._wake.wait(self._lease_seconds / 3) or not heartbeat or self._finished is not None:
+            if (self._wake.wait(self._lease_seconds / 3) or not heartbeat or self._finished is not None
+                    or self._create is not None):  # a lazy run not created yet has no lease
                 continue
             try:
                 self._transport.send(Operation("POST", f"{API}/{quote(self.run_id)}/lease",
@@ -211,18 +226,6 @@ class RemoteRecorder(RemoteResearchRecord, RunEndings):
         validate_entity_type(entity_type)
         answer, ext = self._upload(f"entity/{entity_type}", content, metadata)
         return self._filename(answer, entity_type, ext)
-
-    def save_process_step(self, entity_type: str, content: Content, metadata: dict[str, Any] | None = None) -> str:
-        """Save one step of the prompting process (content as for ``save_entity``); its name,
-        ``prompting_process/NNN_type.ext`` (while spooled: the name it gets unless another writer adds steps)."""
-        validate_entity_type(entity_type)
-        answer, ext = self._upload(f"process/{entity_type}", content, metadata)
-        with self._lock:
-            if isinstance(answer, dict) and isinstance(answer.get("step"), dict):
-                self._last_step = max(self._last_step, int(answer["step"]["sequence"]))
-                return str(answer["step"]["filename"])
-            self._last_step += 1
-            return process_filename(self._last_step, entity_type, ext)
 
     def _upload(self, tail: str, content: Content, metadata: dict[str, Any] | None) -> tuple[Any, str]:
         """POST content to the run's ``tail`` route as the local recorder would encode it: (answer, extension)."""
@@ -298,6 +301,9 @@ class RemoteRecorder(RemoteResearchRecord, RunEndings):
         if self._finished == status:
             return
         self._check_open()
+        if self._create is not None:  # lazy and nothing recorded yet: the server never hears of the run
+            self._finished = status
+            return
         body: dict[str, Any] = {"status": status}
         if reason is not None:
             body["reason"] = check_text("reason", str(reason)[:2000])
