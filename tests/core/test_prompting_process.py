@@ -44,7 +44,7 @@ def test_steps_have_their_own_sequence_and_the_entities_keep_theirs(any_store: S
     assert steps[2]["mime_type"] == "image/png" and steps[2]["metadata"] == {"try": 1}
     assert status["current_state"]["progress"] == "2/6"  # steps are not outputs
     with any_store.open_entity(rec.run_id, steps[0]).file as f:
-        assert f.read() == "Ein kleiner Hund".encode()
+        assert f.read() == b"Ein kleiner Hund"
     with any_store.open_entity(rec.run_id, steps[1]).file as f:
         assert json.loads(f.read()) == {"seed": 7, "style": "watercolour"}
     assert {f.name for f in any_store.stored_files(rec.run_id)} >= {s["filename"] for s in steps}
@@ -132,3 +132,15 @@ def test_export_and_import_carry_the_steps_byte_for_byte(base: Path, tmp_path: P
         assert (copied / "prompting_process" / name).read_bytes() == \
             (rec.run_folder / "prompting_process" / name).read_bytes()
     assert check_run(other, rec.run_id).findings == []
+
+
+def test_steps_go_through_export_import_and_verify_on_every_store(any_store: Store, tmp_path: Path) -> None:
+    rec = with_steps(tmp_path / "source")
+    archive = tmp_path / "runs.zip"
+    export_runs(FolderStore(tmp_path / "source"), [rec.run_id], archive)
+    assert import_archive(any_store, archive) == [rec.run_id]
+    steps = json.loads(any_store.read_document_bytes(rec.run_id))["prompting_process"]
+    assert [s["filename"] for s in steps] == [s["filename"] for s in rec.get_process_steps()]
+    with any_store.open_entity(rec.run_id, steps[2]).file as f:
+        assert f.read() == PNG
+    assert check_run(any_store, rec.run_id).findings == []

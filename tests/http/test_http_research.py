@@ -172,7 +172,7 @@ def test_execute_records_the_session_and_device_a_host_sends(folder_client: http
 
 def test_process_steps_are_written_and_served_like_entities(folder_client: httpx.Client) -> None:
     run_id = create(folder_client)
-    text = folder_client.post(f"/api/pipeline/{run_id}/process/input", content="Ein kleiner Hund".encode(),
+    text = folder_client.post(f"/api/pipeline/{run_id}/process/input", content=b"Ein kleiner Hund",
                               headers={"Content-Type": "text/plain; charset=utf-8",
                                        "Pipeline-Entity-Metadata": json.dumps({"edit": 1})})
     assert text.status_code == 201, text.text
