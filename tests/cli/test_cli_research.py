@@ -82,3 +82,19 @@ def test_annotate_and_ls_through_a_server_with_a_token(tmp_path: Path) -> None:
         stop_server(server)
     doc = json.loads((tmp_path / "pipeline_runs" / "lab-run" / "metadata.json").read_text())
     assert doc["tags"] == ["zoo"]
+
+
+def test_show_names_the_fields_and_an_old_run_shows_the_defaults(tmp_path: Path) -> None:
+    _runs(tmp_path)
+    LivePipelineRecorder.open("lab-run", tmp_path).annotate(tags=["[bold]zoo"], notes="a [red]note")
+    result = cli("show", "lab-run", "-b", str(tmp_path))
+    assert result.code == 0, result.text
+    assert "latent_lab" in result.out and "class-4b / ws-2" in result.out
+    assert "[bold]zoo" in result.out and "a [red]note" in result.out  # shown as typed, never as markup
+    path = tmp_path / "pipeline_runs" / "plain-run" / "metadata.json"
+    doc = json.loads(path.read_text())
+    for key in ("kind", "session_id", "device_id", "models_used", "tags", "notes", "prompting_process"):
+        del doc[key]
+    path.write_text(json.dumps(doc))
+    old = json.loads(cli("show", "plain-run", "-b", str(tmp_path), "--json").out)
+    assert (old["kind"], old["session_id"], old["tags"], old["prompting_process"]) == ("pipeline", None, [], [])

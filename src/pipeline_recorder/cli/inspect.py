@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from .. import runfields
 from ..index import MAX_LIMIT, iter_all
 from ..ops.listing import resolve_run_id, where_label
 from ..ops.timespec import format_moment, parse_moment
@@ -138,6 +140,7 @@ def show(
                 run_id = resolve_run_id(store, run_id)
                 doc = store.read_metadata(run_id)  # never through a symlinked run folder
                 where = (where_label(store, run_id), store.location(run_id))
+        doc = runfields.with_defaults(doc)  # a run recorded before the research fields shows their defaults
         if as_json:
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
             return
@@ -159,6 +162,13 @@ def _print_run(doc: dict[str, Any], where: tuple[str, str]) -> None:
         ("started", format_moment(doc.get("timestamp"))),
         ("updated", format_moment(doc.get("updated_at"))),
         ("finished", format_moment(doc.get("finished_at"))),
+        # the research fields (runfields.py)
+        ("kind", str(doc["kind"])),
+        ("session / device", f"{doc['session_id'] or '-'} / {doc['device_id'] or '-'}"),
+        ("models", escape(", ".join(f"{stage} {model}" for stage, model in doc["models_used"].items()) or "-")),
+        ("tags", escape(", ".join(doc["tags"]) or "-")),  # people's words: never read as rich markup
+        ("notes", escape(doc["notes"] or "-")),
+        ("process steps", str(len(doc.get("prompting_process") or []))),
     ]
     header = Table.grid(padding=(0, 2))
     header.add_column(style="bold")
