@@ -209,3 +209,18 @@ def test_a_step_behind_a_linked_folder_is_not_served(tmp_path: Path) -> None:
     with serve("fastapi", Settings(base_path=base)) as url, httpx.Client(base_url=url, timeout=10) as http:
         answer = http.get("/api/pipeline/r-link/process/001_input.txt")
     assert answer.status_code == 404 and "link" in answer.json()["error"]
+
+
+def test_annotations_and_steps_over_http_on_both_stores(any_store: Store,  # noqa: F811
+                                                        client: httpx.Client) -> None:
+    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=any_store, kind="latent_lab",
+                               session_id="s1")
+    rec.save_process_step("input", "Ein Hund")
+    rec.mark_complete()
+    run_id = rec.run_id
+    assert client.put(f"/api/pipeline/{run_id}/annotations", json={"tags": ["zoo"]}).status_code == 200
+    assert client.get(f"/api/pipeline/{run_id}/process/001_input.txt").content == b"Ein Hund"
+    status = client.get(f"/api/pipeline/{run_id}/status").json()
+    assert (status["tags"], len(status["prompting_process"])) == (["zoo"], 1)
+    [listed] = client.get("/api/pipeline/runs", params={"tag": "zoo", "session_id": "s1"}).json()["runs"]
+    assert listed["run_id"] == run_id
