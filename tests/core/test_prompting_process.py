@@ -14,7 +14,7 @@ from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.errors import EntityNotFoundError, RecorderError, RunFinishedError
 from pipeline_recorder.ops.archive import export_runs
 from pipeline_recorder.ops.importing import import_archive
-from pipeline_recorder.ops.verify import ENTITY_HASH, ENTITY_NOT_REGULAR, UNEXPECTED_FILE, check_run
+from pipeline_recorder.ops.verify import ENTITY_HASH, ENTITY_NOT_REGULAR, UNEXPECTED_FILE, UNLISTED_ENTITY, check_run
 from pipeline_recorder.stores import FolderStore, Store
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -144,3 +144,10 @@ def test_steps_go_through_export_import_and_verify_on_every_store(any_store: Sto
     with any_store.open_entity(rec.run_id, steps[2]).file as f:
         assert f.read() == PNG
     assert check_run(any_store, rec.run_id).findings == []
+
+
+def test_verify_reports_a_step_file_no_record_lists(base: Path) -> None:
+    rec = with_steps(base)
+    (rec.run_folder / "prompting_process" / "004_input.txt").write_text("never acknowledged")
+    [finding] = check_run(FolderStore(base), rec.run_id).findings
+    assert finding.code == UNLISTED_ENTITY and "prompting_process/004_input.txt" in finding.message

@@ -223,7 +223,15 @@ def check_run(store: Store, run_id: str) -> RunCheck:
             check.findings.append(finding)
     for name in others:
         if name == PROCESS_DIRNAME and not process_linked and (folder / name).is_dir():
-            continue  # the prompting process's folder: its listed steps are checked above
+            # The prompting process's folder: its listed steps are checked above; a step file it does not list was
+            # never acknowledged (the writer died before listing it) and is reported, left in place.
+            check.findings.extend(
+                Finding(run_id, UNLISTED_ENTITY, f"step file {name}/{step} is not listed in metadata.json (its save "
+                        "was never acknowledged: the writer died before listing it); it is left in place",
+                        folder / name / step)
+                for step in sorted(os.listdir(folder / name))
+                if doc is not None and f"{name}/{step}" not in listed and not step.startswith("."))
+            continue
         if name in listed or (doc is None and parse_entity_filename(name) is not None):
             continue
         if parse_entity_filename(name) is not None:
