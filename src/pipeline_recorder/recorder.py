@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from . import runfields, runformat
 from .atomic import storage_errors
 from .content import Content, prepare
+from .document import MetadataDocument, copy_json
 from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
 from .formats import Format, normalize_format
@@ -30,7 +31,6 @@ from .liveness import current_owner, with_writer
 from .naming import entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
 from .research_record import Commit, ResearchRecord, file_record
-from .runformat import MetadataDocument
 from .stores import Store, store_for
 from .stores.base import RunTransaction, StagedEntity
 from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
@@ -187,7 +187,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         """The entity records, in sequence order; only those of ``entity_type`` when given."""
         if entity_type is not None:
             validate_entity_type(entity_type)
-        return self._read(lambda doc: [runformat.copy_json(e) for e in doc.entities
+        return self._read(lambda doc: [copy_json(e) for e in doc.entities
                                               if entity_type is None or e["type"] == entity_type])
 
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
@@ -203,7 +203,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         def find(doc: MetadataDocument) -> dict[str, Any] | None:
             for entity in reversed(doc.entities):
                 if entity["filename"] == filename:
-                    return dict(runformat.copy_json(entity))
+                    return dict(copy_json(entity))
             return None
 
         return self._read(find)
@@ -212,7 +212,7 @@ class LivePipelineRecorder(ResearchRecord, RunEndings):
         """A copy of the run's ``writers`` (see liveness.py) as stored now."""
         def copy(doc: MetadataDocument) -> list[dict[str, Any]]:
             writers = doc.header.get("writers")
-            return [runformat.copy_json(w) for w in writers] if isinstance(writers, list) else []
+            return [copy_json(w) for w in writers] if isinstance(writers, list) else []
 
         return self._read(copy)
 

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 from . import runfields
 from .atomic import storage_errors
 from .content import Content
+from .document import MetadataDocument
 from .errors import RunNotFoundError
 from .formats import Format
 from .naming import process_filename
-from .runformat import MetadataDocument
 from .stores import Store
 from .stores.base import RunTransaction, RunWriter, StagedEntity
 

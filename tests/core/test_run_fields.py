@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_recorder import LivePipelineRecorder, get_recorder, load_recorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.errors import RunExistsError, RunFinishedError, ValidationError
-from pipeline_recorder.runformat import MetadataDocument
 from pipeline_recorder.stores import Store
 
 FIELDS = ("kind", "session_id", "device_id", "models_used", "tags", "notes")

@@ -14,8 +14,8 @@ import pytest
 from http_servers import ADAPTERS, serve
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.http.settings import Settings
-from pipeline_recorder.runformat import MetadataDocument
 from pipeline_recorder.stores import Store
 from store_backends import any_store  # noqa: F401 -- runs each test on the folder and the shared store
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RunNotFoundError, ValidationError
-from ..registry import load_recorder
 from .bodies import entity_content, json_object, read_limited
 from .request import Request
 from .response import Response, json_response
-from .writes import JSON_LIMIT, Writes, request_fingerprint
+from .write_replays import request_fingerprint
+from .writes import JSON_LIMIT, Writes
 
 ANNOTATIONS_LIMIT = 100_000  # notes of 10,000 characters, escaped, and 32 tags fit many times over
 
@@ -42,7 +42,7 @@ class ResearchWrites(Writes):
                 recorder.set_model(body.get("stage_key"), body.get("model"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "models_used": recorder.get_status()["models_used"]}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("model", run_id, body), act)
+            return self.replays.answer(request, recorder.run_folder, request_fingerprint("model", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -57,7 +57,7 @@ class ResearchWrites(Writes):
                                {"notes", "tags"})
             if body.get("notes") is None and body.get("tags") is None:
                 raise ValidationError('send {"notes": TEXT} or {"tags": [TAG, ...]} or both')
-            recorder = load_recorder(run_id, self.store)
+            recorder = self.registry.load(run_id, self.store)
             if recorder is None:
                 raise RunNotFoundError(f"run {run_id!r} not found")
             return json_response(200, {"run_id": run_id, **recorder.annotate(notes=body.get("notes"),
@@ -78,6 +78,6 @@ class ResearchWrites(Writes):
                 step = next(s for s in reversed(recorder.get_process_steps()) if s["filename"] == filename)
                 return 201, {"run_id": run_id, "step": step}
 
-            return self._idempotent(request, recorder.run_folder, fingerprint, act)
+            return self.replays.answer(request, recorder.run_folder, fingerprint, act)
 
         return self._run(request, handle)

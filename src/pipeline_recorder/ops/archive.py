@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from .. import runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
+from ..document import parse_metadata
 from ..errors import (
     CorruptRunError,
     EntityNotFoundError,
@@ -41,7 +42,6 @@ from ..errors import (
 )
 from ..naming import METADATA_FILENAME, validate_run_id
 from ..runfields import stored_records
-from ..store import parse_metadata
 from ..stores.base import EntityFile, Store
 
 MANIFEST_NAME = "manifest.json"
