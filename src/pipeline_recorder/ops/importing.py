@@ -99,9 +99,9 @@ def check_member(name: str, kind: str) -> None:
         elif len(parts) == 1:
             ok = parts[0] == MANIFEST_NAME
         else:
-            ok = ((RUN_ID_PATTERN.fullmatch(parts[0]) is not None
-                  and parse_stored_filename("/".join(parts[1:])) is not None)
-                  or (len(parts) == 2 and parts[1] == METADATA_FILENAME))
+            ok = RUN_ID_PATTERN.fullmatch(parts[0]) is not None and (
+                (len(parts) == 2 and parts[1] == METADATA_FILENAME)
+                or parse_stored_filename("/".join(parts[1:])) is not None)
         if not ok:
             reason = ("a name that is neither manifest.json nor {run_id}/metadata.json nor {run_id}/{entity file} "
                       "nor {run_id}/prompting_process/{step file}")
