@@ -42,7 +42,7 @@ class ResearchWrites(Writes):
                 recorder.set_model(body.get("stage_key"), body.get("model"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "models_used": recorder.get_status()["models_used"]}
 
-            return self.replays.answer(request, recorder.run_folder, request_fingerprint("model", run_id, body), act)
+            return self.replays.answer(request, run_id, request_fingerprint("model", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -78,6 +78,6 @@ class ResearchWrites(Writes):
                 step = next(s for s in reversed(recorder.get_process_steps()) if s["filename"] == filename)
                 return 201, {"run_id": run_id, "step": step}
 
-            return self.replays.answer(request, recorder.run_folder, fingerprint, act)
+            return self.replays.answer(request, run_id, fingerprint, act)
 
         return self._run(request, handle)

@@ -79,7 +79,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
-    Migration(2, "the research fields' listing columns: kind, session_id, device_id, tags", """
+    Migration(2, "idempotency records of keyed writes (dist)", """
+        -- What a write with an Idempotency-Key answered (or, while it ran, meant to commit), so that a retry
+        -- through any replica gets the same answer. The key itself is not stored, only its sha256.
+        CREATE TABLE idempotency_records (
+            run_id text NOT NULL REFERENCES runs ON DELETE CASCADE,
+            key_digest text NOT NULL,
+            fingerprint text NOT NULL,
+            intent text,
+            status integer,
+            body text,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (run_id, key_digest)
+        );
+    """),
+    Migration(3, "the research fields' listing columns: kind, session_id, device_id, tags", """
         -- Filled from each run's stored header (a run written before the fields existed gets the defaults);
         -- every later commit sets them with the rest of the row (runs.py).
         ALTER TABLE runs ADD COLUMN kind text NOT NULL DEFAULT 'pipeline',
