@@ -22,6 +22,7 @@ from ..document.version import signature_text as signature
 from ..errors import CorruptRunError
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
+from .search import folder_words
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Row:
     session_id: str | None
     device_id: str | None
     tags: str  # JSON array of the run's tags
+    words: str = ""  # what full-text search finds the run by (search.py), kept in its own table
 
     def values(self) -> tuple[Any, ...]:
         """The row's columns in the order of the ``runs`` table."""
@@ -107,6 +109,7 @@ def read_row(runs_dir: str, run_id: str,
         session_id=fields["session_id"],
         device_id=fields["device_id"],
         tags=json.dumps(fields["tags"], ensure_ascii=False),
+        words=folder_words(folder, doc),
     )
 
 

@@ -85,6 +85,7 @@ export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
 export const processUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/process/${seg(filename)}`;
 export const annotationsUrl = (runId) => `/api/pipeline/${seg(runId)}/annotations`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
+export const thumbnailUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/thumbnail/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
 /** The start form filled in with a run's settings and input (start.js reads ?again=). */
 export const runAgainUrl = (runId) => `/?again=${seg(runId)}#start-heading`;

@@ -5,6 +5,7 @@ import { h, setChildren } from "./dom.js";
 import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
 import { pickBox, setUpPicking } from "./pick.js";
+import { mediaCell } from "./rowmedia.js";
 import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
 import { RESEARCH_FILTERS, runLabels } from "./runlabels.js";
@@ -12,7 +13,8 @@ import { RESEARCH_FILTERS, runLabels } from "./runlabels.js";
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 50;
 const FILTERS = ["config_name", "user_id", "status", "since", "until", ...RESEARCH_FILTERS];
-const TYPED_FILTERS = ["user_id", ...RESEARCH_FILTERS]; // text fields: the list follows a pause in typing
+FILTERS.push("q"); // full-text search of the runs' texts (typed: asked for after a pause, as the user filter)
+const TYPED_FILTERS = ["user_id", "q", ...RESEARCH_FILTERS]; // text fields: the list follows a pause in typing
 
 const filters = document.getElementById("filters");
 const body = document.getElementById("runs-body");
@@ -106,6 +108,7 @@ function row(run) {
     cell(t("col.pick"), pickBox(run)),
     cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts),
       runLabels(run)),
+    cell(t("col.media"), mediaCell(run.run_id, texts?.media ?? null)),
     cell(t("col.user"), run.user_id),
     cell(t("col.status"), statusBadge(run.status),
       texts?.reason ? h("span", { class: "row-reason", text: texts.reason }) : null),
