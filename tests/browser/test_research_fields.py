@@ -96,7 +96,7 @@ def test_notes_and_tags_are_edited_on_the_run_page_with_the_token(browser: Any, 
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"/runs/{rec.run_id}")
-    page.wait_for_selector("#annotations-none:not([hidden])")
+    page.wait_for_selector("#run-facts dt")  # the page has read the run's status
     facts = page.text_content("#run-facts")
     assert "latent_lab" in facts and "class-4b" in facts and "ollama/gpt-oss:20b" in facts
     page.click("#annotations-edit")
