@@ -50,13 +50,14 @@ def test_the_flask_blueprints_have_exactly_the_read_runner_write_and_trash_route
 
 def test_route_names_are_unique_and_each_names_a_handler() -> None:
     from pipeline_recorder.http.handlers import Api
+    from pipeline_recorder.http.research_writes import ResearchWrites
     from pipeline_recorder.http.trash_routes import TrashRoutes
-    from pipeline_recorder.http.writes import Writes
 
     assert len(BY_NAME) == len(ROUTES)
     for route in ROUTES:
-        # the write routes' handlers are Api.writes', the trash routes' Api.trash's
-        handlers = {Group.WRITE: Writes, Group.TRASH: TrashRoutes}.get(route.group, Api)
+        # the write routes' handlers are Api.writes' (Writes and the research record's subclass), the trash
+        # routes' Api.trash's
+        handlers = {Group.WRITE: ResearchWrites, Group.TRASH: TrashRoutes}.get(route.group, Api)
         assert callable(getattr(handlers, route.name, None)), route.name
 
 

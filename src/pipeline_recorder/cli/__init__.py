@@ -25,7 +25,8 @@ app = typer.Typer(help="Record, serve, run and operate generative-pipeline runs.
 TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
 COMMAND_MODULES = ("inspect", "migrate", "ops", "runs", "serve", "sync",
-                   "trash", "erase")  # delete, restore, trash; erase
+                   "trash", "erase",  # delete, restore, trash; erase
+                   "annotate")  # notes and tags
 
 
 @app.command()

@@ -41,6 +41,7 @@ from ..errors import (
     ValidationError,
 )
 from ..naming import METADATA_FILENAME, validate_run_id
+from ..runfields import stored_records
 from ..stores.base import EntityFile, Store
 
 MANIFEST_NAME = "manifest.json"
@@ -85,7 +86,7 @@ def _plan(store: Store, run_ids: Sequence[str]) -> list[_Item]:
         data = store.read_document_bytes(run_id)
         doc = parse_metadata(data, f"{store.location(run_id)}/{METADATA_FILENAME}")
         items.append(_Item(f"{run_id}/{METADATA_FILENAME}", len(data), hashlib.sha256(data).hexdigest(), data=data))
-        for entity in doc["entities"]:
+        for entity in stored_records(doc):  # the entities, then the steps of the prompting process
             filename = str(entity["filename"])
             items.append(_Item(f"{run_id}/{filename}", int(entity["size"]), str(entity["sha256"]),
                                source=functools.partial(store.open_entity, run_id, entity)))

@@ -158,7 +158,8 @@ class PipelineService:
         """A recorder of the job's run (creating it, or attaching to it with the same settings)."""
         request = job.request
         return open_recorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
-                             request.user_id, self.store, expected_outputs=request.config.expected_outputs())
+                             request.user_id, self.store, expected_outputs=request.config.expected_outputs(),
+                             session_id=request.session_id, device_id=request.device_id)
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         """Ask a run to stop at its next stage boundary (at once if it has not started). RunNotFoundError if no run
@@ -218,7 +219,8 @@ class PipelineService:
                 outcome = run_pipeline(request.config, request.input_text, request.execution_mode,
                                        request.safety_level, base_path=self.store, user_id=request.user_id,
                                        run_id=job.run_id, cancel_event=job.cancel_event, backends=self._backends,
-                                       pace_ms=request.pace_ms)
+                                       pace_ms=request.pace_ms, session_id=request.session_id,
+                                       device_id=request.device_id)
             except Exception as exc:  # run_pipeline records stage failures itself; this is the last guard
                 log.exception("run %s could not be executed", job.run_id)
                 outcome = job.ended("failed", error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)

@@ -178,7 +178,10 @@ class RunListing(Protocol):
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int = 50, q: str | None = None,
+              # the research fields (runfields.py): a run's kind, session, device, and one of its tags
+              kind: str | None = None, session_id: str | None = None, device_id: str | None = None,
+              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
         filter, cursor, limit or ``q``."""
         ...

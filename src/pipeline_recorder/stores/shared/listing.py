@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from ... import runfields
 from ...index import query, search, timestamp_us
 from .database import Database
 
@@ -28,18 +29,24 @@ _STATUS_FILTERS = {
 
 def page_query(*, config_name: object = None, user_id: object = None, status: object = None, since: object = None,
                until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT,
-               q: object = None) -> query.Listing:
+               q: object = None, kind: object = None, session_id: object = None, device_id: object = None,
+               tag: object = None) -> query.Listing:
     """The SQL of one listing page (PostgreSQL), selecting ``ts_us, run_id, status, summary`` rows in the order
     and shape ``query.Listing.result`` turns into summaries and the next cursor. ValidationError for bad input."""
     # The folder store's checks and cursor, so that both stores accept and answer the same.
     checked = query.listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                            cursor=cursor, limit=limit, q=q)
+                            cursor=cursor, limit=limit, q=q, kind=kind, session_id=session_id,
+                            device_id=device_id, tag=tag)
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("config_name", config_name), ("user_id", user_id)):
+    for column, value in (("config_name", config_name), ("user_id", user_id),
+                          *query.research_filters(kind=kind, session_id=session_id, device_id=device_id)):
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
+    if tag is not None:  # checked above; the GIN index answers containment
+        where.append("tags @> jsonb_build_array(%s::text)")
+        params.append(runfields.check_tag(tag))
     if status is not None:
         where.append(_STATUS_FILTERS.get(str(status), "status = %s"))
         if str(status) not in _STATUS_FILTERS:
@@ -105,9 +112,12 @@ class SharedListing:
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = query.DEFAULT_LIMIT, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int = query.DEFAULT_LIMIT, q: str | None = None, kind: str | None = None,
+              session_id: str | None = None, device_id: str | None = None,
+              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return list_runs(self._db, config_name=config_name, user_id=user_id, status=status, since=since,
-                         until=until, cursor=cursor, limit=limit, q=q)
+                         until=until, cursor=cursor, limit=limit, q=q, kind=kind, session_id=session_id,
+                         device_id=device_id, tag=tag)
 
     def count(self) -> int:
         return count_runs(self._db)

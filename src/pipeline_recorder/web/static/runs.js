@@ -9,11 +9,13 @@ import { mediaCell } from "./rowmedia.js";
 import { setUpListDelete } from "./trash.js";
 import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
+import { RESEARCH_FILTERS, runLabels } from "./runlabels.js";
 
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 50;
-const FILTERS = ["config_name", "user_id", "status", "since", "until"];
+const FILTERS = ["config_name", "user_id", "status", "since", "until", ...RESEARCH_FILTERS];
 FILTERS.push("q"); // full-text search of the runs' texts (typed: asked for after a pause, as the user filter)
+const TYPED_FILTERS = ["user_id", "q", ...RESEARCH_FILTERS]; // text fields: the list follows a pause in typing
 
 const filters = document.getElementById("filters");
 const body = document.getElementById("runs-body");
@@ -105,7 +107,8 @@ function row(run) {
     "tr",
     { "data-run-id": run.run_id, "data-status": run.status },
     cell(t("col.pick"), pickBox(run)),
-    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts)),
+    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts),
+      runLabels(run)),
     cell(t("col.media"), mediaCell(run.run_id, texts?.media ?? null)),
     cell(t("col.user"), run.user_id),
     cell(t("col.status"), statusBadge(run.status),
@@ -205,8 +208,8 @@ for (const status of STATUSES) {
 }
 loadFiltersFromAddress();
 filters.addEventListener("change", filtersChanged);
-for (const typed of [filters.elements.user_id, filters.elements.q]) {
-  typed.addEventListener("input", () => {
+for (const name of TYPED_FILTERS) {
+  filters.elements[name].addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(filtersChanged, 400);
   });
