@@ -10,6 +10,7 @@ from ..errors import (
     BackendError,
     CorruptRunError,
     EntityNotFoundError,
+    MissingDependencyError,
     QueueFullError,
     RecorderError,
     RemoteError,
@@ -55,6 +56,7 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (CorruptRunError, 409),
     (StorageError, 503),
     (UnavailableError, 503),
+    (MissingDependencyError, 503),  # an optional extra (pyarrow) is not installed on the server
     (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
     (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
