@@ -9,8 +9,9 @@ import pytest
 from pipeline_recorder.registry import clear_registry
 from store_backends import any_store  # noqa: F401 -- research exports work on every store
 
-# The HTTP tests' real servers (tests/http/http_servers.py) serve the export route here too.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
+# The HTTP tests' real servers (tests/http/http_servers.py) and the CLI tests' subprocess runner
+# (tests/cli/cli_harness.py) serve here too.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / name) for name in ("http", "cli")]
 
 
 @pytest.fixture(autouse=True)
