@@ -2,6 +2,7 @@
 
 import { ApiError, fileUrl, getStatusIfChanged, runAgainUrl, runIdFromAddress } from "./api.js";
 import { setUpDownload } from "./download.js";
+import { showSessionExport } from "./session-export.js";
 import { setUpCancel, showCancel } from "./cancel.js";
 import { chainOf, chainView } from "./chain.js";
 import { h, setChildren } from "./dom.js";
@@ -24,6 +25,7 @@ function ended() {
 }
 
 function showFacts() {
+  showSessionExport(doc);
   $("run-config").textContent = doc.config_name;
   document.title = `${doc.config_name} · ${t(`status.${doc.status}`)} · pipeline-recorder`;
   const badge = $("run-status");
