@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from datetime import datetime
@@ -11,14 +12,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..index import MAX_LIMIT, RunIndex, iter_all
-from ..ops.listing import resolve_run_id
+from ..index import MAX_LIMIT, iter_all
+from ..ops.listing import resolve_run_id, where_label
 from ..ops.timespec import format_moment, parse_moment
-from ..stores.folder import FolderStore
+from ..stores.base import Store
 from . import app
 from .display import console, human_size, styled_status
 from .exit_codes import reported
-from .options import BasePath, Json, RunIdArgument, Server, Token
+from .options import BasePath, DatabaseUrl, Json, RunIdArgument, Server, StoreUrl, Token, open_cli_store
 from .remote import ServerClient
 
 
@@ -26,19 +27,21 @@ def _moment(value: str | None) -> datetime | None:
     return parse_moment(value) if value is not None else None
 
 
-def _local_runs(store: FolderStore, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Runs from the store's index, and the ids of run folders it could not list."""
-    with RunIndex(store) as index:
-        if limit <= MAX_LIMIT:
-            runs, _ = index.query(limit=limit, **filters)
-        else:
-            runs = list(itertools.islice(iter_all(index, **filters), limit))
-        return runs, index.skipped()
+def _local_runs(store: Store, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Runs from the store's listing, and the ids of runs it could not list."""
+    index = store.run_index()
+    if limit <= MAX_LIMIT:
+        runs, _ = index.query(limit=limit, **filters)
+    else:
+        runs = list(itertools.islice(iter_all(index, **filters), limit))
+    return runs, index.skipped()
 
 
 @app.command("ls")
 def list_runs(
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     config: Annotated[str | None, typer.Option(
         "--config", "-c", metavar="CONFIG", help="Only runs of this config.")] = None,
     user: Annotated[str | None, typer.Option("--user", "-u", metavar="USER", help="Only runs of this user id.")] = None,
@@ -69,9 +72,9 @@ def list_runs(
                                              for name, value in filters.items()})
                 where = client.url
         else:
-            store = FolderStore(base_path)
-            runs, skipped = _local_runs(store, limit, filters)
-            where = str(store.runs_dir)
+            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+                runs, skipped = _local_runs(store, limit, filters)
+                where = store.location()
         if as_json:
             typer.echo(json.dumps(runs, ensure_ascii=False, indent=2))
         else:
@@ -102,6 +105,8 @@ def _print_runs(runs: list[dict[str, Any]], where: str, *, filtered: bool) -> No
 def show(
     run_id: RunIdArgument,
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     server: Server = None,
     token: Token = None,
     as_json: Json = False,
@@ -117,10 +122,10 @@ def show(
                 doc = client.status(run_id)
                 where = ("status", f"{client.url}/api/pipeline/{run_id}/status")
         else:
-            store = FolderStore(base_path)
-            run_id = resolve_run_id(store, run_id)
-            doc = store.read_metadata(run_id)  # never through a symlinked run folder
-            where = ("folder", store.location(run_id))
+            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+                run_id = resolve_run_id(store, run_id)
+                doc = store.read_metadata(run_id)  # never through a symlinked run folder
+                where = (where_label(store, run_id), store.location(run_id))
         if as_json:
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
             return

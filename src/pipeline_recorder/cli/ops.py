@@ -1,7 +1,8 @@
-"""`verify [--repair]`, `gc`, `export`, `import`: operations on the store."""
+"""`verify [--repair]`, `gc`, `export`, `import`: operations on the store (a folder, or any store by ``--store``)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 from datetime import UTC, datetime
@@ -14,17 +15,18 @@ from rich.table import Table
 from ..errors import ValidationError
 from ..ops.archive import export_runs
 from ..ops.importing import import_archive
-from ..ops.leftovers import MADE_BY, find_leftovers, finish_leftovers
+from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
 from ..ops.retention import parse_statuses, plan_gc, remove_run
 from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
+from ..stores.base import Store
 from ..stores.folder import FolderStore
 from . import app, research
 from .display import console, styled_status
 from .exit_codes import ExitCode, reported
-from .options import BasePath, Json, Server, Token
+from .options import BasePath, DatabaseUrl, Json, Server, StoreUrl, Token, open_cli_store
 from .remote import ServerClient
 
 
@@ -40,6 +42,8 @@ def verify(
         metavar="RUN_ID", help="Runs to check, by id or a unique start of one (default: every run, and the "
                                     "store's leftovers).")] = None,
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     repair: Annotated[bool, typer.Option(
         "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
                          "files and half-done gc/import/run creation folders. Never deletes an entity file.")] = False,
@@ -53,11 +57,15 @@ def verify(
 
     Example: pipeline-recorder verify --repair
     """
-    with reported():
-        store = FolderStore(base_path)
+    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
         ids = list(dict.fromkeys(resolve_run_id(store, text) for text in run_ids)) if run_ids else None
         actions: list[str] = []
         if repair:
+            if not isinstance(store, FolderStore):
+                raise ValidationError(f"--repair mends folder stores (it rebuilds metadata.json from a run "
+                                      f"folder's files and clears temp files); {store.location()} keeps every "
+                                      "document in its database and leaves no temp files, so there is nothing "
+                                      "for it to repair: run verify without --repair")
             if ids is None:
                 actions.extend(repair_leftovers(store))
             for run_id in ids if ids is not None else sorted(store.run_ids()):
@@ -90,6 +98,8 @@ def verify(
 @app.command()
 def gc(
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     older_than: Annotated[str | None, typer.Option(
         "--older-than", metavar="AGE", help="Runs unchanged for longer than AGE (30d, 12h, 90m, 2w).")] = None,
     keep_last: Annotated[int | None, typer.Option(
@@ -111,13 +121,12 @@ def gc(
 
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
-    with reported():
-        store = FolderStore(base_path)
+    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
         plan = plan_gc(store, now=datetime.now(UTC),
                        older_than=parse_duration(older_than) if older_than is not None else None,
                        keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None)
         act = delete and not dry_run
-        leftovers = (finish_leftovers if act else find_leftovers)(store.runs_dir, temp_files=True)
+        leftovers = _leftovers(store, act)
         removed: list[str] = []
         kept_running: list[str] = []
         if act:
@@ -158,6 +167,14 @@ def gc(
                           highlight=False)
 
 
+def _leftovers(store: Store, act: bool) -> list[Leftover]:
+    """What interrupted writers and operations left in a folder store (finished when ``act``); other stores leave
+    no such folders or temp files."""
+    if not isinstance(store, FolderStore):
+        return []
+    return (finish_leftovers if act else find_leftovers)(store.runs_dir, temp_files=True)
+
+
 @app.command("export")
 def export_command(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE",
@@ -166,6 +183,8 @@ def export_command(
         metavar="RUN_ID", help="Runs to export, by id or a unique start of one (or select them with --session, "
                                "--user, --device, --kind, --since, --until).")] = None,
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     server: Server = None,
     token: Token = None,
@@ -207,14 +226,14 @@ def export_command(
                 size = client.export(run_id, output, overwrite=force)
             typer.echo(f"exported run {run_id} from {server} to {output} ({size} bytes)")
             return
-        store = FolderStore(base_path)
-        if options.wanted:
-            typer.echo(research.research_export(store, options, ids, output, force=force))
-            return
-        if not ids:
-            raise ValidationError("name the runs to export, or select them with --session, --user, --device, "
-                                  "--kind, --since or --until")
-        names = export_runs(store, [resolve_run_id(store, text) for text in ids], output, overwrite=force)
+        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            if options.wanted:
+                typer.echo(research.research_export(store, options, ids, output, force=force))
+                return
+            if not ids:
+                raise ValidationError("name the runs to export, or select them with --session, --user, --device, "
+                                      "--kind, --since or --until")
+            names = export_runs(store, [resolve_run_id(store, text) for text in ids], output, overwrite=force)
         runs = len({name.split("/")[0] for name in names if "/" in name})
         typer.echo(f"exported {runs} run(s), {len(names) - 1} file(s) and a manifest to {output}")
 
@@ -223,6 +242,8 @@ def export_command(
 def import_command(
     archive: Annotated[Path, typer.Argument(metavar="FILE", help="An archive made by `pipeline-recorder export`.")],
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
 ) -> None:
     """Import the runs of an export archive, after checking every checksum.
 
@@ -234,9 +255,9 @@ def import_command(
     with reported():
         if not archive.is_file():
             raise FileNotFoundError(errno.ENOENT, f"archive {archive} does not exist or is not a file")
-        store = FolderStore(base_path)
-        imported = import_archive(store, archive)
-        for run_id in imported:
-            typer.echo(f"imported {run_id} into {store.run_folder(run_id)}")
+        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            imported = import_archive(store, archive)
+            for run_id in imported:
+                typer.echo(f"imported {run_id} into {store.location(run_id)}")
         typer.echo(f"imported {len(imported)} run(s)")
 

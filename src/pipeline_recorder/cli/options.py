@@ -6,6 +6,7 @@ never Python types.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +14,32 @@ from typing import Annotated
 import typer
 
 from ..errors import ValidationError
+from ..stores import Store, open_store
 from ..stores.folder import BASE_PATH_ENV
 
 BasePath = Annotated[Path, typer.Option(
     "--base-path", "-b", envvar=BASE_PATH_ENV, show_default=True, metavar="BASE_PATH",
     help="Store root: runs live in BASE_PATH/pipeline_runs.")]
+# -- which store a command works on (as `serve` names it) ---------------------------------------------------------
+STORE_ENV = "PIPELINE_RECORDER_STORE"
+DATABASE_ENV = "PIPELINE_RECORDER_DATABASE_URL"
+StoreUrl = Annotated[str | None, typer.Option(
+    "--store", envvar=STORE_ENV, show_default=False, metavar="URL",
+    help="Work on this store instead of BASE_PATH: a store URL such as s3://bucket/prefix (the shared store; S3 "
+         "endpoint and credentials from the AWS_* variables).")]
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database", envvar=DATABASE_ENV, show_default=False, metavar="URL",
+    help="The shared store's PostgreSQL database (a libpq URL, postgresql://...).")]
+
+
+def open_cli_store(base_path: Path, store: str | None, database: str | None) -> Store:
+    """The store a command works on: ``--store URL`` when given, else the folder store at ``--base-path``. The
+    database URL is handed on the way ``serve`` hands it on (the shared store reads it from the environment)."""
+    if database:
+        os.environ[DATABASE_ENV] = database
+    return open_store(store) if store else open_store(base_path)
+
+
 Server = Annotated[str | None, typer.Option(
     "--server", "-s", envvar="PIPELINE_RECORDER_SERVER", metavar="URL",
     help="Ask a running server (e.g. http://127.0.0.1:17801) instead of the local store.")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,12 +11,23 @@ import typer
 
 from ..errors import ValidationError
 from ..events import Event, follow_sync
-from ..ops.listing import resolve_run_id
+from ..ops.listing import resolve_run_id, where_label
+from ..stores.base import Store
 from ..stores.folder import FolderStore
 from . import app
 from .display import console, show_events, styled_status
 from .exit_codes import ExitCode, for_status, reported
-from .options import BasePath, ConfigDirs, RunIdArgument, Server, Token, check_choice
+from .options import (
+    BasePath,
+    ConfigDirs,
+    DatabaseUrl,
+    RunIdArgument,
+    Server,
+    StoreUrl,
+    Token,
+    check_choice,
+    open_cli_store,
+)
 from .remote import ServerClient
 
 MEDIA_PREFIX = "output_"
@@ -52,7 +64,7 @@ def _print_result(doc: dict[str, Any], read_text: Callable[[str], str], locate: 
                       soft_wrap=True)
 
 
-def _local_result(store: FolderStore, run_id: str) -> None:
+def _local_result(store: Store, run_id: str) -> None:
     doc = store.read_metadata(run_id)
     records = {str(entity["filename"]): entity for entity in doc["entities"]}
 
@@ -64,7 +76,7 @@ def _local_result(store: FolderStore, run_id: str) -> None:
     _print_result(doc, read_text, lambda filename: f"{store.location(run_id)}/{filename}")
 
 
-def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
+def _store_events(store: Store, run_id: str) -> Iterator[Event]:
     # Heartbeats are for HTTP clients; the terminal needs only the run's own events.
     return (event for event in follow_sync(store, run_id) if event.id is not None)
 
@@ -73,6 +85,8 @@ def _store_events(store: FolderStore, run_id: str) -> Iterator[Event]:
 def watch(
     run_id: RunIdArgument,
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     server: Server = None,
     token: Token = None,
 ) -> None:
@@ -90,11 +104,12 @@ def watch(
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
         else:
-            store = FolderStore(base_path)
-            run_id = resolve_run_id(store, run_id)
-            status = show_events(_store_events(store, run_id), console())
-            where = f"folder: {store.run_folder(run_id)}"
-            reason = store.read_metadata(run_id).get("status_reason") if status not in (None, "completed") else None
+            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+                run_id = resolve_run_id(store, run_id)
+                status = show_events(_store_events(store, run_id), console())
+                where = f"{where_label(store, run_id)}: {store.location(run_id)}"
+                reason = store.read_metadata(run_id).get("status_reason") \
+                    if status not in (None, "completed") else None
             if reason:
                 console().print(f"reason: {reason}", highlight=False)
     _finish(run_id, status, where)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ..stores.base import RunListing
 from .freshness import SyncedIndex
 from .query import DEFAULT_LIMIT, MAX_LIMIT, listing
 
@@ -64,7 +65,7 @@ class RunIndex(SyncedIndex):
         return self._use(count)
 
 
-def iter_all(index: RunIndex, **filters: Any) -> Iterable[dict[str, Any]]:
+def iter_all(index: RunListing, **filters: Any) -> Iterable[dict[str, Any]]:
     """Every run matching ``filters``, newest first, page by page (for tools that want the whole list)."""
     cursor: str | None = None
     while True:

@@ -1,14 +1,13 @@
-"""Import an export archive (see ``archive.py`` for its layout) into a folder store, safely.
+"""Import an export archive (see ``archive.py`` for its layout) into a store, safely.
 
 Import refuses, before writing anything, archives with an unsafe member (absolute path, ``..``, backslash, a link,
 a device or fifo, a name that is neither the manifest nor a run file), members missing from the manifest or the
 other way round or declaring another size than it lists, a run whose metadata.json does not follow the format (or
 is nested too deeply, or holds a string that is not valid Unicode) or does not list exactly the run's files with
 the manifest's sizes and hashes, more than MAX_IMPORT_BYTES in all or more than the free space, and runs that
-already exist in the store. It then extracts into a locked staging folder inside the store, checks every size and
-sha256 against the manifest while copying, and only then renames the runs into place (never over an existing
-folder). A refused import leaves the store as it was.
-"""
+already exist. Into a folder store it extracts into a locked staging folder inside the store, checks every size
+and sha256 while copying, and then renames the runs into place (never over an existing folder); other stores are
+filled through the Store interface (``import_store.py``). A refused import leaves the store as it was."""
 
 from __future__ import annotations
 
@@ -32,16 +31,16 @@ from ..atomic import rename_noreplace as _rename_noreplace
 from ..errors import ArchiveRefusedError, CorruptRunError, RunExistsError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename
 from ..store import parse_metadata
+from ..stores.base import Store
 from ..stores.folder import FolderStore
 from .archive import EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_NAME
+from .import_store import place_runs
 from .leftovers import staging_folder
 
-# A manifest or metadata.json is read into memory to be checked before anything is written; what one import may
-# unpack in all; what it leaves free on the store's file system.
+# What a manifest or metadata.json may hold (read to be checked first); one import's total; free space kept.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 MAX_IMPORT_BYTES = 64 * 1024**3
 FREE_SPACE_RESERVE = 64 * 1024 * 1024
-
 
 
 @dataclass(frozen=True)
@@ -249,11 +248,13 @@ def _check_metadata(scan: _Scan, run_id: str, files: set[str], listed: dict[str,
                                       "nothing was imported")
 
 
-def _check_room(store: FolderStore, total: int, max_total: int) -> None:
-    """Refuse an import larger than ``max_total`` or than the free space of the store's file system allows."""
+def _check_room(store: Store, total: int, max_total: int) -> None:
+    """Refuse an import larger than ``max_total`` or than the free space of a folder store's file system allows."""
     if total > max_total:
         raise ArchiveRefusedError(f"the archive holds {total} bytes, more than the {max_total} an import may "
                                   "unpack; nothing was imported")
+    if not isinstance(store, FolderStore):
+        return  # an object store reports a full bucket itself, as a StorageError
     probe = store.runs_dir
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -280,15 +281,12 @@ def _copy_checked(stream: BinaryIO, target: Path, size: int, sha: str, name: str
                                   "damaged); nothing was imported")
 
 
-def import_archive(store: FolderStore, path: Path, *, max_total: int | None = None) -> list[str]:
-    """Import the runs of an export archive into ``store``; returns their ids.
-
-    Everything that can be checked without writing is checked first (member names and kinds, the manifest, the
-    declared sizes against it, every run's metadata.json, the total against ``max_total`` (default
-    MAX_IMPORT_BYTES) and the free space); then the files are copied into a staging folder, each checked against
-    its size and sha256 while copied. ArchiveRefusedError (unsafe, incomplete, tampered, too large) or
-    RunExistsError (a run is already in the store), in which case nothing was written to the store.
-    """
+def import_archive(store: Store, path: Path, *, max_total: int | None = None) -> list[str]:
+    """Import the runs of an export archive into ``store``; returns their ids. Everything that can be checked
+    without writing is checked first (member names and kinds, the manifest, the declared sizes, every run's
+    metadata.json, the total against ``max_total`` (default MAX_IMPORT_BYTES), the free space); then the files are
+    copied (into a staging folder), each checked against its size and sha256. ArchiveRefusedError (unsafe,
+    incomplete, tampered, too large) or RunExistsError: then nothing was written to the store."""
     reader = _Reader(path)
     scan = reader.scan()
     names: set[str] = set()
@@ -311,6 +309,10 @@ def import_archive(store: FolderStore, path: Path, *, max_total: int | None = No
         _check_metadata(scan, run_id, files, listed)
     _check_room(store, sum(size for size, _ in listed.values()),
                 MAX_IMPORT_BYTES if max_total is None else max_total)
+    if not isinstance(store, FolderStore):
+        with reader.files() as files_iter:
+            place_runs(store, by_run, scan.documents, listed, files_iter)
+        return sorted(by_run)
     for run_id in sorted(by_run):
         if os.path.lexists(store.run_folder(run_id)):
             raise RunExistsError(f"run {run_id} already exists in {store.runs_dir}; import never overwrites a run "

@@ -73,3 +73,9 @@ def resolve_run_id(store: Store, text: str) -> str:
         return text  # an exact name wins, even when it is also the prefix of a longer id
     return match_run_id(text, store.run_ids(), store.location())
 
+
+
+def where_label(store: Store, run_id: str) -> str:
+    """What ``store.location(run_id)`` is, for people: a ``folder`` on this machine, or the ``location`` of a
+    store without local folders (an object URL)."""
+    return "folder" if store.local_folder(run_id) is not None else "location"

@@ -1,4 +1,4 @@
-"""Checking runs on disk against the format: what ``pipeline-recorder verify`` reports.
+"""Checking runs against the format: what ``pipeline-recorder verify`` reports, for any store.
 
 A run is clean when its ``metadata.json`` parses and follows the format, every listed entity exists as a regular
 file with the listed size and sha256, no other file sits in the folder besides helper files starting with '.', and
@@ -8,6 +8,12 @@ store is clean when every run is and no operation or run creation left a half-do
 
 The folder listing and metadata.json are read under the run lock, so a live writer is never caught between
 renaming an entity into place and listing it; hashing happens outside the lock (listed entities never change).
+
+A store without local folders (the shared store) is checked through the Store interface alone: the document and
+the stored objects are read together inside the run's transaction (nothing is written), every listed entity is
+read back through ``open_entity`` and hashed. Temp files and half-done folders exist only in folder stores; an
+object named like an entity that no document lists is, there, what a writer killed before its commit left, and
+the next entity of that sequence replaces it: a note, not a problem.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from typing import Any
 
 from .. import runformat
 from ..atomic import TEMP_PREFIX
-from ..errors import EntityNotFoundError, RunNotFoundError
+from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, parse_entity_filename
+from ..stores.base import Store
 from ..stores.folder import FolderStore
 from ..stores.folder_files import open_run_file
 from ..validation import unencodable
@@ -184,11 +191,13 @@ def _check_entity(run_id: str, folder: Path, entity: dict[str, Any]) -> Finding 
     return None
 
 
-def check_run(store: FolderStore, run_id: str) -> RunCheck:
-    """Check one run folder. RunNotFoundError if there is no such folder."""
-    folder = store.run_folder(run_id)
+def check_run(store: Store, run_id: str) -> RunCheck:
+    """Check one run. RunNotFoundError if there is no such run (folder)."""
+    folder = store.local_folder(run_id)
+    if folder is None:
+        return check_stored_run(store, run_id)
     if not folder.is_dir() or folder.is_symlink():
-        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}")
+        raise RunNotFoundError(f"run {run_id!r} not found in {store.location()}")
     snapshot = read_snapshot(folder)
     check = RunCheck(run_id)
     doc, problem = parse_document(snapshot.metadata, run_id)
@@ -224,6 +233,64 @@ def check_run(store: FolderStore, run_id: str) -> RunCheck:
     return check
 
 
+def check_stored_run(store: Store, run_id: str) -> RunCheck:
+    """Check one run of a store without local folders, through the Store interface. RunNotFoundError."""
+    if not store.run_exists(run_id):
+        raise RunNotFoundError(f"run {run_id!r} not found in {store.location()}")
+    check = RunCheck(run_id)
+    writer = store.writer(run_id)
+    try:
+        # Inside the run's transaction, as the folder check reads under the run lock: no writer is between placing
+        # an entity and listing it. The block commits nothing (no replace_document).
+        with writer.transaction() as txn:
+            assert txn.document is not None
+            data = txn.document.to_bytes()
+            stored = {item.name: item.size for item in store.stored_files(run_id)}
+    except CorruptRunError as exc:
+        check.findings.append(Finding(run_id, METADATA_CORRUPT, f"the run's document cannot be read: {exc}"))
+        return check
+    finally:
+        writer.close()
+    doc, problem = parse_document(data, run_id)
+    check.document, check.live = doc, doc is not None and store.is_live(run_id, doc)
+    if problem is not None:
+        check.findings.append(problem)
+        return check
+    assert doc is not None
+    for entity in doc["entities"]:
+        finding = _check_stored_entity(store, run_id, entity, stored)
+        if finding is not None:
+            check.findings.append(finding)
+    listed = {str(entity["filename"]) for entity in doc["entities"]}
+    orphans = sorted(set(stored) - listed)
+    if orphans:
+        check.notes.append(f"{len(orphans)} object(s) named like entities are listed by no document "
+                           f"({', '.join(orphans[:5])}): saves never acknowledged (their writer was killed before "
+                           "its commit); the next entity of that sequence and type replaces each")
+    return check
+
+
+def _check_stored_entity(store: Store, run_id: str, entity: dict[str, Any], stored: dict[str, int]) -> Finding | None:
+    filename = str(entity["filename"])
+    if filename not in stored:
+        return Finding(run_id, ENTITY_MISSING, f"listed entity {filename} is missing from {store.location(run_id)}")
+    if stored[filename] != entity["size"]:
+        return Finding(run_id, ENTITY_SIZE, f"entity {filename} has {stored[filename]} bytes in the store but "
+                       f"{entity['size']} are listed (truncated or changed; it cannot be repaired)")
+    digest = hashlib.sha256()
+    try:
+        opened = store.open_entity(run_id, entity)
+        with opened.file as f:
+            while chunk := f.read(HASH_CHUNK):
+                digest.update(chunk)
+    except EntityNotFoundError as exc:
+        return Finding(run_id, UNREADABLE, f"listed entity {filename} cannot be opened: {exc}")
+    if digest.hexdigest() != entity["sha256"]:
+        return Finding(run_id, ENTITY_HASH, f"entity {filename} does not match its listed sha256 (its content "
+                       "changed; it cannot be repaired)")
+    return None
+
+
 def leftover_findings(leftovers: Iterable[Leftover]) -> list[Finding]:
     what = {"trash": "a run folder that gc was deleting when it stopped",
             "import": "an import that stopped before it finished",
@@ -248,11 +315,12 @@ class StoreCheck:
         return not self.findings
 
 
-def check_store(store: FolderStore, run_ids: Iterable[str] | None = None) -> StoreCheck:
+def check_store(store: Store, run_ids: Iterable[str] | None = None) -> StoreCheck:
     """Check the given runs, or every run and the store's leftovers when ``run_ids`` is None."""
     result = StoreCheck()
     if run_ids is None:
-        result.store_findings = leftover_findings(find_leftovers(store.runs_dir))
+        if isinstance(store, FolderStore):  # half-done folders are the folder store's own
+            result.store_findings = leftover_findings(find_leftovers(store.runs_dir))
         run_ids = sorted(store.run_ids())
     for run_id in run_ids:
         try:
@@ -261,5 +329,5 @@ def check_store(store: FolderStore, run_ids: Iterable[str] | None = None) -> Sto
             raise
         except OSError as exc:
             result.runs.append(RunCheck(run_id, [Finding(run_id, UNREADABLE, f"run folder cannot be read: "
-                                                         f"{exc.strerror}", store.run_folder(run_id))]))
+                                                         f"{exc.strerror}", store.local_folder(run_id))]))
     return result

@@ -149,6 +149,10 @@ class RunListing(Protocol):
         """The run changed outside the store's writers (a repair): list it afresh."""
         ...
 
+    def skipped(self) -> list[str]:
+        """Ids of stored runs the listing leaves out (unreadable, not of the format), for ``ls`` to name."""
+        ...
+
     def close(self) -> None: ...
 
 

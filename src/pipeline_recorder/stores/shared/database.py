@@ -92,7 +92,8 @@ class Listener:
         missed = False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT) as conn:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT,
+                                     application_name=f"pipeline-recorder {os.getpid()} listen") as conn:
                     self._conn = conn
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._ready.set()

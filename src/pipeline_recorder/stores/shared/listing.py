@@ -98,5 +98,9 @@ class SharedListing:
     def note(self, run_id: str) -> None:
         """Nothing to do: the listing is the database, which every change updates in its transaction."""
 
+    def skipped(self) -> list[str]:
+        """None: every run is listed from the database, which holds only documents its writers committed."""
+        return []
+
     def close(self) -> None:
         """Nothing to close: the listing uses the store's pool."""
