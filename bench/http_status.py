@@ -3,11 +3,13 @@ bytes, with the same load generator, connections and run, in the same invocation
 
     .venv/bin/python bench/http_status.py                  # wrk, 32 connections, 7 rounds of 3 s per server
     .venv/bin/python bench/http_status.py --seconds 2 --rounds 3
+    .venv/bin/python bench/http_status.py --generator asyncio   # the in-repo load generator instead of wrk
 
-Each server is one uvicorn process without an access log, as the bare route is served; a fourth row is the server
-as ``pipeline-recorder serve`` runs it, which logs every request (uvicorn's access log, here to /dev/null): the
-difference between the two rows is what logging costs. The load generator is ``wrk`` (Debian package) when
-present, else an in-repo asyncio load generator over httpx (printed in the table). Rounds alternate the servers so
+Each server is one uvicorn process without an access log, as the bare route is served; two more rows are the
+server as ``pipeline-recorder serve`` runs it, by default (no access log) and with ``--access-log`` (uvicorn's
+access log, here to /dev/null): the difference between them is what logging costs. The load generator is ``wrk``
+(Debian package, ``make wrk``) when present, else an in-repo asyncio load generator over httpx (printed in the
+table); being Python on the same CPUs, that one takes CPU from the servers it measures. Rounds alternate the servers so
 that background load on this shared machine hits them alike. Printed per server: the best round (req/s and its
 ratio to the bare route's best), the median of each round's ratio to the bare route of the same round, and the
 server process's CPU time per request (median over rounds; the least sensitive to other load on the machine).
@@ -74,9 +76,10 @@ def serve(kind: str, port: int, base: Path, run_id: str) -> None:
 
 def start(kind: str, base: Path, run_id: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    if kind == "serve":  # the server as `pipeline-recorder serve` runs it: access log on (to /dev/null here)
+    if kind in ("serve", "serve_log"):  # the server as `pipeline-recorder serve` runs it (any log to /dev/null)
+        logging = ["--access-log"] if kind == "serve_log" else []
         proc = subprocess.Popen([sys.executable, "-c", "from pipeline_recorder.cli import main; main()", "serve",
-                                 "--port", str(port), "--base-path", str(base)],
+                                 "--port", str(port), "--base-path", str(base), *logging],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), str(base), run_id])
@@ -123,8 +126,11 @@ async def _async_load(url: str, seconds: float, headers: dict[str, str]) -> floa
         return count / (time.monotonic() - start)
 
 
+GENERATOR = "wrk" if shutil.which("wrk") else "asyncio"
+
+
 def load(url: str, seconds: float, headers: dict[str, str]) -> float:
-    if shutil.which("wrk"):
+    if GENERATOR == "wrk":
         return wrk(url, seconds, headers)
     return asyncio.run(_async_load(url, seconds, headers))
 
@@ -147,8 +153,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--generator", choices=("wrk", "asyncio"), default=None,
+                        help="load generator (default: wrk when installed)")
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global GENERATOR
+    GENERATOR = args.generator or GENERATOR
     if args.serve:
         kind, port, base, run_id = args.serve
         serve(kind, int(port), Path(base), run_id)
@@ -166,11 +176,11 @@ def main() -> None:
         run_id = rec.run_id
         size = len((base / "pipeline_runs" / run_id / "metadata.json").read_bytes())
         path = f"/api/pipeline/{run_id}/status"
-        servers = {kind: start(kind, base, run_id) for kind in ("bare", "ours", "serve")}
+        servers = {kind: start(kind, base, run_id) for kind in ("bare", "ours", "serve", "serve_log")}
         try:
             etag = httpx.get(servers["ours"][1] + path).headers["etag"]
             plan = {"bare": ("bare", {}), "ours": ("ours", {}), "ours_304": ("ours", {"If-None-Match": etag}),
-                    "serve": ("serve", {})}
+                    "serve": ("serve", {}), "serve_log": ("serve_log", {})}
             results: dict[str, list[tuple[float, float]]] = {key: [] for key in plan}
             for _, url in servers.values():
                 load(url + path, 1, {})  # warm-up
@@ -182,12 +192,13 @@ def main() -> None:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(10)
-    generator = "wrk" if shutil.which("wrk") else "asyncio+httpx"
+    generator = "wrk" if GENERATOR == "wrk" else "asyncio+httpx"
     print(f"GET /status of a {size}-byte metadata.json, {CONNECTIONS} connections, {generator}, "
           f"{args.rounds} rounds x {args.seconds:g} s (servers alternate within each round), {os.cpu_count()} CPUs")
     print(f"{'server':<36}{'best req/s':>11}{'vs bare':>9}{'median round':>14}{'CPU us/req':>12}{'CPU vs bare':>13}")
     rows = [("bare Starlette route (same bytes)", "bare"), ("pipeline-recorder /status 200", "ours"),
-            ("pipeline-recorder /status 304", "ours_304"), ("`serve` as run (access log on) 200", "serve")]
+            ("pipeline-recorder /status 304", "ours_304"), ("`serve` as run (default) 200", "serve"),
+            ("`serve --access-log` 200", "serve_log")]
     best = {key: max(rate for rate, _ in values) for key, values in results.items()}
     cpu = {key: statistics.median(us for _, us in values) for key, values in results.items()}
     for label, key in rows:

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_recorder import RunStore, runformat
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.index import INDEX_DIRNAME, RunIndex, timestamp_us
 from pipeline_recorder.liveness import current_owner
 from pipeline_recorder.naming import METADATA_FILENAME
-from pipeline_recorder.runformat import MetadataDocument
 
 CONFIGS = [f"config-{n}" for n in range(8)]
 USERS = 1000

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_recorder import RunStore
-from pipeline_recorder.fileversion import read_if_changed
+from pipeline_recorder.document import MetadataDocument, parse_metadata, parse_metadata_since
+from pipeline_recorder.document.version import read_if_changed
 from pipeline_recorder.http.documents import Documents
 from pipeline_recorder.naming import METADATA_FILENAME, entity_filename
-from pipeline_recorder.runformat import MetadataDocument, new_header
-from pipeline_recorder.store import parse_metadata, parse_metadata_since
+from pipeline_recorder.runformat import new_header
 
 SIZES = (10, 1_000, 10_000)
 

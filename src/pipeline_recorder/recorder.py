@@ -21,6 +21,7 @@ from typing import Any
 from . import runformat
 from .atomic import storage_errors
 from .content import Content, prepare
+from .document import MetadataDocument, copy_json
 from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
 from .formats import normalize_format
@@ -28,7 +29,6 @@ from .known_configs import known_expected_outputs
 from .liveness import current_owner, with_writer
 from .naming import entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
-from .runformat import MetadataDocument
 from .stores import Store, store_for
 from .stores.base import RunTransaction
 from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
@@ -135,7 +135,7 @@ class LivePipelineRecorder(RunEndings):
         """The entity records, in sequence order; only those of ``entity_type`` when given."""
         if entity_type is not None:
             validate_entity_type(entity_type)
-        return self._writer.read(lambda doc: [runformat.copy_json(e) for e in doc.entities
+        return self._writer.read(lambda doc: [copy_json(e) for e in doc.entities
                                               if entity_type is None or e["type"] == entity_type])
 
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
@@ -151,7 +151,7 @@ class LivePipelineRecorder(RunEndings):
         def find(doc: MetadataDocument) -> dict[str, Any] | None:
             for entity in reversed(doc.entities):
                 if entity["filename"] == filename:
-                    return dict(runformat.copy_json(entity))
+                    return dict(copy_json(entity))
             return None
 
         return self._writer.read(find)
@@ -160,7 +160,7 @@ class LivePipelineRecorder(RunEndings):
         """A copy of the run's ``writers`` (see liveness.py) as stored now."""
         def copy(doc: MetadataDocument) -> list[dict[str, Any]]:
             writers = doc.header.get("writers")
-            return [runformat.copy_json(w) for w in writers] if isinstance(writers, list) else []
+            return [copy_json(w) for w in writers] if isinstance(writers, list) else []
 
         return self._writer.read(copy)
 

@@ -1,5 +1,7 @@
 """The registry behind ``get_recorder`` and ``load_recorder``: thread-safe and bounded (LRU); an object
-(``RecorderRegistry``), of which the process has a default one.
+(``RecorderRegistry``), of which the process has a default one for the library's functions. Whatever else keeps
+live recorders owns its registry: each HTTP app has its own (``http.writes.Writes.registry``), so two apps in one
+process, or an app and its host program, never share recorders.
 
 At most MAX_RECORDERS recorders, holding at most MAX_CACHED_ENTITIES entity records between them, are kept; the
 least recently used are dropped (and their lock files closed) when a new one comes in. A dropped recorder still

@@ -1,18 +1,15 @@
-"""The metadata.json document: its keys, its statuses, how it is serialised and checked.
-
-The document is written whole on every change (readers always see complete JSON), but serialising it does not
-grow with run length: each entity record is serialised once, when it is added, and kept as bytes; a write joins
-the small header with those cached fragments.
+"""What the metadata.json document holds: its keys, its statuses, a new run's header, its checks, finding an
+entity record and the listing summary of a run. How it lies in bytes, is written and is read: ``document/``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .naming import RUN_ID_PATTERN, parse_entity_filename
+from .errors import EntityNotFoundError
+from .naming import RUN_ID_PATTERN, parse_entity_filename, validate_entity_type
 
 # The keys of the original format, always present, in this order.
 ORIGINAL_KEYS = (
@@ -42,106 +39,6 @@ STATUSES = frozenset({RUNNING, INTERRUPTED, *TERMINAL_STATUSES})
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-# One encoder, built once: json.dumps with indent= falls back to the pure-Python encoder, ~10x slower.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
-
-
-def dumps_compact(value: Any) -> bytes:
-    return _ENCODER.encode(value).encode()
-
-
-# How the writer lays out the entity list after the header (see MetadataDocument.chunks): the header ends with
-# ENTITIES_MARKER, then either EMPTY_ENTITIES or ENTITIES_OPEN + fragments joined by FRAGMENT_SEPARATOR +
-# ENTITIES_CLOSE. A newline cannot occur inside a JSON string, so the marker cannot be part of a header value.
-ENTITIES_MARKER = b'\n  "entities": '
-EMPTY_ENTITIES = b"[]\n}\n"
-ENTITIES_OPEN = b"[\n    "
-FRAGMENT_SEPARATOR = b",\n    "
-ENTITIES_CLOSE = b"\n  ]\n}\n"
-
-
-def entity_portion(data: bytes, head_length: int) -> tuple[int, int] | None:
-    """Where the joined entity fragments lie in ``data`` (start, end), given that its header, laid out as the
-    writer lays it out, is ``data[:head_length]``; None when what follows is not the writer's layout."""
-    if data.endswith(EMPTY_ENTITIES) and len(data) == head_length + len(EMPTY_ENTITIES):
-        return head_length + 1, head_length + 1
-    start, end = head_length + len(ENTITIES_OPEN), len(data) - len(ENTITIES_CLOSE)
-    if start < end and data.startswith(ENTITIES_OPEN, head_length) and data.endswith(ENTITIES_CLOSE):
-        return start, end
-    return None
-
-
-def head_bytes(doc: dict[str, Any]) -> bytes:
-    """The start of metadata.json up to the entity list, for a header or a whole parsed document (its
-    ``entities`` are skipped): what a file written from ``doc`` begins with."""
-    # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
-    lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}" for key, value in doc.items() if key != "entities"]
-    return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
-
-
-class MetadataDocument:
-    """The in-memory form of one metadata.json: a header dict and the entity list with cached JSON fragments."""
-
-    def __init__(self, header: dict[str, Any], entities: list[dict[str, Any]]) -> None:
-        self.header = header
-        self.entities = entities
-        self._fragments = bytearray()
-        for entity in entities:
-            self._append_fragment(entity)
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> MetadataDocument:
-        header = {key: value for key, value in doc.items() if key != "entities"}
-        return cls(header, list(doc.get("entities", [])))
-
-    def _append_fragment(self, entity: dict[str, Any]) -> None:
-        if self._fragments:
-            self._fragments += b",\n    "
-        self._fragments += dumps_compact(entity)
-
-    @property
-    def fragments(self) -> bytearray:
-        """The entity records as written: their JSON fragments joined (read-only for callers)."""
-        return self._fragments
-
-    def add_entity(self, entity: dict[str, Any]) -> None:
-        self.entities.append(entity)
-        self._append_fragment(entity)
-
-    def head_bytes(self) -> bytes:
-        """The serialised header: the start of metadata.json up to the entity list.
-
-        It holds ``revision`` and ``updated_at``, which every write changes, so comparing it with the start of the
-        file on disk tells whether another writer replaced the file since (see fileversion.py).
-        """
-        return head_bytes(self.header)
-
-    def chunks(self) -> list[bytes | bytearray]:
-        """metadata.json as a few buffers to write in order (no copy of the entity list: it can be megabytes)."""
-        if not self.entities:
-            return [self.head_bytes(), b"[]\n}\n"]
-        return [self.head_bytes(), b"[\n    ", self._fragments, b"\n  ]\n}\n"]
-
-    def to_bytes(self) -> bytes:
-        """metadata.json as one bytes object."""
-        return b"".join(self.chunks())
-
-    def to_dict(self) -> dict[str, Any]:
-        """A deep-enough copy: callers may change it without touching the document."""
-        doc = {key: copy_json(value) for key, value in self.header.items()}
-        doc["entities"] = [copy_json(entity) for entity in self.entities]
-        return doc
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of parsed JSON (dicts, lists, scalars), cheaper than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {key: copy_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
 
 
 def new_header(
@@ -219,6 +116,21 @@ def entity_problems(position: int, entity: object, sequences: set[Any]) -> list[
         found.append(f"sequence {entity['sequence']} is listed twice")
     sequences.add(entity["sequence"])
     return found
+
+
+def find_entity(doc: dict[str, Any], entity_type: str, index: int | None = None) -> dict[str, Any]:
+    """The entity record of a type: the latest, or the ``index``-th (0-based, sequence order; negative from the end)."""
+    validate_entity_type(entity_type)
+    matches: list[dict[str, Any]] = [entity for entity in doc["entities"] if entity.get("type") == entity_type]
+    if not matches:
+        raise EntityNotFoundError(f"run {doc['run_id']!r} has no entity of type {entity_type!r}")
+    if index is None:
+        return matches[-1]
+    if not -len(matches) <= index < len(matches):
+        raise EntityNotFoundError(
+            f"run {doc['run_id']!r} has {len(matches)} entities of type {entity_type!r}; index {index} is out of range"
+        )
+    return matches[index]
 
 
 # The listing summary of a run: what the run listing (HTTP, `ls`, the index) and retention show of each run.

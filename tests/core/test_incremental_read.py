@@ -1,4 +1,4 @@
-"""Reading a changed metadata.json from the parse of its previous version (store.parse_metadata_since): the result
+"""Reading a changed metadata.json from the parse of its previous version (document.parse_metadata_since): the result
 is always what a whole parse gives -- the same document or the same error -- and only appended records are parsed.
 """
 
@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
+from pipeline_recorder.document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
 from pipeline_recorder.errors import CorruptRunError
 from pipeline_recorder.http.documents import Documents
 from pipeline_recorder.naming import METADATA_FILENAME, entity_filename
-from pipeline_recorder.runformat import MetadataDocument, new_header
-from pipeline_recorder.store import ParsedRun, parse_metadata, parse_metadata_since
+from pipeline_recorder.runformat import new_header
 
 WHERE = Path("run/metadata.json")
 OWNER = {"pid": 1, "host": "h", "started": 1.0}

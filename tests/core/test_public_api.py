@@ -33,7 +33,7 @@ def test_the_core_imports_no_web_framework() -> None:
     code = (
         "import sys, pipeline_recorder\n"
         "from pipeline_recorder import atomic, formats, liveness, locking, naming, progress, recorder, registry, "
-        "runformat, store\n"
+        "runformat, document\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'fastapi', 'starlette', 'flask', 'uvicorn', 'httpx', 'typer', 'rich'}))\n"
     )

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument, parse_metadata
 from pipeline_recorder.errors import EntityNotFoundError, RunNotFoundError, ValidationError
-from pipeline_recorder.runformat import MetadataDocument
-from pipeline_recorder.store import parse_metadata
 from pipeline_recorder.stores import FolderStore, Store, open_store
 from store_backends import waits_for_run_lock
 from support import wait_until

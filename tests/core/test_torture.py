@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from core_helpers import check_run, read_json_line, spawn
 
-from pipeline_recorder import LivePipelineRecorder, RunStore, fileversion, new_run_id
+from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
+from pipeline_recorder.document import version as fileversion
 
 KILLS = 120       # writer processes killed with SIGKILL
 PARALLEL = 4      # at a time, so writers of one run also die mid-transaction while others wait on the lock

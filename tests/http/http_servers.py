@@ -36,12 +36,13 @@ class Live:
 
 
 @contextmanager
-def fastapi_server(settings: Settings, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> Iterator[str]:
+def fastapi_server(settings: Settings, header_timeout: float = HEADER_TIMEOUT_SECONDS,
+                   app: object = None) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = server_config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+    config = server_config(app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                            timeout_graceful_shutdown=1, header_timeout=header_timeout)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -70,8 +71,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def flask_server(settings: Settings) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, flask_app(settings), threaded=True, request_handler=_QuietHandler)
+def flask_server(settings: Settings, app: Flask | None = None) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app or flask_app(settings), threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

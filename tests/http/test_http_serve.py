@@ -74,3 +74,27 @@ def test_serve_flags_win_over_the_environment_and_bad_values_are_refused(tmp_pat
     bad = subprocess.run([sys.executable, "-c", "from pipeline_recorder.cli import main; main()", "serve",
                           "--token", "short"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "at least 8 characters" in bad.stdout + bad.stderr
+
+
+def test_serve_logs_requests_only_with_access_log(tmp_path: Path) -> None:
+    """Off by default (a viewer polls each run it shows: a line per poll would cost more than the poll), on with
+    ``--access-log`` or PIPELINE_RECORDER_ACCESS_LOG=1."""
+    run_id = completed_run(tmp_path)
+    logged = {}
+    for name, args, env in (("default", [], {}), ("flag", ["--access-log"], {}),
+                            ("variable", [], {"PIPELINE_RECORDER_ACCESS_LOG": "1"})):
+        port = free_port()
+        server = start(["--port", str(port), "--base-path", str(tmp_path), *args], env)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda url=url: reachable(url + "/openapi.json"), timeout=30, what="serve to listen")
+            assert httpx.get(f"{url}/api/pipeline/{run_id}/status").status_code == 200
+            server.send_signal(signal.SIGTERM)
+            server.wait(20)
+            logged[name] = f"GET /api/pipeline/{run_id}/status HTTP/1.1\" 200" in (server.stdout.read() if
+                                                                                  server.stdout else "")
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    assert logged == {"default": False, "flag": True, "variable": True}

@@ -10,9 +10,9 @@ from typing import Any
 
 from pipeline_recorder import runformat
 from pipeline_recorder.atomic import replace_atomically
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.liveness import current_owner
 from pipeline_recorder.naming import METADATA_FILENAME
-from pipeline_recorder.runformat import MetadataDocument
 
 DEAD_OWNER = {"pid": 2**22 + 12345, "host": current_owner()["host"], "boot_id": current_owner()["boot_id"],
               "start_ticks": 1}

@@ -10,9 +10,9 @@ import pytest
 
 from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
 from pipeline_recorder.atomic import replace_atomically
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.liveness import current_owner, process_start_ticks
 from pipeline_recorder.ops import repair, verify
-from pipeline_recorder.runformat import MetadataDocument
 
 DEAD_WRITER = {**current_owner(), "pid": 2**22 + 4321, "start_ticks": 1}
 

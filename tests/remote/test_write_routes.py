@@ -221,7 +221,7 @@ def test_a_retry_after_a_stopped_first_call_finds_the_entity_it_committed(tmp_pa
 
 
 def _entity_fingerprint(run_id: str) -> str:
-    from pipeline_recorder.http.writes import request_fingerprint
+    from pipeline_recorder.http.write_replays import request_fingerprint
 
     return request_fingerprint("entity", run_id, {"type": "input", "metadata": {}, "media": "text/plain"})
 

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline_recorder import runformat
+from pipeline_recorder.document import MetadataDocument, parse_metadata
 from pipeline_recorder.naming import RUNS_DIRNAME
-from pipeline_recorder.store import parse_metadata
 from pipeline_recorder.stores import FolderStore
 from pipeline_recorder.stores.shared import SharedStore
 
@@ -38,7 +37,7 @@ def check_bucket_run(store: SharedStore, run_id: str, tmp: Path) -> dict[str, An
     folder = download(store, run_id, tmp)
     data = (folder / "metadata.json").read_bytes()
     doc = parse_metadata(data, folder / "metadata.json")
-    assert runformat.MetadataDocument.from_dict(doc).to_bytes() == data, "not in the folder writer's layout"
+    assert MetadataDocument.from_dict(doc).to_bytes() == data, "not in the folder writer's layout"
     for entity in doc["entities"]:
         content = (folder / entity["filename"]).read_bytes()
         assert len(content) == entity["size"], entity

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from shared_helpers import check_bucket_run, object_names, read_acks, start_worker
 
-from pipeline_recorder import LivePipelineRecorder, runformat
+from pipeline_recorder import LivePipelineRecorder
+from pipeline_recorder.document import MetadataDocument
 from pipeline_recorder.errors import RunFinishedError
 from pipeline_recorder.naming import new_run_id
 from pipeline_recorder.stores.shared import SharedStore
@@ -49,7 +50,7 @@ def test_a_metadata_json_left_by_a_writer_killed_before_its_commit_is_overtaken_
     orphan = json.loads(shared.bucket.get(key))
     orphan["revision"] += 5
     orphan["entities"].append({**orphan["entities"][0], "sequence": 2, "filename": "02_input.txt"})
-    shared.bucket.put(key, runformat.MetadataDocument.from_dict(orphan).to_bytes())
+    shared.bucket.put(key, MetadataDocument.from_dict(orphan).to_bytes())
 
     assert rec.save_entity("translation", "two") == "02_translation.txt"
     in_bucket = json.loads(shared.bucket.get(key))

@@ -51,6 +51,10 @@ def serve(
     max_entity_bytes: Annotated[int, typer.Option(
         envvar="PIPELINE_RECORDER_MAX_ENTITY_BYTES", metavar="BYTES",
         help="The largest entity a remote writer may send.")] = 4 * 1024**3,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", envvar="PIPELINE_RECORDER_ACCESS_LOG",
+        help="Log every request to stderr (uvicorn's access log). Off by default: a viewer polls each run it "
+             "shows, and the log line costs more than serving the poll (docs/PERFORMANCE.md).")] = False,
 ) -> None:
     """Serve the runs under BASE_PATH/pipeline_runs over HTTP: JSON API, live events and the web viewer."""
     from ..errors import StorageError, ValidationError
@@ -79,7 +83,7 @@ def serve(
                f"(token {'required' if settings.token else 'off'}); Ctrl-C stops")
     # Open event streams get 3 s to end after Ctrl-C / SIGTERM; then they are closed and the runner shut down.
     serve_app(app, host=host, port=port, sockets=[listener], log_level="info", timeout_graceful_shutdown=3,
-              proxy_headers=False, server_header=False)
+              proxy_headers=False, server_header=False, access_log=access_log)
 
 
 def _listen(host: str, port: int) -> socket.socket:

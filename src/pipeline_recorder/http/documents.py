@@ -1,6 +1,6 @@
 """Reading a run's metadata.json for the HTTP layer through the store, cached by the store's version of the
 document, so that a poll of an unchanged run costs what the store needs to tell "unchanged" (the folder store: an
-``fstat`` and a small ``pread``, see fileversion.py), and the ETag of ``/status``."""
+``fstat`` and a small ``pread``, see document/version.py), and the ETag of ``/status``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..doccache import VersionCache
+from ..document import ParsedRun, document_digest, parse_metadata_since, without_writers, without_writers_bytes
 from ..errors import CorruptRunError, RunNotFoundError
 from ..naming import METADATA_FILENAME, validate_run_id
-from ..store import ParsedRun, document_digest, parse_metadata_since, without_writers, without_writers_bytes
 from ..stores.base import Store
 
 CACHE_SIZE = 256
@@ -23,7 +23,7 @@ CACHE_SIZE = 256
 class Snapshot:
     """One version of a run's metadata.json: its bytes as stored, the parsed document and a digest of the bytes.
 
-    ``parsed`` lets the next version be parsed from this one (store.parse_metadata_since); it holds ``raw`` and
+    ``parsed`` lets the next version be parsed from this one (document.parse_metadata_since); it holds ``raw`` and
     ``doc``, no copy. ``doc`` is read-only: its entity records are shared with the next version's."""
 
     raw: bytes

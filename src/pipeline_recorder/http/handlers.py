@@ -14,7 +14,7 @@ from typing import Any
 from .. import __version__, events
 from ..errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
-from ..store import find_entity
+from ..runformat import find_entity
 from ..stores import open_store
 from ..stores.base import RunListing
 from . import apidocs, research_export, sse
@@ -66,6 +66,7 @@ class Api:
     def close(self) -> None:
         """Stop the runner's workers and close the index (server shutdown)."""
         self.runner.close()
+        self.writes.close()
         self.store.close()
 
     @staticmethod

@@ -13,38 +13,33 @@ Every write is admitted by the route table (``routes.Auth.WRITE``, ``admission.a
 cross-site page, the token when the server has one, and without a token only clients on this machine (loopback);
 content types and size limits per route (an entity body also below the server's ``max_entity_bytes``, checked here
 against ``Content-Length`` first and then while reading). ``Idempotency-Key`` makes a write answer a retry with the
-first answer (idempotency.py). ``Pipeline-Writer`` names the writer's lease in the store (``Store.renew_lease``),
-renewed by its writes and heartbeats; the writer is recorded in the run by that id only (leases.py).
-Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer names its class
-in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
+first answer (write_replays.py, over idempotency.py). ``Pipeline-Writer`` names the writer's lease in the store
+(``Store.renew_lease``), renewed by its writes and heartbeats; the writer is recorded in the run by that id only
+(leases.py). Entity metadata travels as JSON in the ``Pipeline-Entity-Metadata`` header. A RecorderError answer
+names its class in ``Pipeline-Error`` so that a RemoteRecorder raises the same exception a local recorder would.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .. import runformat
 from ..errors import RecorderError, RunFinishedError, RunNotFoundError, ValidationError
-from ..idempotency import Claim, FolderIdempotency, IdempotencyBusyError, entity_committed
-from ..leases import committed_key, lease_record, validate_lease_id, writing_as
+from ..idempotency import IdempotencyBusyError
+from ..leases import lease_record, validate_lease_id, writing_as
 from ..naming import new_run_id, validate_entity_type, validate_run_id
 from ..recorder import LivePipelineRecorder
-from ..registry import load_recorder
+from ..registry import RecorderRegistry
 from ..stores import Store
 from ..stores.base import DEFAULT_LEASE_SECONDS
 from .bodies import (
     METADATA_HEADER,
-    LimitedReader,
     entity_content,
     json_object,
     media_type,
@@ -54,11 +49,9 @@ from .bodies import (
 from .errors import BodyTooLargeError, error_response, response_for
 from .request import Request
 from .response import Response, json_response
+from .write_replays import IDEMPOTENCY_HEADER, WRITER_HEADER, Replays, request_fingerprint, run_id_for_key
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-WRITER_HEADER = "Pipeline-Writer"
 ERROR_CLASS_HEADER = "Pipeline-Error"
-REPLAYED_HEADER = "Idempotent-Replayed"
 JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
@@ -77,7 +70,14 @@ class Writes:
         self.lease_seconds = lease_seconds
         self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
         self._renew_lock = threading.Lock()
-        self.records = FolderIdempotency()
+        self.replays = Replays()
+        # This server's own live recorders: two apps in one process never share them (nor the default registry
+        # of get_recorder, which is the library's).
+        self.registry = RecorderRegistry()
+
+    def close(self) -> None:
+        """Close what this server's recorders hold open (server shutdown)."""
+        self.registry.clear()
 
     def _check_length(self, request: Request) -> None:
         """An entity body declared longer than the server takes is refused before a byte of it is read."""
@@ -112,7 +112,7 @@ class Writes:
     def _recorder(self, run_id: str, request: Request) -> LivePipelineRecorder:
         """The run's recorder; the writer's lease is renewed (the store's clock) when a third of it has passed."""
         self._run_folder(run_id)  # RunNotFoundError for a folder that is a link out of the store
-        recorder = load_recorder(validate_run_id(run_id), self.store)
+        recorder = self.registry.load(validate_run_id(run_id), self.store)
         if recorder is None:
             raise RunNotFoundError(f"run {run_id!r} not found; create it first with POST /api/pipeline/runs")
         self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER))
@@ -131,20 +131,6 @@ class Writes:
             while len(self._renewed) > MAX_RENEWALS_KEPT:
                 self._renewed.popitem(last=False)
 
-    def _idempotent(self, request: Request, folder: Path, fingerprint: str,
-                    act: Callable[[Any], tuple[int, Any]]) -> Response:
-        """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None:
-            status, body = act(None)
-            return json_response(status, body)
-        with self.records.claim(folder, key, fingerprint) as claim:
-            if claim.answer is not None:
-                return json_response(claim.answer.status, claim.answer.body, {REPLAYED_HEADER: "true"})
-            status, body = act(claim)
-            claim.finish(status, body)
-            return json_response(status, body)
-
     # -- the routes ----------------------------------------------------------------------------------------------
 
     def create_run(self, request: Request) -> Response:
@@ -155,7 +141,7 @@ class Writes:
                                "safety_level and optionally run_id, user_id, expected_outputs", _CREATE_KEYS)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             # Without a run id, the key names the run: a retried creation lands on the same run.
-            run_id = body.get("run_id") or (new_run_id() if key is None else _run_id_for_key(key))
+            run_id = body.get("run_id") or (new_run_id() if key is None else run_id_for_key(key))
             if not isinstance(run_id, str):
                 raise ValidationError("run_id must be a string")
             validate_run_id(run_id)
@@ -172,7 +158,7 @@ class Writes:
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
                       "lease_seconds": self.lease_seconds}
             code = 200 if existed else 201
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("create", run_id, body),
+            return self.replays.answer(request, recorder.run_folder, request_fingerprint("create", run_id, body),
                                     lambda _: (code, answer))
 
         return self._run(request, handle)
@@ -189,7 +175,7 @@ class Writes:
                 recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
+            return self.replays.answer(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -211,7 +197,7 @@ class Writes:
                                                                    or ANONYMOUS_WRITER))
                 return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
+            return self.replays.answer(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -249,17 +235,15 @@ class Writes:
                       "message": body.get("message"), "details": details or {}}
 
             def act(claim: Any) -> tuple[int, Any]:
-                intent = self._stopped_call(recorder, claim, request, "error", meta)
-                if intent is not None:
-                    for record in entity_committed(recorder.get_entities("error"), intent):
-                        if _error_fields(recorder.run_folder / record["filename"]) == wanted:
-                            return 201, {"run_id": run_id, "entity": record}
-                with self._committing(recorder, claim, request, "error", meta):
+                intent = self.replays.stopped_call(recorder, claim, request, "error", meta)
+                if intent is not None and (found := self.replays.committed_error(recorder, intent, wanted)):
+                    return 201, {"run_id": run_id, "entity": found}
+                with self.replays.committing(recorder, claim, request, "error", meta):
                     filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
                                                    body.get("message"), details)  # type: ignore[arg-type]
                 return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
 
-            return self._idempotent(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
+            return self.replays.answer(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -279,79 +263,18 @@ class Writes:
 
             def act(claim: Any) -> tuple[int, Any]:
                 content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
-                intent = self._stopped_call(recorder, claim, request, entity_type, meta)
+                intent = self.replays.stopped_call(recorder, claim, request, entity_type, meta)
                 if intent is not None:
-                    found = self._committed_before(recorder, intent, content)
+                    found = self.replays.committed_before(recorder, intent, content)
                     if found is not None:
                         return 201, {"run_id": run_id, "entity": found}
-                with self._committing(recorder, claim, request, entity_type, meta):
+                with self.replays.committing(recorder, claim, request, entity_type, meta):
                     filename = recorder.save_entity(entity_type, content, meta)
                 return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
 
-            return self._idempotent(request, recorder.run_folder, fingerprint, act)
+            return self.replays.answer(request, recorder.run_folder, fingerprint, act)
 
         return self._run(request, handle)
-
-    def _stopped_call(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
-                      entity_type: str, meta: dict[str, Any]) -> dict[str, Any] | None:
-        """What an earlier call with this key, stopped before it answered, meant to commit: its recorded intent,
-        or (named writers) its key in the writer's lease record; None when no earlier call committed anything."""
-        if claim is None:
-            return None
-        if claim.intent is not None:
-            return claim.intent
-        writer = request.headers.get(WRITER_HEADER)
-        if writer is None:
-            return None
-        record = committed_key(recorder.writer_records(), writer)
-        if record is None or record.get("key") != claim.digest:
-            return None
-        return {"after": record.get("after"), "type": entity_type, "metadata": meta}
-
-    @contextlib.contextmanager
-    def _committing(self, recorder: LivePipelineRecorder, claim: Claim | None, request: Request,
-                    entity_type: str, meta: dict[str, Any]) -> Iterator[None]:
-        """Around the commit of a keyed entity: a named writer's lease record names the key, in the same atomic
-        replace of metadata.json; an anonymous writer's call records a durable intent first."""
-        if claim is None:
-            yield
-            return
-        after = recorder.last_sequence()
-        writer = request.headers.get(WRITER_HEADER)
-        if writer is None:
-            claim.begin({"after": after, "type": entity_type, "metadata": meta})
-            yield
-            return
-        with writing_as(lease_record(writer, key=claim.digest, after=after)):
-            yield
-
-    def _committed_before(self, recorder: LivePipelineRecorder, intent: dict[str, Any], content: Any) \
-            -> dict[str, Any] | None:
-        """The entity a stopped earlier call with this key committed, if it did; ``content`` is this retry's."""
-        candidates = entity_committed(recorder.get_entities(str(intent.get("type"))), intent)
-        if not candidates:
-            return None
-        if isinstance(content, LimitedReader):
-            sha = content.hash_ahead(recorder.run_folder)
-        elif isinstance(content, str):
-            sha = hashlib.sha256(content.encode()).hexdigest()
-        else:
-            for record in candidates:
-                if _json_file(recorder.run_folder / record["filename"]) == content:
-                    return record
-            return None
-        return next((record for record in candidates if record.get("sha256") == sha), None)
-
-
-def _run_id_for_key(key: str) -> str:
-    import uuid
-
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pipeline-recorder:idempotency:" + key))
-
-
-def request_fingerprint(route: str, run_id: str, body: Any) -> str:
-    text = json.dumps([route, run_id, body], sort_keys=True, ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:
@@ -359,17 +282,3 @@ def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> 
     if record is None:
         raise RunNotFoundError(f"entity {filename!r} vanished from run {recorder.run_id!r} right after it was saved")
     return record
-
-
-def _json_file(path: Path) -> Any:
-    try:
-        with open(path, "rb") as f:
-            return json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-
-
-def _error_fields(path: Path) -> Any:
-    value = _json_file(path)
-    return {key: value.get(key) for key in ("stage", "error_type", "message", "details")} \
-        if isinstance(value, dict) else None

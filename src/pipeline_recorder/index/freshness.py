@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import runformat
-from ..fileversion import same_text as same
-from ..fileversion import signature_text as signature
+from ..document.version import same_text as same
+from ..document.version import signature_text as signature
 from ..naming import RUN_ID_PATTERN
 from ..stores.folder import FolderStore
 from .inotify import DirWatch

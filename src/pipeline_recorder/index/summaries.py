@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import runformat
+from ..document import parse_metadata
+from ..document.version import read_if_changed
+from ..document.version import signature_text as signature
 from ..errors import CorruptRunError
-from ..fileversion import read_if_changed
-from ..fileversion import signature_text as signature
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
-from ..store import parse_metadata
 
 log = logging.getLogger(__name__)
 

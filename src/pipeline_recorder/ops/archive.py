@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from .. import __version__, runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
+from ..document import parse_metadata
 from ..errors import (
     CorruptRunError,
     EntityNotFoundError,
@@ -40,7 +41,6 @@ from ..errors import (
     ValidationError,
 )
 from ..naming import METADATA_FILENAME, validate_run_id
-from ..store import parse_metadata
 from ..stores.base import EntityFile, Store
 
 MANIFEST_NAME = "manifest.json"

@@ -15,10 +15,9 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
+from ..document import MetadataDocument, parse_metadata
 from ..errors import ArchiveRefusedError, RecorderError, RunExistsError
 from ..naming import METADATA_FILENAME
-from ..runformat import MetadataDocument
-from ..store import parse_metadata
 from ..stores.base import StagedEntity, Store
 
 

@@ -28,9 +28,9 @@ from typing import Any, BinaryIO
 
 from ..atomic import CHUNK, fsync_dir
 from ..atomic import rename_noreplace as _rename_noreplace
+from ..document import parse_metadata
 from ..errors import ArchiveRefusedError, CorruptRunError, RunExistsError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename
-from ..store import parse_metadata
 from ..stores.base import Store
 from ..stores.folder import FolderStore
 from .archive import EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_NAME
@@ -82,15 +82,17 @@ def _unsafe_reason(name: str) -> str | None:
     return None
 
 
-def _check_member(member: _Member) -> None:
-    reason = _unsafe_reason(member.name)
-    if reason is None and member.kind == "link":
+def check_member(name: str, kind: str) -> None:
+    """ArchiveRefusedError unless a member of this name and kind (file, dir, link, special) may be imported: a safe
+    relative name, a file or folder, and one of the export's names (which bounds its length too)."""
+    reason = _unsafe_reason(name)
+    if reason is None and kind == "link":
         reason = "a link"
-    if reason is None and member.kind == "special":
+    if reason is None and kind == "special":
         reason = "a device, fifo or other special file"
     if reason is None:
-        parts = member.name.rstrip("/").split("/")
-        if member.kind == "dir":
+        parts = name.rstrip("/").split("/")
+        if kind == "dir":
             ok = len(parts) == 1 and RUN_ID_PATTERN.fullmatch(parts[0]) is not None
         elif len(parts) == 1:
             ok = parts[0] == MANIFEST_NAME
@@ -100,7 +102,7 @@ def _check_member(member: _Member) -> None:
         if not ok:
             reason = "a name that is neither manifest.json nor {run_id}/metadata.json nor {run_id}/{entity file}"
     if reason is not None:
-        raise ArchiveRefusedError(f"archive member {member.name[:200]!r} is refused: it has {reason}; "
+        raise ArchiveRefusedError(f"archive member {name[:200]!r} is refused: it has {reason}; "
                                   "nothing was imported")
 
 
@@ -291,7 +293,7 @@ def import_archive(store: Store, path: Path, *, max_total: int | None = None) ->
     scan = reader.scan()
     names: set[str] = set()
     for member in scan.members:
-        _check_member(member)
+        check_member(member.name, member.kind)
         if member.kind == "file":
             if member.name in names:
                 raise ArchiveRefusedError(f"archive member {member.name!r} appears twice; nothing was imported")

@@ -31,6 +31,7 @@ from typing import Any
 
 from .. import runformat
 from ..atomic import replace_atomically
+from ..document import MetadataDocument
 from ..formats import MIME_TYPES, SNIFF_BYTES, detect_binary
 from ..index import RunIndex
 from ..locking import RunLock
@@ -95,7 +96,7 @@ def _text(old: dict[str, Any], key: str, default: str) -> str:
     return value if isinstance(value, str) and value and len(value) <= 200 else default
 
 
-def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[runformat.MetadataDocument, list[str]]:
+def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[MetadataDocument, list[str]]:
     """A metadata document for the entity files in ``folder``, keeping what ``old`` (a broken doc) still says.
 
     Returns the document and notes on entity files that could not be listed (a second file with the same sequence).
@@ -170,7 +171,7 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[ru
         "status_reason": REBUILT_REASON,
         "repaired_at": now,
     }
-    return runformat.MetadataDocument(header, entities), notes
+    return MetadataDocument(header, entities), notes
 
 
 def _backup_name() -> str:

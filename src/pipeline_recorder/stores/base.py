@@ -12,7 +12,7 @@ What a store provides, and what each part relies on:
   and machines, holds the run's document up to date, hands out the next sequence, places an entity whose bytes
   were staged before the transaction (``stage_entity``), and replaces the document -- the commit point.
 - ``read_document(run_id, known)``: the document's bytes, or None when it is still the version ``known`` (the
-  parse-since protocol: readers parse a new version from the one before, see ``store.parse_metadata_since``).
+  parse-since protocol: readers parse a new version from the one before, see ``document.parse_metadata_since``).
 - ``open_entity``: an entity's bytes for reading, checked against its record (size, a regular object); ranges by
   seeking the file object it holds.
 - ``run_ids``, ``run_exists``, ``delete_run``, ``stored_files``: listing and the ops tools.
@@ -39,10 +39,9 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 
 from .. import runformat
 from ..doccache import VersionCache
+from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
-from ..runformat import MetadataDocument
-from ..store import ParsedRun, parse_metadata, parse_metadata_since
 
 T = TypeVar("T")
 # How long a lease lasts when its holder names no time (seconds).
@@ -227,7 +226,7 @@ class Store(abc.ABC):
 
     def parsed(self, run_id: str) -> ParsedRun:
         """The run's current document, parsed and checked, shared by every reader of this store: read again only
-        when it changed, and then parsed from the version before (``store.parse_metadata_since``). ``doc`` is
+        when it changed, and then parsed from the version before (``document.parse_metadata_since``). ``doc`` is
         read-only (readers copy what they change). RunNotFoundError, CorruptRunError."""
         cache = self._parsed_cache
         if cache is None:

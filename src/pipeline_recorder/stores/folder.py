@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import fsync_dir, replace_atomically
+from ..document import MetadataDocument
 from ..errors import CorruptRunError, RecorderError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
-from ..runformat import MetadataDocument
 from . import folder_files
 from .base import DEFAULT_LEASE_SECONDS, Content, EntityFile, StagedEntity, Store, StoredDocument, StoredFile, Wake
 from .folder_watch import WatchHub

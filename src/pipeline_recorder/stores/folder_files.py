@@ -17,8 +17,8 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
+from ..document.version import Version, read_if_changed, version_of_bytes
 from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
-from ..fileversion import Version, read_if_changed, version_of_bytes
 from ..naming import METADATA_FILENAME, validate_run_id
 from .base import EntityFile, StoredDocument
 
@@ -61,7 +61,7 @@ def open_regular(dir_fd: int, name: str) -> tuple[int, os.stat_result]:
 
 
 def read_document(runs_dir: str, run_id: str, known: object) -> StoredDocument | None:
-    """The run's metadata.json, or None when it is still the version ``known`` (see fileversion.py)."""
+    """The run's metadata.json, or None when it is still the version ``known`` (see document/version.py)."""
     with run_folder_fd(runs_dir, run_id) as dir_fd:
         try:
             st, data = read_if_changed(METADATA_FILENAME, known if isinstance(known, Version) else None, dir_fd)

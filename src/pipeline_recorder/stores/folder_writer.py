@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from ..atomic import replace_atomically, stream_temp, write_temp
+from ..document import LiveDocument, MetadataDocument, parse_metadata
+from ..document.version import version_written
 from ..errors import RecorderError, RunNotFoundError
-from ..fileversion import version_written
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME
-from ..runformat import MetadataDocument
-from ..store import LiveDocument, parse_metadata
 from .base import Content, RunTransaction, RunWriter, StagedEntity
 from .folder_files import read_document
 
@@ -85,8 +84,8 @@ class FolderRunWriter(RunWriter):
         """Reload metadata.json if any writer replaced it since we last read or wrote it (caller holds _mutex).
 
         Unchanged means: same inode, size, mtime and ctime as we last saw, *and* the file still starts with the
-        header we last saw (fileversion.py). The stat alone is not enough: a replaced file can reuse the freed inode
-        number with the same size within one coarse timestamp tick, and trusting a stale copy inside a transaction
+        header we last saw (document/version.py). The stat alone is not enough: a replaced file can reuse the freed
+        inode number with the same size within one coarse timestamp tick, and trusting a stale copy inside a transaction
         would overwrite another writer's entity.
         """
         try:

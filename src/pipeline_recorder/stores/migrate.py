@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..document import MetadataDocument, parse_metadata
 from ..errors import CorruptRunError, RecorderError
-from ..runformat import MetadataDocument
-from ..store import parse_metadata
 from .base import RunWriter, Store
 
 COPIED, SKIPPED, FAILED = "copied", "skipped", "failed"

@@ -19,10 +19,10 @@ from typing import Any
 import psycopg
 
 from ... import runformat
+from ...document import MetadataDocument, dumps_compact
 from ...errors import CorruptRunError, RunNotFoundError
 from ...index import timestamp_us
 from ...naming import METADATA_FILENAME
-from ...runformat import MetadataDocument
 from .database import CHANNEL, Database
 from .objects import Bucket
 
@@ -186,7 +186,7 @@ class SharedRuns:
                         """INSERT INTO entities (run_id, sequence, revision, entity_type, filename, record)
                            VALUES (%s, %s, %s, %s, %s, %s)""",
                         [(run_id, record["sequence"], revision, record["type"], record["filename"],
-                          runformat.dumps_compact(record).decode()) for record in added])
+                          dumps_compact(record).decode()) for record in added])
             if lease is not None:
                 self._lease_statements(conn, run_id, *lease)
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {revision}"))
@@ -240,7 +240,7 @@ class SharedRuns:
 
 
 def _header_text(header: dict[str, Any]) -> str:
-    return runformat.dumps_compact({key: value for key, value in header.items() if key != "entities"}).decode()
+    return dumps_compact({key: value for key, value in header.items() if key != "entities"}).decode()
 
 
 def _summary(doc: MetadataDocument) -> str:

@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, BinaryIO
 
+from ...document import MetadataDocument
 from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ...liveness import current_owner
 from ...naming import parse_entity_filename, validate_run_id
-from ...runformat import MetadataDocument
 from ..base import (
     DEFAULT_LEASE_SECONDS,
     Content,

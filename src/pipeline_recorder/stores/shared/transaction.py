@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 import psycopg
 
 from ... import runformat
+from ...document import MetadataDocument
 from ...errors import CorruptRunError, RecorderError
 from ...naming import parse_entity_filename
-from ...runformat import MetadataDocument
 from ..base import RunTransaction, RunWriter, StagedEntity
 from .leases import LeaseKeeper
 from .objects import PreconditionFailed

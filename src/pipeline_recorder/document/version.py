@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .runformat import ENTITIES_MARKER, head_bytes
+from .layout import head_bytes, head_of
 
 Signature = tuple[int, int, int, int]
 
@@ -60,7 +60,7 @@ def version_of(st: os.stat_result, doc: dict[str, Any], data: bytes) -> Version:
     """The version of a metadata.json read whole: ``st`` its stat, ``data`` its bytes, ``doc`` what they parse to.
 
     The header is compared, not the whole file: it changes with every write and is small however long the entity
-    list grows. A file that does not begin with the header as runformat writes it (made by hand or by another
+    list grows. A file that does not begin with the header as the writer lays it out (made by hand or by another
     tool) is compared byte for byte instead.
     """
     head = head_bytes(doc)
@@ -71,8 +71,8 @@ def version_of_bytes(st: os.stat_result, data: bytes) -> Version:
     """The version of a metadata.json read whole, without parsing it: the header is everything up to the entity
     list's key (a newline cannot occur inside a JSON string, so the first such marker is the writer's); a file
     without that marker (made by hand or by another tool) is compared byte for byte."""
-    marker = data.find(ENTITIES_MARKER)
-    return Version(signature_of(st), data[:marker + len(ENTITIES_MARKER)] if marker >= 0 else data)
+    head = head_of(data)
+    return Version(signature_of(st), head if head is not None else data)
 
 
 def version_written(path: str | os.PathLike[str], head: bytes) -> Version:

@@ -1,14 +1,9 @@
-"""Reading a run's metadata.json: the whole parse, the incremental parse from the version before (the
-parse-since protocol every reader of a changing run uses), a writer's live copy, the digest of a version (the
-``/status`` ETag) and the version without who writes the run, and finding an entity record. With runformat.py
-(keys, layout, the writer) this is the one place that knows where things lie in the file's bytes.
-
-Where runs are stored is the Store interface's concern (``pipeline_recorder.stores``).
+"""Reading a metadata.json: the whole parse, the incremental parse from the version before (the parse-since
+protocol every reader of a changing run uses) and a writer's live copy brought up to date from each new version.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,11 +11,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from . import runformat
-from .errors import CorruptRunError, EntityNotFoundError
-from .naming import validate_entity_type
-from .runformat import MetadataDocument
-from .validation import unencodable
+from .. import runformat
+from ..errors import CorruptRunError
+from ..validation import unencodable
+from . import layout
+from .writer import MetadataDocument
 
 # Where a lone surrogate can come from: a \\uD800-\\uDFFF escape, or the bytes ED A0-BF (json.loads decodes
 # bytes with "surrogatepass"). Only a document that holds one of these is searched string by string.
@@ -66,6 +61,15 @@ class ParsedRun:
     increasing: bool
     shared: int = 0  # how many leading entity records were taken over from the previous parse, unparsed
 
+    @property
+    def head_length(self) -> int:
+        """How many bytes the header takes at the start of ``raw`` (writer's layout only)."""
+        return len(layout.head_bytes(self.doc))
+
+    @property
+    def fragments_length(self) -> int:
+        return self.end - self.start
+
 
 def _increasing(entities: list[Any], last: int | None = None) -> bool:
     for entity in entities:
@@ -78,8 +82,8 @@ def _increasing(entities: list[Any], last: int | None = None) -> bool:
 
 def _parse_whole(data: bytes, where: str | os.PathLike[str]) -> ParsedRun:
     doc = parse_metadata(data, where)
-    head = runformat.head_bytes(doc)
-    portion = runformat.entity_portion(data, len(head)) if data.startswith(head) else None
+    head = layout.head_bytes(doc)
+    portion = layout.entity_portion(data, len(head)) if data.startswith(head) else None
     start, end = portion if portion is not None else (-1, -1)
     return ParsedRun(doc, data, start, end, _increasing(doc["entities"]))
 
@@ -91,38 +95,26 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
     were removed, the file was edited by hand), or anything new fails a check (the whole parse then words the error
     exactly as always)."""
     old_entities: list[dict[str, Any]] = previous.doc["entities"]
-    old_length = previous.end - previous.start
+    old_length = previous.fragments_length
     if previous.start < 0 or not previous.increasing or (not old_entities and old_length):
         return None
-    marker = data.find(runformat.ENTITIES_MARKER)
-    if marker < 0:
+    found = layout.find_portion(data)
+    if found is None or found.start + old_length > found.end:  # not the layout, or fewer records than before
         return None
-    head_length = marker + len(runformat.ENTITIES_MARKER)
-    portion = runformat.entity_portion(data, head_length)
-    if portion is None:
+    head_length, start, end = found.head_end, found.start, found.end
+    # One memcmp, no copy: the records already parsed must be exactly where they were.
+    if old_length and not data.startswith(memoryview(previous.raw)[previous.start:previous.end], start):
         return None
-    start, end = portion
-    if start + old_length > end:  # fewer records than before
+    added_at = layout.appended_at(data, start, end, old_length)
+    if added_at is None:
         return None
-    if old_length:
-        # One memcmp, no copy: the records already parsed must be exactly where they were.
-        if not data.startswith(memoryview(previous.raw)[previous.start:previous.end], start):
-            return None
-        added_at = start + old_length
-        if added_at != end:
-            if not data.startswith(runformat.FRAGMENT_SEPARATOR, added_at):
-                return None
-            added_at += len(runformat.FRAGMENT_SEPARATOR)
-    else:
-        added_at = start
     try:
         # json.loads decodes bytes this way too (a file that starts with "{\n" is UTF-8).
-        header = json.loads((data[:head_length] + runformat.EMPTY_ENTITIES).decode("utf-8", "surrogatepass"))
-        added = (json.loads("[" + data[added_at:end].decode("utf-8", "surrogatepass") + "]")
-                 if added_at < end else [])
+        header = json.loads(layout.header_document(data[:head_length]).decode("utf-8", "surrogatepass"))
+        added = json.loads(layout.fragments_document(data, added_at, end)) if added_at < end else []
     except (ValueError, RecursionError):  # the whole parse words the error
         return None
-    if (not isinstance(header, dict) or runformat.head_bytes(header) != data[:head_length]
+    if (not isinstance(header, dict) or layout.head_bytes(header) != data[:head_length]
             or (added_at < end and not added) or runformat.problems(header)
             or _MAYBE_SURROGATE.search(data, 0, head_length) or _MAYBE_SURROGATE.search(data, added_at, end)):
         return None
@@ -153,7 +145,7 @@ def parse_metadata_since(data: bytes, where: str | os.PathLike[str], previous: P
 
 class LiveDocument:
     """A writer's in-memory copy of a run's document, brought up to date from each new stored version: records
-    appended since are the only ones parsed, and the fragments already serialised are kept (runformat).
+    appended since are the only ones parsed, and the fragments already serialised are kept (writer.py).
 
     ``version`` is the store's version of what ``doc`` holds; None when memory may hold what the store does not
     (after a failed change), so that the next read takes the stored document whole."""
@@ -192,58 +184,3 @@ class LiveDocument:
                 self.doc.add_entity(entity)
         else:
             self.doc = MetadataDocument.from_dict(parsed.doc)
-
-
-def document_digest(parsed: ParsedRun, before: ParsedRun | None, before_hash: hashlib.blake2b | None) \
-        -> tuple[str, hashlib.blake2b | None]:
-    """A digest of the file's bytes (the ETag of /status) and the hash of its entity fragments.
-
-    Hashing 3 MB costs ~3 ms, more than reading a changed run: when records were only appended, the hash of the
-    fragments already known is extended with the new ones, and the digest covers the header, that hash and the end.
-    The same bytes always give the same digest (the layout is found the same way whichever path parsed them)."""
-    raw, start, end = memoryview(parsed.raw), parsed.start, parsed.end
-    if start < 0:  # not in the writer's layout
-        return hashlib.blake2b(raw, digest_size=12).hexdigest(), None
-    if before is not None and before_hash is not None and 0 < parsed.shared == len(before.doc["entities"]):
-        # parse_metadata_since checked that the fragments known before begin the new ones, byte for byte.
-        entity_hash = before_hash.copy()
-        entity_hash.update(raw[start + before.end - before.start:end])
-    else:
-        entity_hash = hashlib.blake2b(raw[start:end])
-    outer = hashlib.blake2b(f"{start}:{len(raw) - end}:".encode(), digest_size=12)
-    outer.update(raw[:start])
-    outer.update(entity_hash.digest())
-    outer.update(raw[end:])
-    return outer.hexdigest(), entity_hash
-
-
-def without_writers(doc: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in doc.items() if key not in runformat.WRITER_KEYS}
-
-
-def without_writers_bytes(parsed: ParsedRun) -> bytes:
-    """The stored bytes without the writers' pids, hosts and boot ids: the header is serialised again without
-    them and the entity records are kept byte for byte (so the body is the file minus two keys)."""
-    doc = parsed.doc
-    if not runformat.WRITER_KEYS & doc.keys():
-        return bytes(parsed.raw)
-    if parsed.start < 0:  # not in the writer's layout
-        return json.dumps(without_writers(doc), ensure_ascii=False).encode()
-    head_length = len(runformat.head_bytes(doc))
-    return runformat.head_bytes(without_writers(doc)) + parsed.raw[head_length:]
-
-
-def find_entity(doc: dict[str, Any], entity_type: str, index: int | None = None) -> dict[str, Any]:
-    """The entity record of a type: the latest, or the ``index``-th (0-based, sequence order; negative from the end)."""
-    validate_entity_type(entity_type)
-    matches: list[dict[str, Any]] = [entity for entity in doc["entities"] if entity.get("type") == entity_type]
-    if not matches:
-        raise EntityNotFoundError(f"run {doc['run_id']!r} has no entity of type {entity_type!r}")
-    if index is None:
-        return matches[-1]
-    if not -len(matches) <= index < len(matches):
-        raise EntityNotFoundError(
-            f"run {doc['run_id']!r} has {len(matches)} entities of type {entity_type!r}; index {index} is out of range"
-        )
-    return matches[index]
-

@@ -1,0 +1,110 @@
+"""The byte layout of metadata.json: the one place that knows where things lie in the file's bytes.
+
+The writer lays a document out as its header -- one top-level key per line, in the header's order -- ending with
+``ENTITIES_MARKER``, then either ``EMPTY_ENTITIES`` or ``ENTITIES_OPEN`` + the entity records (each serialised
+on its own, compact) joined by ``FRAGMENT_SEPARATOR`` + ``ENTITIES_CLOSE``. The file is always plain JSON: any
+reader may parse it whole; the layout only lets this package's reader and writer skip work.
+
+A newline cannot occur inside a JSON string, so the first ``ENTITIES_MARKER`` in a file is the writer's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# One encoder, built once: json.dumps with indent= falls back to the pure-Python encoder, ~10x slower.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+ENTITIES_MARKER = b'\n  "entities": '
+EMPTY_ENTITIES = b"[]\n}\n"
+ENTITIES_OPEN = b"[\n    "
+FRAGMENT_SEPARATOR = b",\n    "
+ENTITIES_CLOSE = b"\n  ]\n}\n"
+
+
+def dumps_compact(value: Any) -> bytes:
+    """One value as the writer serialises an entity record (and the shared store a header or a record)."""
+    return _ENCODER.encode(value).encode()
+
+
+def head_bytes(doc: dict[str, Any]) -> bytes:
+    """The start of metadata.json up to the entity list, for a header or a whole parsed document (its
+    ``entities`` are skipped): what a file written from ``doc`` begins with."""
+    # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
+    lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}" for key, value in doc.items() if key != "entities"]
+    return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
+
+
+def head_of(data: bytes) -> bytes | None:
+    """The header of a stored file, up to and with ``ENTITIES_MARKER`` (found, not parsed); None without one."""
+    marker = data.find(ENTITIES_MARKER)
+    return data[:marker + len(ENTITIES_MARKER)] if marker >= 0 else None
+
+
+def entity_portion(data: bytes, head_length: int) -> tuple[int, int] | None:
+    """Where the joined entity fragments lie in ``data`` (start, end), given that its header, laid out as the
+    writer lays it out, is ``data[:head_length]``; None when what follows is not the writer's layout."""
+    if data.endswith(EMPTY_ENTITIES) and len(data) == head_length + len(EMPTY_ENTITIES):
+        return head_length + 1, head_length + 1
+    start, end = head_length + len(ENTITIES_OPEN), len(data) - len(ENTITIES_CLOSE)
+    if start < end and data.startswith(ENTITIES_OPEN, head_length) and data.endswith(ENTITIES_CLOSE):
+        return start, end
+    return None
+
+
+def document_chunks(head: bytes, fragments: bytes | bytearray) -> list[bytes | bytearray]:
+    """metadata.json as a few buffers to write in order, from its header and its joined entity fragments (no copy
+    of the fragments: they can be megabytes)."""
+    if not fragments:
+        return [head, EMPTY_ENTITIES]
+    return [head, ENTITIES_OPEN, fragments, ENTITIES_CLOSE]
+
+
+def header_document(head: bytes) -> bytes:
+    """A header alone made a whole JSON document (with an empty entity list), for parsing it on its own."""
+    return head + EMPTY_ENTITIES
+
+
+def fragments_document(data: bytes, start: int, end: int) -> str:
+    """The entity fragments ``data[start:end]`` as one JSON array, decoded as ``json.loads`` decodes bytes."""
+    return "[" + data[start:end].decode("utf-8", "surrogatepass") + "]"
+
+
+@dataclass(frozen=True)
+class Portion:
+    """Where a stored file's parts lie: ``data[:head_end]`` the header, ``data[start:end]`` the joined entity
+    fragments (``start`` is -1 when the file is not in the writer's layout)."""
+
+    head_end: int
+    start: int
+    end: int
+
+
+def find_portion(data: bytes) -> Portion | None:
+    """The parts of ``data`` found from the marker, without parsing: None when it is not in the writer's layout."""
+    marker = data.find(ENTITIES_MARKER)
+    if marker < 0:
+        return None
+    head_end = marker + len(ENTITIES_MARKER)
+    portion = entity_portion(data, head_end)
+    return Portion(head_end, *portion) if portion is not None else None
+
+
+def appended_at(data: bytes, start: int, end: int, known_length: int) -> int | None:
+    """Where the records appended after ``known_length`` bytes of known fragments begin (``end`` when none were),
+    or None when what follows the known fragments is not a separator."""
+    at = start + known_length
+    if not known_length or at == end:
+        return at
+    if not data.startswith(FRAGMENT_SEPARATOR, at):
+        return None
+    return at + len(FRAGMENT_SEPARATOR)
+
+
+def join_fragment(fragments: bytearray, record: bytes) -> None:
+    """Append one serialised record to joined fragments."""
+    if fragments:
+        fragments += FRAGMENT_SEPARATOR
+    fragments += record
