@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..document import MetadataDocument
 from ..errors import ValidationError
-from ..runformat import MetadataDocument
 from ..stores.base import Store
 from .archive import Member, archive_kind, iter_zip_members, plan_members, write_atomically, write_members
 from .research_columns import SCHEMA_VERSION

@@ -18,7 +18,7 @@ import hmac
 import secrets
 from typing import Any
 
-from .. import runformat
+from ..document import without_writers
 from ..errors import ValidationError
 
 TEXT_MIME_TYPES = ("text/", "application/json")
@@ -64,7 +64,7 @@ class Privacy:
     def document(self, doc: dict[str, Any]) -> dict[str, Any]:
         """A run's document as an export holds it: ids pseudonymised, writers (pids, host names) left out always,
         and with no_text the notes emptied and the text entities left out. ``doc`` is not changed."""
-        out = {key: value for key, value in doc.items() if key not in runformat.WRITER_KEYS}
+        out = without_writers(doc)
         out["user_id"] = self.user(doc.get("user_id"))
         if "device_id" in doc:
             out["device_id"] = self.device(doc.get("device_id"))

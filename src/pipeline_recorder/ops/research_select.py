@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from ..document import parse_metadata
 from ..errors import RunNotFoundError
 from ..naming import METADATA_FILENAME
-from ..store import parse_metadata
 from ..stores.base import Store
 from .timespec import parse_moment
 
