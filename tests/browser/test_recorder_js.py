@@ -17,8 +17,7 @@ RECORD_A_RUN = """
 async () => {
   const { BrowserRecorder } = await import("/static/recorder.js");
   const rec = new BrowserRecorder({ config_name: "canvas", execution_mode: "eco", safety_level: "kids",
-    user_id: "child-anna", kind: "canvas_workflow", session_id: "class-4b", device_id: "tablet-07",
-    expected_outputs: ["input", "parameters", "output_image"] });
+    user_id: "child-anna", expected_outputs: ["input", "parameters", "output_image"] });
   const before = rec.started;
   await rec.setState(0, "pipeline_starting");      // kept until the run exists
   await rec.saveText("input", "Ein Hund im Garten, grün");
@@ -50,8 +49,7 @@ def test_a_page_records_a_run_that_the_server_stores(viewer: Any, server: Server
     folder = _run_folder(server, result["runId"])
     doc = json.loads((folder / "metadata.json").read_text())
     assert doc["status"] == "completed"
-    assert (doc["kind"], doc["session_id"], doc["device_id"], doc["user_id"]) == (
-        "canvas_workflow", "class-4b", "tablet-07", "child-anna")
+    assert (doc["config_name"], doc["user_id"]) == ("canvas", "child-anna")
     assert [(e["type"], e["filename"]) for e in doc["entities"]] == [
         ("input", "01_input.txt"), ("parameters", "02_parameters.json"), ("output_image", "03_output_image.png")]
     assert (folder / "01_input.txt").read_text(encoding="utf-8") == "Ein Hund im Garten, grün"

@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from browser_harness import Server, running_server
 
-from pipeline_recorder import LivePipelineRecorder, new_run_id
+from pipeline_recorder import LivePipelineRecorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument
+from pipeline_recorder.liveness import current_owner
+from pipeline_recorder.stores.folder import FolderStore
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +33,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _record(base: Path, user: str, words: str, session: str | None) -> str:
-    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", user, base_path=base,
-                               expected_outputs=["input", "output_image"], session_id=session,
-                               device_id="tablet-07")
+    """A completed run whose metadata.json holds its session and device, as a recorder that sets them writes it."""
+    run_id, store = new_run_id(), FolderStore(base)
+    header = runformat.new_header(run_id=run_id, config_name="stillepost", execution_mode="eco", safety_level="kids",
+                                  user_id=user, expected_outputs=["input", "output_image"], owner=current_owner())
+    header.update(session_id=session, device_id="tablet-07")
+    assert store.create_run(run_id, MetadataDocument(header, []))
+    rec = LivePipelineRecorder(run_id, base_path=store)
     rec.save_entity("input", words)
     rec.save_entity("output_image", b"\x89PNG\r\n\x1a\n" + bytes(24))
     rec.mark_complete()

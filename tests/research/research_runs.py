@@ -8,7 +8,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline_recorder import LivePipelineRecorder, new_run_id
+from pipeline_recorder import LivePipelineRecorder, new_run_id, runformat
+from pipeline_recorder.document import MetadataDocument
+from pipeline_recorder.liveness import current_owner
 from pipeline_recorder.stores.base import Store
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -26,10 +28,20 @@ class Recorded:
     words: str  # the child's input text
 
 
+def new_run(store: Store, user_id: str, expected: list[str], **fields: Any) -> LivePipelineRecorder:
+    """A new run whose metadata.json holds the research fields ``fields`` (kind, session_id, device_id,
+    models_used) as a recorder that sets them writes it, created through the Store and attached to by a recorder."""
+    run_id = new_run_id()
+    header = runformat.new_header(run_id=run_id, config_name="stillepost", execution_mode="eco", safety_level="kids",
+                                  user_id=user_id, expected_outputs=expected, owner=current_owner())
+    header.update(fields)
+    assert store.create_run(run_id, MetadataDocument(header, []))
+    return LivePipelineRecorder(run_id, base_path=store)
+
+
 def record(store: Store, user_id: str, words: str, **fields: Any) -> Recorded:
     """A completed run: input text, a safety JSON, an image; ``fields`` are the research fields (session_id, ...)."""
-    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", user_id, base_path=store,
-                               expected_outputs=["input", "safety", "interception", "output_image"], **fields)
+    rec = new_run(store, user_id, ["input", "safety", "interception", "output_image"], **fields)
     rec.set_state(0, "pipeline_starting")
     rec.save_entity("input", words)
     rec.set_state(1, "translation_and_safety")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from research_runs import CHILD_A, CHILD_B, DEVICE_A, DEVICE_B, csv_rows, record, stored_bytes, zip_members
+from research_runs import CHILD_A, CHILD_B, DEVICE_A, DEVICE_B, csv_rows, new_run, record, stored_bytes, zip_members
 
 from pipeline_recorder import __version__
 from pipeline_recorder.errors import RunNotFoundError, ValidationError
@@ -117,12 +117,8 @@ def test_csv_rows_hold_what_the_store_holds(any_store: Store) -> None:
 
 
 def test_the_model_column_comes_from_models_used(any_store: Store) -> None:
-    from pipeline_recorder import LivePipelineRecorder, new_run_id
-
-    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", CHILD_A, base_path=any_store,
-                               session_id="s1")
-    rec.set_model("stage2_interception", "ollama/gpt-oss:20b")
-    rec.set_model("stage4_output", "comfyui/sd35_large")
+    rec = new_run(any_store, CHILD_A, ["input"], session_id="s1",
+                  models_used={"stage2_interception": "ollama/gpt-oss:20b", "stage4_output": "comfyui/sd35_large"})
     rec.save_entity("input", "x")
     rec.save_entity("interception", "y")
     rec.save_entity("output_image", b"\x89PNG\r\n\x1a\n" + bytes(16))
