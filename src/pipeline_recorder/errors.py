@@ -17,9 +17,13 @@ these classes to status codes in one table)::
      ├── RunNotFoundError           (also LookupError) no such run in the store
      ├── EntityNotFoundError        (also LookupError) no such entity in the run
      ├── RunExistsError             a run with that id exists with other settings
+     │    └── RunInTrashError       the id belongs to a run in the trash (restore it, or empty the trash)
+     ├── RunStillRunningError       the run is running with a live writer: it cannot be deleted yet
      ├── RunFinishedError           the run has ended; it takes no more entities or states
      ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
      ├── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+     ├── NoThumbnailError           the entity is not of a kind that gets a thumbnail (text, audio, ...)
+     │    └── ThumbnailRefusedError  its bytes are refused: a decompression bomb, too large, undecodable
      ├── UnknownConfigError         (also LookupError) the runner knows no pipeline config of that name
      ├── QueueFullError             the runner's queue of waiting runs is full; try again later
      ├── BackendError               a runner backend (embedded or HTTP) failed: down, timeout, bad answer
@@ -83,6 +87,17 @@ class RunExistsError(RecorderError):
     """A run with that id already exists with other settings."""
 
 
+# -- the trash (ops/trash.py) -------------------------------------------------------------------------------
+
+
+class RunInTrashError(RunExistsError):
+    """The run id belongs to a run in the trash: restore it, or empty the trash, before using the id again."""
+
+
+class RunStillRunningError(RecorderError):
+    """The run is running and its writer is alive: it cannot be deleted until it ends (or is interrupted)."""
+
+
 class RunFinishedError(RecorderError):
     """The run has already ended; it takes no more entities or state changes."""
 
@@ -93,6 +108,14 @@ class CorruptRunError(RecorderError):
 
 class StorageError(RecorderError, OSError):
     """The file system refused a write (disk full, read-only store, permissions)."""
+
+
+class NoThumbnailError(RecorderError):
+    """The entity is not of a kind that gets a thumbnail (only images and videos do)."""
+
+
+class ThumbnailRefusedError(NoThumbnailError):
+    """An entity's bytes were refused for a thumbnail: a decompression bomb, too large, or undecodable."""
 
 
 # -- errors of the pipeline runner ------------------------------------------------------------------------------

@@ -11,15 +11,18 @@ from ..errors import (
     CorruptRunError,
     EntityNotFoundError,
     MissingDependencyError,
+    NoThumbnailError,
     QueueFullError,
     RecorderError,
     RemoteError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    RunStillRunningError,
     ServerUnreachableError,
     ServiceClosedError,
     StorageError,
+    ThumbnailRefusedError,
     UnknownConfigError,
     ValidationError,
 )
@@ -53,7 +56,10 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (EntityNotFoundError, 404),
     (RunExistsError, 409),
     (RunFinishedError, 409),
+    (RunStillRunningError, 409),
     (CorruptRunError, 409),
+    (ThumbnailRefusedError, 422),  # the entity is an image, but its bytes are refused (a bomb, undecodable)
+    (NoThumbnailError, 415),  # the entity is not an image or a video
     (StorageError, 503),
     (UnavailableError, 503),
     (MissingDependencyError, 503),  # an optional extra (pyarrow) is not installed on the server

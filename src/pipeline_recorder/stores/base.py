@@ -16,6 +16,8 @@ What a store provides, and what each part relies on:
 - ``open_entity``: an entity's bytes for reading, checked against its record (size, a regular object); ranges by
   seeking the file object it holds.
 - ``run_ids``, ``run_exists``, ``delete_run``, ``stored_files``: listing and the ops tools.
+- ``trash_run``, ``restore_run``, ``trashed_runs``, ``purge_trashed``: the trash (a deleted run can be restored
+  until the trash is emptied; ``ops/trash.py``).
 - ``subscribe``: the change feed's source of "something changed in this run".
 - Liveness: ``renew_lease`` / ``release_lease`` / ``leases`` for writers that are not processes of this machine;
   ``apply_liveness`` judges a run: one with any lease by its leases (running with every lease expired reads
@@ -30,6 +32,7 @@ True
 from __future__ import annotations
 
 import abc
+import re
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager
@@ -41,13 +44,27 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 from .. import runformat
 from ..doccache import VersionCache
 from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
+from ..errors import ValidationError
 from ..idempotency import IdempotencyLedger
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
 
 T = TypeVar("T")
+# A helper file of a run (made by the server, never an entity): a hidden folder, then a plain name, e.g.
+# ".thumbnails/{sha256}-320.webp". Nothing else can be named, so a helper never reaches an entity or the document.
+HELPER_NAME_PATTERN = re.compile(r"\.[a-z][a-z0-9_-]{0,31}/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+MAX_HELPER_BYTES = 8 * 1024 * 1024  # a helper file is small (a thumbnail); a larger one is read as absent
 # How long a lease lasts when its holder names no time (seconds).
 DEFAULT_LEASE_SECONDS = 30.0
+
+
+def validate_helper_name(name: str) -> tuple[str, str]:
+    """(folder, filename) of a helper file name; ValidationError saying what is accepted."""
+    if not isinstance(name, str) or HELPER_NAME_PATTERN.fullmatch(name) is None:
+        raise ValidationError(f"helper file name {str(name)[:80]!r} is not '.folder/name' (a hidden folder of "
+                              "lower-case letters, then letters, digits, '.', '_' and '-')")
+    folder, _, filename = name.partition("/")
+    return folder, filename
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,25 @@ class StoredFile:
 
     name: str
     size: int
+
+
+@dataclass(frozen=True)
+class TrashedRun:
+    """A run in the trash: its id, when it was moved there (seconds since the epoch) and its metadata as stored
+    (None when its document cannot be read)."""
+
+    run_id: str
+    trashed_at: float
+    doc: dict[str, Any] | None
+    purging: bool = False  # a purge began and was stopped: only ``purge_trashed`` may finish it, never a restore
+
+
+def trashed_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A trashed run's document as listed: only a run nobody wrote any more went to the trash, so one that says
+    ``running`` was interrupted."""
+    if doc.get("status") == runformat.RUNNING:
+        doc["status"] = runformat.INTERRUPTED
+    return doc
 
 
 class StagedEntity(abc.ABC):
@@ -142,8 +178,9 @@ class RunListing(Protocol):
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
-        """``(summaries, next_cursor)``; ValidationError for a bad filter, cursor or limit."""
+              limit: int = 50, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
+        filter, cursor, limit or ``q``."""
         ...
 
     def note(self, run_id: str) -> None:
@@ -197,6 +234,47 @@ class Store(abc.ABC):
         """The run's folder when the store keeps runs as local folders, else None."""
         return None
 
+    # -- the trash (ops/trash.py decides what may go there; these move runs in and out) -------------------------
+
+    @abc.abstractmethod
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        """Move the run to the trash, whole and at once, under its transaction, when ``may_trash(document)`` says
+        so (the document with liveness applied, None when unreadable); False when it kept it. From then on the run
+        is in no listing and no read (RunNotFoundError), and its id stays taken (``create_run`` raises
+        RunInTrashError) until it is restored or purged. RunNotFoundError; RunInTrashError when the trash already
+        holds a run of that id."""
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Move a trashed run back, whole and at once, as it was. RunNotFoundError (not in the trash);
+        RunExistsError when a run of that id exists outside the trash."""
+
+    @abc.abstractmethod
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        """The runs in the trash (unordered)."""
+
+    @abc.abstractmethod
+    def purge_trashed(self, run_id: str) -> bool:
+        """Delete a trashed run for good: from the moment this starts it can no longer be restored, and a stop
+        halfway leaves nothing a listing shows (the next purge or ``gc`` finishes it). False when the trash held
+        no such run."""
+
+    # -- erasure (ops/erase.py deletes the runs through the methods above; these keep no trace of them) -----------
+
+    @abc.abstractmethod
+    def compact(self) -> None:
+        """Rewrite the store's own records of its runs (an index, caches) so that nothing of removed runs stays
+        readable in them, e.g. in an index file's free pages."""
+
+    @abc.abstractmethod
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        """Append one entry (JSON-able, no personal data: ops/erase.py builds it) to the store's erasure log,
+        durably."""
+
+    @abc.abstractmethod
+    def erasures(self) -> list[dict[str, Any]]:
+        """The erasure log's entries, oldest first."""
+
     # -- writing -------------------------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -242,6 +320,18 @@ class Store(abc.ABC):
         """The bytes of a listed entity, checked against ``record`` before anything is served: a regular file,
         never through a link, never a fifo, of the recorded size, not hard-linked elsewhere. EntityNotFoundError
         (absent, or refused, saying why)."""
+
+    # -- helper files (thumbnails): made by the server, kept beside the run, never entities ---------------------
+
+    @abc.abstractmethod
+    def read_helper(self, run_id: str, name: str) -> bytes | None:
+        """The bytes of the run's helper file ``name`` (``HELPER_NAME_PATTERN``), or None when it is absent (or
+        not a regular file, or larger than ``MAX_HELPER_BYTES``). ValidationError for a bad name."""
+
+    @abc.abstractmethod
+    def write_helper(self, run_id: str, name: str, data: bytes) -> None:
+        """Store the run's helper file ``name``, replacing it atomically (a reader sees the old bytes or the new).
+        Removed with the run. RunNotFoundError, ValidationError for a bad name, StorageError."""
 
     @abc.abstractmethod
     def run_index(self) -> RunListing:

@@ -93,6 +93,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, key_digest)
         );
     """),
+    # full-text search (viewer2): the words of each run's text entities (index/search.py normalises them the same
+    # way for both stores), as a tsvector of the 'simple' configuration (no stemming, no stop words: the words are
+    # already case-folded and without accents) with a GIN index for prefix queries ('hund':*).
+    Migration(3, "run_words: full-text search of runs' texts", """
+        CREATE TABLE run_words (
+            run_id text PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
+            words text NOT NULL,
+            vector tsvector GENERATED ALWAYS AS (to_tsvector('simple', words)) STORED
+        );
+        CREATE INDEX run_words_vector ON run_words USING GIN (vector);
+    """),
+    # -- the trash (owner: stores/shared/trash.py) --------------------------------------------------------------
+    Migration(4, "the trash: runs deleted but restorable; the erasure log", """
+        -- A trashed run leaves ``runs`` (so no listing, read or write finds it: its entities and leases go with
+        -- the row) and is kept here whole: its metadata.json as it was and its leases, from which it is restored.
+        -- Its objects stay where they are in the bucket until it is purged (``purging``: a purge began; it can
+        -- no longer be restored). Its id stays taken while it is here.
+        CREATE TABLE trashed_runs (
+            run_id text PRIMARY KEY,
+            trashed_at timestamptz NOT NULL DEFAULT now(),
+            purging boolean NOT NULL DEFAULT false,
+            document bytea NOT NULL,
+            leases text NOT NULL DEFAULT '{}'
+        );
+        -- The erasure log (ops/erase.py): one entry per erasure, without personal data.
+        CREATE TABLE erasures (
+            id bigserial PRIMARY KEY,
+            entry text NOT NULL
+        );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -4,6 +4,7 @@ import { ApiError, fileUrl, getStatusIfChanged, runAgainUrl, runIdFromAddress } 
 import { setUpDownload } from "./download.js";
 import { showSessionExport } from "./session-export.js";
 import { setUpCancel, showCancel } from "./cancel.js";
+import { setUpRunDelete, showRunDelete } from "./trash.js";
 import { chainOf, chainView } from "./chain.js";
 import { h, setChildren } from "./dom.js";
 import { follow } from "./follow.js";
@@ -114,6 +115,7 @@ function update() {
   showProgress();
   showTimeline();
   showCancel(doc.status);
+  showRunDelete(doc.status);
   document.body.dataset.status = doc.status;
 }
 
@@ -146,6 +148,7 @@ async function start() {
   translatePage();
   setUpCancel(runId);
   setUpDownload(runId);
+  setUpRunDelete(runId);
   $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));
