@@ -9,6 +9,9 @@ next to the same path for a second client that polls B's ``/status`` every 1 s (
     .venv/bin/python bench/shared_replicas.py             # 300 entities, one every 20 ms
     .venv/bin/python bench/shared_replicas.py --count 50
 
+Where the time goes is printed too, from a third store object in this process that follows the run as B's
+server does (its own LISTEN connection): save_entity returned -> the NOTIFY woke it -> the document read after it.
+
 Target: p99 < 100 ms on loopback. The servers are started here (loopback) and stopped at the end by pid.
 """
 
@@ -77,6 +80,7 @@ def main() -> None:
                 follower = threading.Thread(target=follow_events,
                                             args=(f"{base}/api/pipeline/{run_id}/events", seen, stop))
                 follower.start()
+                stages = StageProbe(SharedStore.open(url, database), run_id)
                 polled: dict[int, float] = {}
                 poller = threading.Thread(target=_poll, args=(f"{base}/api/pipeline/{run_id}/status", polled, stop))
                 poller.start()
@@ -88,6 +92,7 @@ def main() -> None:
                     time.sleep(args.interval)
                 wait_until(lambda: len(seen) >= args.count, 30, "every entity on the stream")
                 rec.mark_complete()
+                stages.close()
                 stop.set()
                 follower.join(30)
                 poller.join(30)
@@ -101,7 +106,50 @@ def main() -> None:
           f"p99 {percentile(sse, 0.99):.1f} ms, max {max(sse):.1f} ms over {len(sse)} entities")
     print(f"baseline, polling B's /status every 1 s:            p50 {statistics.median(poll):.1f} ms, "
           f"p99 {percentile(poll, 0.99):.1f} ms over {len(poll)} entities")
+    woke = [(stages.woke[n] - returned[n]) * 1000 for n in returned if n in stages.woke]
+    read = [(stages.read[n] - stages.woke[n]) * 1000 for n in returned if n in stages.read and n in stages.woke]
+    for name, values in (("NOTIFY delivered (wake of a follower)", woke), ("document read after the wake", read)):
+        print(f"stage, {name}: p50 {statistics.median(values):.1f} ms, p99 {percentile(values, 0.99):.1f} ms")
     print("target: SSE p99 < 100 ms")
+
+
+class StageProbe:
+    """A follower of the run on its own store object: when each entity's NOTIFY woke it, and when the document
+    read after that wake-up (liveness applied, as a follower reads) listed the entity."""
+
+    def __init__(self, store: SharedStore, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self.woke: dict[int, float] = {}
+        self.read: dict[int, float] = {}
+        self._known = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        store.subscribe(run_id, self._woken)
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _woken(self) -> None:
+        self._pending = time.perf_counter()
+        self._wake.set()
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            if not self._wake.wait(0.5):
+                continue
+            self._wake.clear()
+            woke = self._pending
+            doc = self.store.apply_liveness(self.run_id, dict(self.store.parsed(self.run_id).doc))
+            done = time.perf_counter()
+            for entity in doc["entities"][self._known:]:
+                self.woke.setdefault(int(entity["sequence"]), woke)
+                self.read.setdefault(int(entity["sequence"]), done)
+            self._known = len(doc["entities"])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.store.unsubscribe(self.run_id, self._woken)
+        self.store.close()
 
 
 def _answers(base: str) -> bool:

@@ -1,22 +1,24 @@
 """Idempotency records: what a write answered, kept so that a retry with the same ``Idempotency-Key`` gets that
 answer again and changes nothing -- also when the first call is still running, or the server restarted between.
 
-In the folder store a run's records are hidden helper files of its folder, ``.idempotency/{sha256(key)}.*``,
-removed with the run. One call per key at a time: a call holds an ``flock`` on one of ``LOCK_BUCKETS`` lock files
-(chosen by the key's hash) for as long as it runs, and a retry waits for it (up to ``wait_seconds``, then
-``IdempotencyBusyError``). The lock dies with its process, so a server killed mid-call never leaves a key locked.
+Every store keeps them (``Store.idempotency()``, an ``IdempotencyLedger``), so that a retry through any process --
+on a shared store, any replica -- finds them. In the folder store a run's records are hidden helper files of its
+folder, ``.idempotency/{sha256(key)}.*``, removed with the run. One call per key at a time: a call holds an
+``flock`` on one of ``LOCK_BUCKETS`` lock files (chosen by the key's hash) for as long as it runs, and a retry waits
+for it (up to ``wait_seconds``, then ``IdempotencyBusyError``). The lock dies with its process, so a server killed
+mid-call never leaves a key locked. (The shared store's ledger: ``stores/shared/idempotency.py``.)
 
-A call that adds an entity first records its *intent* (``begin``: ``.intent``, written atomically and fsynced, so
-it is on disk before the entity is committed), then commits, then records its answer (``finish``: ``.json``,
-written atomically but not fsynced -- it saves the retry a search, no more). A retry that finds the answer gives it;
-one that finds only the intent (the first call was stopped, or its answer was lost with the machine) finds out
-whether the entity was committed (``entity_committed``) before committing it. Writes that are harmless to repeat
-(state, finish) record no intent: after a crash that took their answer, a retry makes them again, to the same
-effect.
+A call that adds an entity first records its *intent* (``begin``: durable before the entity is committed), then
+commits, then records its answer (``finish``: it saves the retry a search, no more). A retry that finds the answer
+gives it; one that finds only the intent (the first call was stopped, or its answer was lost with the machine)
+finds out whether the entity was committed (``entity_committed``) before committing it. Writes that are harmless to
+repeat (state, finish) record no intent: after a crash that took their answer, a retry makes them again, to the
+same effect.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import fcntl
 import hashlib
@@ -24,7 +26,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ RECORDS_DIRNAME = ".idempotency"
 LOCK_BUCKETS = 64
 MAX_KEY_LENGTH = 255
 DEFAULT_WAIT_SECONDS = 30.0
-_POLL_SECONDS = 0.02
+POLL_SECONDS = 0.02  # how often a waiting retry looks whether the first call ended
 
 
 class IdempotencyBusyError(RecorderError):
@@ -63,20 +66,24 @@ class Answer:
     body: Any
 
 
-class Claim:
+def key_digest(key: str) -> str:
+    """The sha256 of a checked Idempotency-Key (hex): how the records name it (the key itself is never stored)."""
+    return hashlib.sha256(validate_key(key).encode()).hexdigest()
+
+
+class Claim(abc.ABC):
     """One call's hold on a key: the answer recorded by an earlier call with it, or the intent of an earlier call
     that was stopped before it answered; ``begin`` and ``finish`` record this call's own."""
 
-    def __init__(self, path: Path, fingerprint: str, record: dict[str, Any] | None) -> None:
-        self._path = path
-        self.digest = path.stem[:32]  # names the key where a commit records it (leases.lease_record)
+    def __init__(self, digest: str, fingerprint: str, record: dict[str, Any] | None) -> None:
+        self.digest = digest[:32]  # names the key where a commit records it (leases.lease_record)
         self._fingerprint = fingerprint
         if record is not None and record.get("fingerprint") != fingerprint:
             raise IdempotencyKeyReusedError(
                 "this Idempotency-Key was already used for another request (other route, run or body); send a "
                 "new key for a new request")
         self.answer = (Answer(int(record["status"]), record.get("body"))
-                       if record is not None and "status" in record else None)
+                       if record is not None and record.get("status") is not None else None)
         self.intent: dict[str, Any] | None = record.get("intent") if record is not None else None
 
     def _data(self, record: dict[str, Any]) -> bytes:
@@ -84,13 +91,52 @@ class Claim:
 
     def begin(self, intent: dict[str, Any]) -> None:
         """Record, durably, what this call is about to change (read back by a retry if this call is stopped)."""
-        with storage_errors("record the intent of an idempotent request"):
-            replace_atomically(self._path.with_suffix(".intent"), self._data({"intent": intent}))
+        self._save_intent(intent)
         self.intent = intent
 
     def finish(self, status: int, body: Any) -> Answer:
         """Record this call's answer; every later call with the key gets it (after a crash the intent stands in
         for an answer that did not reach the disk)."""
+        self._save_answer(status, body)
+        self.answer = Answer(status, body)
+        return self.answer
+
+    @abc.abstractmethod
+    def _save_intent(self, intent: dict[str, Any]) -> None:
+        """Store the intent durably (before the commit it announces)."""
+
+    @abc.abstractmethod
+    def _save_answer(self, status: int, body: Any) -> None:
+        """Store the answer (with the intent, if any)."""
+
+
+class IdempotencyLedger(abc.ABC):
+    """A store's idempotency records, with one call per key at a time across every process that opens the store."""
+
+    wait_seconds: float = DEFAULT_WAIT_SECONDS
+
+    @abc.abstractmethod
+    def claim(self, run_id: str, key: str, fingerprint: str) -> AbstractContextManager[Claim]:
+        """Hold ``key`` of the run for one call. IdempotencyBusyError when another call with the key does not end
+        within ``wait_seconds``; IdempotencyKeyReusedError when the key was used for another request;
+        ValidationError for a malformed key."""
+
+
+def busy() -> IdempotencyBusyError:
+    return IdempotencyBusyError("a request with this Idempotency-Key is still being processed; retry it later")
+
+
+class FolderClaim(Claim):
+    def __init__(self, path: Path, fingerprint: str, record: dict[str, Any] | None) -> None:
+        super().__init__(path.stem, fingerprint, record)
+        self._path = path
+
+    def _save_intent(self, intent: dict[str, Any]) -> None:
+        with storage_errors("record the intent of an idempotent request"):
+            replace_atomically(self._path.with_suffix(".intent"), self._data({"intent": intent}))
+
+    def _save_answer(self, status: int, body: Any) -> None:
+        # Written atomically but not fsynced: after a crash the intent stands in for a lost answer.
         temp = self._path.with_name(f".tmp-{uuid.uuid4().hex}")
         with storage_errors("record the answer of an idempotent request"):
             try:
@@ -100,8 +146,6 @@ class Claim:
             except BaseException:
                 temp.unlink(missing_ok=True)
                 raise
-        self.answer = Answer(status, body)
-        return self.answer
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:
@@ -115,18 +159,17 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-class FolderIdempotency:
-    """Idempotency records of the folder store, in each run's folder."""
+class FolderIdempotency(IdempotencyLedger):
+    """Idempotency records of the folder store, in each run's folder (``folder_of(run_id)``)."""
 
-    def __init__(self, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
+    def __init__(self, folder_of: Callable[[str], Path], wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
+        self.folder_of = folder_of
         self.wait_seconds = wait_seconds
 
     @contextlib.contextmanager
-    def claim(self, run_folder: Path, key: str, fingerprint: str) -> Iterator[Claim]:
-        """Hold ``key`` of the run in ``run_folder`` for one call. IdempotencyBusyError when another call with the
-        key does not end within ``wait_seconds``; IdempotencyKeyReusedError when the key was used for another
-        request."""
-        digest = hashlib.sha256(validate_key(key).encode()).hexdigest()
+    def claim(self, run_id: str, key: str, fingerprint: str) -> Iterator[Claim]:
+        digest = key_digest(key)
+        run_folder = self.folder_of(run_id)
         folder = run_folder / RECORDS_DIRNAME
         with storage_errors("prepare the idempotency records of a run"):
             if not folder.is_dir():
@@ -137,7 +180,7 @@ class FolderIdempotency:
         try:
             self._lock(fd)
             path = folder / f"{digest}.json"
-            yield Claim(path, fingerprint, _read_record(path) or _read_record(path.with_suffix(".intent")))
+            yield FolderClaim(path, fingerprint, _read_record(path) or _read_record(path.with_suffix(".intent")))
         finally:
             os.close(fd)  # releases the flock
 
@@ -149,9 +192,8 @@ class FolderIdempotency:
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise IdempotencyBusyError(
-                        "a request with this Idempotency-Key is still being processed; retry it later") from None
-                time.sleep(_POLL_SECONDS)
+                    raise busy() from None
+                time.sleep(POLL_SECONDS)
 
 
 def entity_committed(entities: list[dict[str, Any]], intent: dict[str, Any], sha256: str | None = None) \

@@ -15,11 +15,15 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import RunNotFoundError
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
 from .stores import Store, store_for
+
+if TYPE_CHECKING:
+    from .remote.recorder import RemoteRecorder
 
 MAX_RECORDERS = 256
 # Recorders keep their run's entity list in memory (~1.5 KB per entity); a few huge runs must not hold gigabytes.
@@ -146,6 +150,23 @@ def get_recorder(
         named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
         return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
     return DEFAULT_REGISTRY.get(run_id, store_for(base_path), given, expected_outputs)
+
+
+def open_recorder(run_id: str, config_name: str, execution_mode: str, safety_level: str, user_id: str = "anonymous",
+                  base_path: Store | str | os.PathLike[str] | None = None, *,
+                  expected_outputs: Sequence[str] | None = None) -> LivePipelineRecorder | RemoteRecorder:
+    """A recorder of its own (not shared through the registry) for a writer that runs the run, such as the
+    pipeline runner: a RemoteRecorder for the server of ``PIPELINE_RECORDER_SERVER`` when it is set (as
+    ``get_recorder`` gives), else a local recorder on ``base_path``'s store (a folder, ``s3://...``, a Store)."""
+    server = os.environ.get(SERVER_ENV)
+    if server:
+        from .remote.recorder import RemoteRecorder
+        from .remote.registry import TOKEN_ENV
+
+        return RemoteRecorder(server, run_id, config_name, execution_mode, safety_level, user_id,
+                              token=os.environ.get(TOKEN_ENV) or None, expected_outputs=expected_outputs)
+    return LivePipelineRecorder(run_id, config_name, execution_mode, safety_level, user_id, base_path,
+                                expected_outputs=expected_outputs)
 
 
 def load_recorder(run_id: str, base_path: Store | str | os.PathLike[str] | None = None) \

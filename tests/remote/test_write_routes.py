@@ -17,7 +17,6 @@ from pipeline_recorder.http.handlers import Api
 from pipeline_recorder.http.request import Body, HeaderMap, Request
 from pipeline_recorder.http.routes import BY_NAME
 from pipeline_recorder.http.settings import Settings
-from pipeline_recorder.idempotency import FolderIdempotency
 from pipeline_recorder.leases import lease_record, writing_as
 from pipeline_recorder.recorder import LivePipelineRecorder
 from pipeline_recorder.stores import open_store
@@ -205,8 +204,7 @@ def test_a_retry_after_a_stopped_first_call_finds_the_entity_it_committed(tmp_pa
     run_id = str(uuid.uuid4())
     rec = LivePipelineRecorder(run_id, "c", "eco", "kids", base_path=tmp_path)
     rec.save_entity("input", "earlier entity of the same type")
-    records = FolderIdempotency()
-    with records.claim(rec.run_folder, "lost-answer", _entity_fingerprint(run_id)) as claim:
+    with store.idempotency().claim(run_id, "lost-answer", _entity_fingerprint(run_id)) as claim:
         claim.begin({"after": rec.last_sequence(), "type": "input", "metadata": {}})
         with writing_as(lease_record("w")):
             rec.save_entity("input", "the content")

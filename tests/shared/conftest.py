@@ -6,8 +6,10 @@ credentials set, the client never asks a cloud metadata service for some)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from shared_helpers import Replica, serving_replicas
 
 from pipeline_recorder.stores.shared import SharedStore
 from shared_backend import environment, servers
@@ -47,3 +49,10 @@ def shared(store_url: str, database_url: str) -> Iterator[SharedStore]:
         store.close()
 
 
+
+
+@pytest.fixture
+def replicas(store_url: str, database_url: str, tmp_path: Path) -> Iterator[list[Replica]]:
+    """Three `serve` replicas on the test's bucket and database."""
+    with serving_replicas(store_url, database_url, tmp_path) as started:
+        yield started

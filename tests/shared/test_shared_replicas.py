@@ -4,64 +4,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+from shared_helpers import Replica
 
 from pipeline_recorder import LivePipelineRecorder
 from pipeline_recorder.naming import new_run_id
 from pipeline_recorder.stores.shared import SharedStore
-from support import free_port, wait_until
+from support import wait_until
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "http"))
 from http_sse import SSEReader
-
-
-@dataclass
-class Replica:
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/pipeline/runs", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-@pytest.fixture
-def replicas(store_url: str, database_url: str, tmp_path: Path) -> Iterator[list[Replica]]:
-    started: list[Replica] = []
-    try:
-        for n in range(3):
-            port = free_port()
-            log = open(tmp_path / f"replica-{n}.log", "wb")  # noqa: SIM115 -- the replica's log, open while it runs
-            process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline_recorder.cli", "serve", "--port", str(port), "--store", store_url,
-                 "--database", database_url, "--base-path", str(tmp_path / "unused-folder")],
-                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-            log.close()
-            started.append(Replica(f"http://127.0.0.1:{port}", process))
-        for replica in started:
-            wait_until(lambda r=replica: r.process.poll() is None and _answers(r.url), 60, f"{replica.url} to serve")
-        yield started
-    finally:
-        for replica in started:
-            replica.process.send_signal(signal.SIGTERM)
-        for replica in started:
-            try:
-                replica.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                replica.process.kill()
-                replica.process.wait()
 
 
 def test_a_client_sending_each_request_to_another_replica_sees_one_consistent_run(

@@ -1,18 +1,19 @@
-"""``run`` without a server: the pipeline runs in a thread of this process, and the terminal follows its run folder
-exactly as ``watch`` does, so both show the same thing. Ctrl-C asks the pipeline to stop at the next stage
-boundary (the run ends ``cancelled``); a second Ctrl-C leaves at once."""
+"""``run`` in this process: the pipeline runs in a thread, recorded into a store (a folder, ``--store URL``) or
+through a recorder server (``--here`` with a server), and the terminal follows the run exactly as ``watch`` does
+(the store's change feed, or the server's events), so both show the same thing. Ctrl-C asks the pipeline to stop
+at the next stage boundary (the run ends ``cancelled``); a second Ctrl-C leaves at once."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ..events import follow_sync
+from ..events import Event
 from ..naming import new_run_id
 from ..runner.configs import ConfigCatalog
 from ..runner.pipeline import RunEvent, RunOutcome, run_pipeline, validate_run_settings
-from ..stores.folder import FolderStore
+from ..stores.base import Store
 from .display import console, show_events
 
 
@@ -38,16 +39,16 @@ class _Worker(threading.Thread):
             self.started_run.set()
 
 
-def run_locally(config_name: str, input_text: str, mode: str, safety: str, user: str, base_path: Path,
-                config_dirs: Sequence[Path]) -> tuple[str, str | None, Path]:
-    """Run the pipeline here while showing its progress; returns (run id, final status, run folder)."""
+def run_locally(config_name: str, input_text: str, mode: str, safety: str, user: str, store: Store,
+                config_dirs: Sequence[Path], follow: Callable[[str], Iterator[Event]]) -> tuple[str, str | None]:
+    """Run the pipeline here, recorded into ``store`` (or through the server of PIPELINE_RECORDER_SERVER, when
+    set), while showing its progress from ``follow(run_id)`` (the run's events); returns (run id, final status)."""
     config = ConfigCatalog(config_dirs).get(config_name)
     validate_run_settings(mode, safety, input_text)  # bad settings: an error, and no run is recorded
-    store = FolderStore(base_path)
     run_id = new_run_id()  # made once, here: the pipeline records under this id and we follow the same one
     cancel = threading.Event()
     worker = _Worker(config=config, input_text=input_text, execution_mode=mode, safety_level=safety,
-                     base_path=store.base_path, user_id=user, run_id=run_id, cancel_event=cancel)
+                     base_path=store, user_id=user, run_id=run_id, cancel_event=cancel)
     worker.start()
     out = console()
     status: str | None = None
@@ -57,7 +58,7 @@ def run_locally(config_name: str, input_text: str, mode: str, safety: str, user:
             if worker.error is not None:
                 raise worker.error
             out.print(f"run {run_id} started", highlight=False)
-            status = show_events((e for e in follow_sync(store, run_id) if e.id is not None), out)
+            status = show_events(follow(run_id), out)
             break
         except KeyboardInterrupt:
             if cancel.is_set():
@@ -71,4 +72,4 @@ def run_locally(config_name: str, input_text: str, mode: str, safety: str, user:
     assert outcome is not None
     if outcome.error and outcome.status != "completed":
         out.print(f"reason: {outcome.error}", highlight=False)
-    return run_id, status or outcome.status, outcome.run_folder
+    return run_id, status or outcome.status

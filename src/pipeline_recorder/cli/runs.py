@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +13,9 @@ import typer
 from ..errors import ValidationError
 from ..events import Event, follow_sync
 from ..ops.listing import resolve_run_id, where_label
+from ..registry import SERVER_ENV
+from ..remote.registry import TOKEN_ENV
 from ..stores.base import Store
-from ..stores.folder import FolderStore
 from . import app
 from .display import console, show_events, styled_status
 from .exit_codes import ExitCode, for_status, reported
@@ -48,6 +50,15 @@ def _print_reason(client: ServerClient, run_id: str, status: str | None) -> None
         reason = client.status(run_id).get("status_reason")
         if reason:
             console().print(f"reason: {reason}", highlight=False)
+
+
+def _server_result(client: ServerClient, run_id: str, status: str | None) -> str:
+    """Print why a run on a server did not complete and its result; where it is."""
+    _print_reason(client, run_id, status)
+    if status is not None:
+        _print_result(client.status(run_id), lambda name: client.text_entity(run_id, name),
+                      lambda name: client.file_url(run_id, name))
+    return f"status: {client.url}/api/pipeline/{run_id}/status"
 
 
 def _print_result(doc: dict[str, Any], read_text: Callable[[str], str], locate: Callable[[str], str]) -> None:
@@ -125,13 +136,20 @@ def run(
                                         help="Safety level: kids, youth, adult or off.")] = "kids",
     user: Annotated[str, typer.Option("--user", metavar="USER", help="User id recorded with the run.")] = "anonymous",
     base_path: BasePath = Path("."),
+    store_url: StoreUrl = None,
+    database: DatabaseUrl = None,
     configs: ConfigDirs = None,
     server: Server = None,
     token: Token = None,
+    here: Annotated[bool, typer.Option(
+        "--here", help="Run the pipeline in this process (with this machine's backends) also when a server is "
+                       "named: the run is then recorded through that server, as by a worker that shares no store "
+                       "with it.")] = False,
 ) -> None:
     """Run a pipeline and record it, with a live progress bar; prints the output, the run id and where it is.
 
-    With --server URL the server runs it, and its events are followed.
+    With --server URL the server runs it, and its events are followed; with --here as well, it runs here and is
+    recorded through the server.
     Exit code: 0 completed, 10 failed, 11 blocked, 12 cancelled (see docs/CLI.md).
 
     Example: pipeline-recorder run stillepost "Ein kleiner Hund spielt im Garten" --mode eco --safety kids
@@ -145,23 +163,29 @@ def run(
         if not input_text.strip():
             raise ValidationError("TEXT must not be empty: give the input text after CONFIG")
         validate_run_settings(mode, safety, input_text)  # the runner's own rules, also before asking a server
-        if server is not None:
+        from .local_run import run_locally
+
+        if server is not None and not here:
             with ServerClient(server, token) as client:
                 answer = client.execute(config, input_text, mode, safety, user)
                 run_id = str(answer["run_id"])
                 console().print(f"run {run_id} started on {client.url}", highlight=False)
                 status = show_events(client.events(run_id), console())
-                where = f"status: {client.url}/api/pipeline/{run_id}/status"
-                _print_reason(client, run_id, status)
-                if status is not None:
-                    _print_result(client.status(run_id), lambda name: client.text_entity(run_id, name),
-                                  lambda name: client.file_url(run_id, name))
+                where = _server_result(client, run_id, status)
+        elif server is not None:
+            # The runner records through the server named by PIPELINE_RECORDER_SERVER (registry.open_recorder).
+            os.environ[SERVER_ENV] = server
+            if token:
+                os.environ[TOKEN_ENV] = token
+            with ServerClient(server, token) as client:
+                unused = open_cli_store(base_path, None, None)  # the runner records remotely, not here
+                run_id, status = run_locally(config, input_text, mode, safety, user, unused, configs or [],
+                                             client.events)
+                where = _server_result(client, run_id, status)
         else:
-            from .local_run import run_locally
-
-            store = FolderStore(base_path)
-            run_id, status, folder = run_locally(config, input_text, mode, safety, user, store.base_path,
-                                                 configs or [])
-            where = f"folder: {folder}"
-            _local_result(store, run_id)
+            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+                run_id, status = run_locally(config, input_text, mode, safety, user, store, configs or [],
+                                             lambda run_id: _store_events(store, run_id))
+                where = f"{where_label(store, run_id)}: {store.location(run_id)}"
+                _local_result(store, run_id)
     _finish(run_id, status, where)

@@ -58,7 +58,7 @@ class Api:
         self.documents = Documents(self.store)
         self.guard = Guard(settings)
         self.pages = Pages()
-        self.runner = RunnerLink(settings)
+        self.runner = RunnerLink(settings, self.store)  # the runner records into the store served
         self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
         self._index: RunListing | None = None

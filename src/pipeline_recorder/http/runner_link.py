@@ -30,6 +30,7 @@ class RunOutcomeLike(Protocol):
     error_stage: int | None
     error_type: str | None
     safety: Mapping[str, Any] | None
+    server: str | None  # the recorder server that holds the run (a worker recording remotely), else None
 
 
 class PipelineServiceLike(Protocol):
@@ -53,9 +54,14 @@ def run_urls(run_id: str, root: str = "") -> dict[str, str]:
 
 
 def outcome_answer(outcome: RunOutcomeLike, root: str = "") -> tuple[int, dict[str, Any]]:
-    """The status code and JSON body that report a run outcome of the execute route."""
+    """The status code and JSON body that report a run outcome of the execute route. A run recorded through
+    another server (this one a worker) is read there: its URLs, but the cancel URL, are that server's."""
+    urls = run_urls(outcome.run_id, root)
+    if outcome.server is not None:
+        urls = {**run_urls(outcome.run_id, outcome.server), "cancel_url": urls["cancel_url"]}
+        root = outcome.server
     body: dict[str, Any] = {"status": BODY_STATUS_BY_OUTCOME.get(outcome.status, "error"), "run_id": outcome.run_id,
-                            "config_name": outcome.config_name, **run_urls(outcome.run_id, root)}
+                            "config_name": outcome.config_name, **urls}
     if outcome.status == "running":
         return 202, body
     body.update({"run_status": outcome.status, "final_output": outcome.final_output})
@@ -74,8 +80,9 @@ def outcome_answer(outcome: RunOutcomeLike, root: str = "") -> tuple[int, dict[s
 class RunnerLink:
     """Creates the pipeline service on first use (one per server) and shuts it down with the server."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
+        self.store = store  # the server's store, which the runner records into (else the folder at base_path)
         self._lock = threading.Lock()
         self._service: PipelineServiceLike | None = None
         self._closed = False
@@ -91,8 +98,8 @@ class RunnerLink:
                     raise UnavailableError(f"the pipeline runner is not available in this installation: {exc}") \
                         from exc
                 self._service = cast(PipelineServiceLike, module.PipelineService(
-                    self.settings.base_path, config_dirs=self.settings.config_dirs, workers=self.settings.workers,
-                    min_safety_level=self.settings.min_safety_level))
+                    self.store or self.settings.base_path, config_dirs=self.settings.config_dirs,
+                    workers=self.settings.workers, min_safety_level=self.settings.min_safety_level))
             return self._service
 
     def zip_export(self, store: Store, run_id: str) -> Iterator[bytes]:

@@ -15,10 +15,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-from ..idempotency import Claim, FolderIdempotency, entity_committed
+from ..errors import RecorderError
+from ..idempotency import Claim, IdempotencyLedger, entity_committed
 from ..leases import committed_key, lease_record, writing_as
 from ..recorder import LivePipelineRecorder
 from .bodies import LimitedReader
@@ -44,17 +44,17 @@ def run_id_for_key(key: str) -> str:
 class Replays:
     """The idempotency of one server's write routes."""
 
-    def __init__(self) -> None:
-        self.records = FolderIdempotency()
+    def __init__(self, records: IdempotencyLedger) -> None:
+        self.records = records  # the store's (Store.idempotency()): a retry through any of its processes finds them
 
-    def answer(self, request: Request, folder: Path, fingerprint: str,
+    def answer(self, request: Request, run_id: str, fingerprint: str,
                act: Callable[[Any], tuple[int, Any]]) -> Response:
         """Run ``act(claim)`` once per Idempotency-Key (plainly when the request has none) and answer as it did."""
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             status, body = act(None)
             return json_response(status, body)
-        with self.records.claim(folder, key, fingerprint) as claim:
+        with self.records.claim(run_id, key, fingerprint) as claim:
             if claim.answer is not None:
                 return json_response(claim.answer.status, claim.answer.body, {REPLAYED_HEADER: "true"})
             status, body = act(claim)
@@ -104,12 +104,12 @@ class Replays:
         if not candidates:
             return None
         if isinstance(content, LimitedReader):
-            sha = content.hash_ahead(recorder.run_folder)
+            sha = content.hash_ahead(recorder.store.local_folder(recorder.run_id))
         elif isinstance(content, str):
             sha = hashlib.sha256(content.encode()).hexdigest()
         else:
             for record in candidates:
-                if json_file(recorder.run_folder / record["filename"]) == content:
+                if json_entity(recorder, record) == content:
                     return record
             return None
         return next((record for record in candidates if record.get("sha256") == sha), None)
@@ -119,15 +119,17 @@ class Replays:
             -> dict[str, Any] | None:
         """The ``error`` entity a stopped earlier call with this key committed with the fields ``wanted``."""
         for record in entity_committed(recorder.get_entities("error"), intent):
-            value = json_file(recorder.run_folder / record["filename"])
+            value = json_entity(recorder, record)
             if isinstance(value, dict) and {key: value.get(key) for key in wanted} == wanted:
                 return record
         return None
 
 
-def json_file(path: Path) -> Any:
+def json_entity(recorder: LivePipelineRecorder, record: dict[str, Any]) -> Any:
+    """A stored JSON entity's value, read through the store (None when it cannot be read or parsed)."""
     try:
-        with open(path, "rb") as f:
+        entity = recorder.store.open_entity(recorder.run_id, record)
+        with entity.file as f:
             return json.loads(f.read())
-    except (OSError, ValueError):
+    except (RecorderError, OSError, ValueError):
         return None

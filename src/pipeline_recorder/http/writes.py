@@ -70,7 +70,7 @@ class Writes:
         self.lease_seconds = lease_seconds
         self._renewed: OrderedDict[tuple[str, str], float] = OrderedDict()  # (run, writer) -> when, monotonic
         self._renew_lock = threading.Lock()
-        self.replays = Replays()
+        self.replays = Replays(store.idempotency())  # the store's records: any process of the store finds them
         # This server's own live recorders: two apps in one process never share them (nor the default registry
         # of get_recorder, which is the library's).
         self.registry = RecorderRegistry()
@@ -158,7 +158,7 @@ class Writes:
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
                       "lease_seconds": self.lease_seconds}
             code = 200 if existed else 201
-            return self.replays.answer(request, recorder.run_folder, request_fingerprint("create", run_id, body),
+            return self.replays.answer(request, run_id, request_fingerprint("create", run_id, body),
                                     lambda _: (code, answer))
 
         return self._run(request, handle)
@@ -175,7 +175,7 @@ class Writes:
                 recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
                 return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
 
-            return self.replays.answer(request, recorder.run_folder, request_fingerprint("state", run_id, body), act)
+            return self.replays.answer(request, run_id, request_fingerprint("state", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -197,7 +197,7 @@ class Writes:
                                                                    or ANONYMOUS_WRITER))
                 return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
 
-            return self.replays.answer(request, recorder.run_folder, request_fingerprint("finish", run_id, body), act)
+            return self.replays.answer(request, run_id, request_fingerprint("finish", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -243,7 +243,7 @@ class Writes:
                                                    body.get("message"), details)  # type: ignore[arg-type]
                 return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
 
-            return self.replays.answer(request, recorder.run_folder, request_fingerprint("error", run_id, body), act)
+            return self.replays.answer(request, run_id, request_fingerprint("error", run_id, body), act)
 
         return self._run(request, handle)
 
@@ -272,7 +272,7 @@ class Writes:
                     filename = recorder.save_entity(entity_type, content, meta)
                 return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
 
-            return self.replays.answer(request, recorder.run_folder, fingerprint, act)
+            return self.replays.answer(request, run_id, fingerprint, act)
 
         return self._run(request, handle)
 

@@ -305,6 +305,10 @@ class RemoteRecorder(RunEndings):
         """The URL of the latest entity of ``entity_type`` on the server."""
         return f"{self.server_url}{self._run_path('entity/' + quote(validate_entity_type(entity_type)))}"
 
+    def get_status_url(self) -> str:
+        """The URL of the run's status on the server (where the run is, for people)."""
+        return f"{self.server_url}{self._run_path('status')}"
+
     def __enter__(self) -> RemoteRecorder:
         return self
 

@@ -23,18 +23,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RecorderError
 from ..formats import ALLOWED_FORMATS
 from ..naming import new_run_id
 from ..recorder import LivePipelineRecorder
+from ..registry import open_recorder
+from ..stores import Store
 from .backends.embedded import digest
 from .backends.protocol import MediaRequest
 from .backends.selection import Backends, select_backends
 from .configs import MAX_PACE_MS, ConfigCatalog, PipelineConfig
 from .errors import BackendError, InvalidRequestError
 from .safety import SAFETY_LEVELS, SHIPPED_TERMS, TermLists, Verdict, check_level, parse_judgement
+
+if TYPE_CHECKING:
+    from ..remote.recorder import RemoteRecorder
 from .stages import (
     INTERCEPTION,
     MEDIA_GENERATION,
@@ -78,13 +83,16 @@ class RunOutcome:
     run_id: str
     status: str
     config_name: str
-    run_folder: Path
+    run_folder: Path | None  # None when the run is not kept in a folder of this machine (see ``location``)
     final_output: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     error_stage: int | None = None
     error_type: str | None = None
     safety: dict[str, Any] | None = None
+    location: str = ""  # where the run is recorded, for people: its folder, object URL or server URL
+    # The recorder server that holds the run when it was recorded remotely (PIPELINE_RECORDER_SERVER), else None.
+    server: str | None = None
 
 
 class _Cancelled(Exception):
@@ -132,7 +140,7 @@ def validate_run_settings(execution_mode: object, safety_level: object, input_te
 class _Run:
     """The state of one run while it executes: its recorder, where it is, and who listens."""
 
-    def __init__(self, recorder: LivePipelineRecorder, cancel_event: threading.Event | None,
+    def __init__(self, recorder: LivePipelineRecorder | RemoteRecorder, cancel_event: threading.Event | None,
                  progress: ProgressCallback | None, pace_ms: int = 0, pause: Pause | None = None) -> None:
         self.recorder = recorder
         self.cancel_event = cancel_event
@@ -198,7 +206,7 @@ def run_pipeline(
     execution_mode: str,
     safety_level: str,
     *,
-    base_path: str | os.PathLike[str] | None,
+    base_path: Store | str | os.PathLike[str] | None,
     user_id: str = "anonymous",
     run_id: str | None = None,
     cancel_event: threading.Event | None = None,
@@ -211,7 +219,9 @@ def run_pipeline(
     """Run one pipeline from stage 0 to 4 and record it; returns how it ended (never raises for a stage failure).
 
     ``config`` is a PipelineConfig or the name of a shipped config. The run id is ``run_id`` or a new UUID, made
-    once here; it names the run folder and is the only id of the run. ``pace_ms`` (default: the config's) pauses
+    once here; it names the run folder and is the only id of the run. The run is recorded into ``base_path``'s
+    store (a folder, a store URL such as ``s3://...``, or a Store), or through the recorder server of
+    ``PIPELINE_RECORDER_SERVER`` when that is set. ``pace_ms`` (default: the config's) pauses
     after each entity. Bad arguments raise ValidationError before anything is written.
     """
     if isinstance(config, str):
@@ -221,10 +231,11 @@ def run_pipeline(
     if not isinstance(pace, int) or isinstance(pace, bool) or not 0 <= pace <= MAX_PACE_MS:
         raise InvalidRequestError(f"pace_ms must be an integer from 0 to {MAX_PACE_MS}, got {describe(pace)}")
     run_id = run_id or new_run_id()
-    recorder = LivePipelineRecorder(run_id, config.name, execution_mode, safety_level, user_id, base_path,
-                                    expected_outputs=config.expected_outputs())
+    # Recorded remotely when PIPELINE_RECORDER_SERVER names a recorder server, else into base_path's store.
+    recorder = open_recorder(run_id, config.name, execution_mode, safety_level, user_id, base_path,
+                             expected_outputs=config.expected_outputs())
     run = _Run(recorder, cancel_event, progress, pace, pause)
-    outcome = RunOutcome(run_id, "running", config.name, recorder.run_folder)
+    outcome = started_outcome(recorder, config.name)
     try:
         _execute(run, config, input_text, execution_mode, safety_level, backends, term_lists, outcome)
     except _Cancelled:
@@ -247,6 +258,16 @@ def run_pipeline(
             _close(run.backends)  # we made them, we close them; callers' backends stay theirs
         recorder.close()
     return outcome
+
+
+def started_outcome(recorder: LivePipelineRecorder | RemoteRecorder, config_name: str) -> RunOutcome:
+    """The outcome of a run that has begun, saying where it is recorded."""
+    if isinstance(recorder, LivePipelineRecorder):
+        store = recorder.store
+        return RunOutcome(recorder.run_id, "running", config_name, store.local_folder(recorder.run_id),
+                          location=store.location(recorder.run_id))
+    return RunOutcome(recorder.run_id, "running", config_name, None, location=recorder.get_status_url(),
+                      server=recorder.server_url)
 
 
 def _fail(run: _Run, outcome: RunOutcome, status: str, error_type: str, message: str,

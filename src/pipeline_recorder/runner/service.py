@@ -18,6 +18,7 @@ however busy the workers are.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -25,16 +26,20 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QueueFullError, RecorderError, ServiceClosedError, ValidationError
 from ..naming import new_run_id, validate_run_id
 from ..recorder import LivePipelineRecorder
-from ..stores.folder import FolderStore
+from ..registry import open_recorder
+from ..stores import Store, store_for
 from .backends.selection import Backends
 from .configs import ConfigCatalog
-from .pipeline import RunOutcome, run_pipeline
+from .pipeline import RunOutcome, run_pipeline, started_outcome
 from .request import ExecuteRequest, allowed_levels, parse_execute_body
+
+if TYPE_CHECKING:
+    from ..remote.recorder import RemoteRecorder
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +62,26 @@ class _Job:
     created: bool = False  # its run folder exists (submit made it)
     end_reason: str = ""  # why it ended before it started
     outcome: RunOutcome | None = None
+    started: RunOutcome | None = None  # the running outcome, saying where the run is recorded (submit made it)
+
+    def ended(self, status: str, error: str | None = None, error_stage: int | None = None,
+              error_type: str | None = None) -> RunOutcome:
+        """An outcome of this job's run, saying where it is recorded (as submit found it)."""
+        assert self.started is not None
+        return dataclasses.replace(self.started, status=status, error=error, error_stage=error_stage,
+                                   error_type=error_type)
 
 
 class PipelineService:
     """A bounded pool of worker threads running pipelines; ``queue_size`` runs may wait for a free worker.
 
     ``min_safety_level`` is the least strict level a request may ask for (``"off"``: any; ``"adult"`` refuses
-    ``off``); ``max_wait_seconds`` bounds how long ``execute`` waits for a run.
+    ``off``); ``max_wait_seconds`` bounds how long ``execute`` waits for a run. Runs are recorded into
+    ``base_path``'s store (a folder, a store URL such as ``s3://...``, or a Store), or, when
+    ``PIPELINE_RECORDER_SERVER`` is set, through that recorder server (a worker that shares no store with it).
     """
 
-    def __init__(self, base_path: str | os.PathLike[str] | None, config_dirs: Iterable[str | Path] = (),
+    def __init__(self, base_path: Store | str | os.PathLike[str] | None, config_dirs: Iterable[str | Path] = (),
                  workers: int = 2, queue_size: int = 32, *, backends: Backends | None = None,
                  min_safety_level: str = "off", max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
         if workers < 1 or queue_size < 1:
@@ -74,8 +89,7 @@ class PipelineService:
         if not 0 <= max_wait_seconds <= 3600:
             raise ValidationError(f"max_wait_seconds must be from 0 to 3600, got {max_wait_seconds}")
         allowed_levels(min_safety_level)  # a ValidationError naming the accepted levels
-        self.store = FolderStore(base_path)
-        self.base_path = self.store.base_path
+        self.store = store_for(base_path)
         self.catalog = ConfigCatalog(config_dirs)
         self.min_safety_level = min_safety_level
         self.max_wait_seconds = max_wait_seconds
@@ -108,9 +122,9 @@ class PipelineService:
             self._jobs[job.run_id] = job  # known at once, so a cancel that comes now finds it
         try:
             # The run exists now, so its status URL answers at once, before a worker picks it up.
-            LivePipelineRecorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
-                                 request.user_id, self.base_path,
-                                 expected_outputs=request.config.expected_outputs()).close()
+            recorder = self._recorder(job)
+            job.started = started_outcome(recorder, request.config.name)
+            recorder.close()
         except BaseException:
             with self._lock:
                 if job.state == WAITING:
@@ -138,7 +152,13 @@ class PipelineService:
         job = self.submit(body)
         if job.request.wait and job.done.wait(self.max_wait_seconds) and job.outcome is not None:
             return job.outcome
-        return RunOutcome(job.run_id, "running", job.request.config.name, self.store.run_folder(job.run_id))
+        return job.ended("running")
+
+    def _recorder(self, job: _Job) -> LivePipelineRecorder | RemoteRecorder:
+        """A recorder of the job's run (creating it, or attaching to it with the same settings)."""
+        request = job.request
+        return open_recorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
+                             request.user_id, self.store, expected_outputs=request.config.expected_outputs())
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         """Ask a run to stop at its next stage boundary (at once if it has not started). RunNotFoundError if no run
@@ -166,10 +186,9 @@ class PipelineService:
     def _end_unstarted(self, job: _Job) -> None:
         """Record that a run which never started was cancelled (called outside the lock)."""
         reason = job.end_reason
-        outcome = RunOutcome(job.run_id, "cancelled", job.request.config.name, self.store.run_folder(job.run_id),
-                             error=reason, error_stage=0, error_type="cancelled")
+        outcome = job.ended("cancelled", error=reason, error_stage=0, error_type="cancelled")
         try:
-            recorder = LivePipelineRecorder.open(job.run_id, self.base_path)
+            recorder = self._recorder(job)
             recorder.save_error(0, "cancelled", reason, {"stage_name": "pipeline_starting"})
             recorder.mark_cancelled(reason)
             recorder.close()
@@ -197,13 +216,12 @@ class PipelineService:
             request = job.request
             try:
                 outcome = run_pipeline(request.config, request.input_text, request.execution_mode,
-                                       request.safety_level, base_path=self.base_path, user_id=request.user_id,
+                                       request.safety_level, base_path=self.store, user_id=request.user_id,
                                        run_id=job.run_id, cancel_event=job.cancel_event, backends=self._backends,
                                        pace_ms=request.pace_ms)
             except Exception as exc:  # run_pipeline records stage failures itself; this is the last guard
                 log.exception("run %s could not be executed", job.run_id)
-                outcome = RunOutcome(job.run_id, "failed", request.config.name, self.store.run_folder(job.run_id),
-                                     error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
+                outcome = job.ended("failed", error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
             self._finish(job, outcome)
 
     def shutdown(self, timeout: float | None = 30.0) -> None:

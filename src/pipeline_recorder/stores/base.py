@@ -20,6 +20,7 @@ What a store provides, and what each part relies on:
 - Liveness: ``renew_lease`` / ``release_lease`` / ``leases`` for writers that are not processes of this machine;
   ``apply_liveness`` judges a run: one with any lease by its leases (running with every lease expired reads
   ``interrupted``), one without by its writer processes (``liveness.py``).
+- ``idempotency()``: the records of keyed writes, one call per key at a time (``idempotency.py``).
 
 >>> store = open_store(".")                                   # doctest: +SKIP
 >>> store.run_exists(run_id)                                  # doctest: +SKIP
@@ -40,6 +41,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 from .. import runformat
 from ..doccache import VersionCache
 from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
+from ..idempotency import IdempotencyLedger
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
 
@@ -288,6 +290,13 @@ class Store(abc.ABC):
         if doc.get("status") == runformat.RUNNING and not self.is_live(run_id, doc):
             doc["status"] = runformat.INTERRUPTED
         return doc
+
+    # -- idempotency (dist) ---------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def idempotency(self) -> IdempotencyLedger:
+        """The store's records of keyed writes (``Idempotency-Key``): a retry through any process that opens the
+        store gets the first call's answer, also while that call runs and after a restart."""
 
     def close(self) -> None:  # noqa: B027 -- a store without resources has nothing to close
         """Release what the store holds (watchers, connections)."""

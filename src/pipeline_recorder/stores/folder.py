@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ..atomic import fsync_dir, replace_atomically
 from ..document import MetadataDocument
 from ..errors import CorruptRunError, RecorderError, RunNotFoundError
+from ..idempotency import FolderIdempotency
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
 from . import folder_files
@@ -74,6 +75,7 @@ class FolderStore(Store):
         self.watches = WatchHub()
         self._index: RunIndex | None = None
         self._index_lock = threading.Lock()
+        self._idempotency = FolderIdempotency(self.run_folder)
 
     def __repr__(self) -> str:
         return f"FolderStore({self.url!r})"
@@ -248,6 +250,10 @@ class FolderStore(Store):
     def release_lease(self, run_id: str, holder: str) -> None:
         now = time.time()
         self._change_leases(run_id, lambda leases: leases.__setitem__(str(holder), min(leases.get(holder, now), now)))
+
+    def idempotency(self) -> FolderIdempotency:
+        """Records of keyed writes in each run folder's hidden ``.idempotency/`` (removed with the run)."""
+        return self._idempotency
 
     def close(self) -> None:
         self.watches.close()

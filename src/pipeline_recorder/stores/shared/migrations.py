@@ -79,6 +79,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
+    Migration(2, "idempotency records of keyed writes (dist)", """
+        -- What a write with an Idempotency-Key answered (or, while it ran, meant to commit), so that a retry
+        -- through any replica gets the same answer. The key itself is not stored, only its sha256.
+        CREATE TABLE idempotency_records (
+            run_id text NOT NULL REFERENCES runs ON DELETE CASCADE,
+            key_digest text NOT NULL,
+            fingerprint text NOT NULL,
+            intent text,
+            status integer,
+            body text,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (run_id, key_digest)
+        );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

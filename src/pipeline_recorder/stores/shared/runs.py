@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ class Entry:
 
     lock: threading.RLock = field(default_factory=threading.RLock)
     doc: MetadataDocument | None = None
+    # The liveness of the run's leases as the last read of its row found it (the database's clock): True while one
+    # lasts, False when all ended, None when it has none; and when that read was (monotonic seconds).
+    leased: bool | None = None
+    leased_at: float = float("-inf")
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,11 @@ class SharedRuns:
         ``entry.lock``. RunNotFoundError, CorruptRunError."""
         known = entry.doc.entities[-1]["sequence"] if entry.doc is not None and entry.doc.entities else 0
         for after in (known, 0) if known else (0,):
+            # The leases' verdict comes with the row, so that judging a running run costs no second round trip.
             read = """SELECT r.header, r.revision, r.entity_count, r.metadata_etag,
                              ARRAY(SELECT e.record FROM entities e WHERE e.run_id = r.run_id AND e.sequence > %s
-                                   ORDER BY e.sequence)
+                                   ORDER BY e.sequence),
+                             r.lease_expires_at > now()
                       FROM runs r WHERE r.run_id = %s"""
             if lock:
                 # The lock first, then the read in a statement of its own: a statement that waited for a row
@@ -104,7 +111,8 @@ class SharedRuns:
             if row is None:
                 entry.doc = None
                 raise RunNotFoundError(f"run {run_id!r} not found in the shared store")
-            header_text, revision, count, etag, records = row
+            header_text, revision, count, etag, records, leased = row
+            entry.leased, entry.leased_at = leased, time.monotonic()
             try:
                 doc = entry.doc if after else MetadataDocument({}, [])
                 if doc is None or len(doc.entities) + len(records) != count:
@@ -203,6 +211,7 @@ class SharedRuns:
     def release_lease(self, conn: psycopg.Connection[Any], run_id: str, holder: str) -> None:
         """``holder``'s lease ends now; it is kept, expired, so that a run left running reads interrupted."""
         self._lock_row(conn, run_id)
+        self._forget_verdict(run_id)
         conn.execute("UPDATE leases SET expires_at = least(expires_at, now()) WHERE run_id = %s AND writer_id = %s",
                      (run_id, holder))
         self._sync_lease_end(conn, run_id)
@@ -212,7 +221,15 @@ class SharedRuns:
         if conn.execute("SELECT 1 FROM runs WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone() is None:
             raise RunNotFoundError(f"run {run_id!r} not found in the shared store")
 
+    def _forget_verdict(self, run_id: str) -> None:
+        """A lease changes: the verdict of the last read no longer stands (the next judgement asks again)."""
+        with self._entries_lock:
+            entry = self._entries.get(run_id)
+        if entry is not None:
+            entry.leased_at = float("-inf")
+
     def _lease_statements(self, conn: psycopg.Connection[Any], run_id: str, holder: str, ttl: float) -> None:
+        self._forget_verdict(run_id)
         conn.execute("""INSERT INTO leases (run_id, writer_id, expires_at)
                         VALUES (%s, %s, now() + make_interval(secs => %s))
                         ON CONFLICT (run_id, writer_id) DO UPDATE SET expires_at = excluded.expires_at""",
@@ -225,6 +242,15 @@ class SharedRuns:
         conn.execute("""UPDATE runs SET lease_expires_at = (SELECT max(expires_at) FROM leases
                                                              WHERE leases.run_id = runs.run_id)
                         WHERE run_id = %s""", (run_id,))
+
+    def lease_verdict(self, run_id: str, within: float) -> tuple[bool, bool | None]:
+        """(known, verdict): the leases' verdict of the last read of the run's row, if it is at most ``within``
+        seconds old (else known is False)."""
+        with self._entries_lock:
+            entry = self._entries.get(run_id)
+        if entry is None or time.monotonic() - entry.leased_at > within:
+            return False, None
+        return True, entry.leased
 
     def leases(self, run_id: str) -> dict[str, float]:
         with self.db.connection(f"read the leases of run {run_id!r}") as conn:

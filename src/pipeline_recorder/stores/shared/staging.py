@@ -2,6 +2,10 @@
 (up to one part, 8 MiB: put under the numbered name inside the transaction in one request) or, for a larger
 stream, uploaded in parts to a hidden ``.staging-*`` object that the object store copies into place inside the
 transaction -- so a 2 GB video never sits in this process's memory, and the run stays locked only for the copy.
+
+S3 copies an object in one request only up to 5 GiB (``CopyObject``; larger needs a multipart copy, which the
+object-store client does not offer), so an entity is at most ``MAX_ENTITY_BYTES``: a larger stream is refused
+while it is read, with an InvalidContentError saying so, and nothing of it stays in the bucket.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from ..base import Content, StagedEntity
 from .objects import PART_SIZE, Bucket
 
 STAGING_PREFIX = ".staging-"
+# The largest entity: S3's limit of a single-request copy (the staged object is copied into place).
+MAX_ENTITY_BYTES = 5 * 1024**3
 
 
 class SharedStaged(StagedEntity):
@@ -58,6 +64,10 @@ def stage(bucket: Bucket, run_prefix: str, content: Content | BinaryIO, head: by
         nonlocal size
         chunk = first
         while chunk:
+            if size + len(chunk) > MAX_ENTITY_BYTES:
+                raise InvalidContentError(
+                    f"the entity is larger than {MAX_ENTITY_BYTES} bytes, the most the shared store takes (S3 "
+                    "copies an object into place in one request up to 5 GiB); nothing was stored")
             digest.update(chunk)
             size += len(chunk)
             yield chunk

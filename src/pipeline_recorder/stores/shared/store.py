@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from ...document import MetadataDocument
 from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
-from ...liveness import current_owner
+from ...liveness import current_owner, run_is_alive
 from ...naming import parse_entity_filename, validate_run_id
 from ..base import (
     DEFAULT_LEASE_SECONDS,
@@ -37,12 +37,16 @@ from ..base import (
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
 from .database import Database
+from .idempotency import SharedIdempotency
 from .leases import LeaseKeeper
 from .listing import SharedListing
 from .objects import Bucket
 from .runs import SharedRuns
 from .staging import stage
 from .transaction import SharedRunWriter
+
+# How old the leases' verdict of a run's last read may be to judge the run by it (a lease lasts 30 s by default).
+LEASE_VERDICT_SECONDS = 1.0
 
 
 class SharedEntityFile(EntityFile):
@@ -66,6 +70,7 @@ class SharedStore(Store):
         self.runs = SharedRuns(self.db, self.bucket, config.runs_prefix)
         self._leases = LeaseKeeper(self.runs)
         self._listing = SharedListing(self.db)
+        self._idempotency = SharedIdempotency(self.db)
         self._hub: ChangeHub | None = None
         self._hub_lock = threading.Lock()
         # Who writes through this store object: one lease holder per process and store (see transaction.py).
@@ -202,9 +207,22 @@ class SharedStore(Store):
     def leases(self, run_id: str) -> dict[str, float]:
         return self.runs.leases(validate_run_id(run_id))
 
+    def is_live(self, run_id: str, doc: dict[str, Any], now: float | None = None) -> bool:
+        """As every store judges it, but from the verdict the read of the run's row just brought (the database's
+        clock, no second round trip) when that read is recent: a follower or status read costs one query."""
+        if now is None:
+            known, leased = self.runs.lease_verdict(run_id, LEASE_VERDICT_SECONDS)
+            if known:
+                return run_is_alive(doc) if leased is None else leased
+        return super().is_live(run_id, doc, now)
+
+    def idempotency(self) -> SharedIdempotency:
+        return self._idempotency
+
     def close(self) -> None:
         self.closed = True
         self._leases.close()
+        self._idempotency.close()
         if self._hub is not None:
             self._hub.close()
         with contextlib.suppress(RecorderError):
