@@ -6,8 +6,24 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from .. import errors
-from ..errors import RecorderError, ValidationError
+from ..errors import (
+    BackendError,
+    CorruptRunError,
+    EntityNotFoundError,
+    NoThumbnailError,
+    QueueFullError,
+    RecorderError,
+    RemoteError,
+    RunExistsError,
+    RunFinishedError,
+    RunNotFoundError,
+    ServerUnreachableError,
+    ServiceClosedError,
+    StorageError,
+    ThumbnailRefusedError,
+    UnknownConfigError,
+    ValidationError,
+)
 from .response import Response, json_response
 
 log = logging.getLogger("pipeline_recorder.http")
@@ -28,21 +44,23 @@ METHOD_NOT_ALLOWED = "method not allowed on this route"
 
 # Most specific first; a class not listed falls to its nearest listed base.
 STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
-    (errors.QueueFullError, 429),  # the runner's errors
-    (errors.UnknownConfigError, 404),
-    (errors.ServiceClosedError, 503),
-    (errors.BackendError, 502),
+    (QueueFullError, 429),  # the runner's errors
+    (UnknownConfigError, 404),
+    (ServiceClosedError, 503),
+    (BackendError, 502),
     (BodyTooLargeError, 413),
     (ValidationError, 400),
-    (errors.RunNotFoundError, 404),
-    (errors.EntityNotFoundError, 404),
-    (errors.RunExistsError, 409),
-    (errors.RunFinishedError, 409),
-    (errors.CorruptRunError, 409),
-    (errors.StorageError, 503),
+    (RunNotFoundError, 404),
+    (EntityNotFoundError, 404),
+    (RunExistsError, 409),
+    (RunFinishedError, 409),
+    (CorruptRunError, 409),
+    (ThumbnailRefusedError, 422),  # the entity is an image, but its bytes are refused (a bomb, undecodable)
+    (NoThumbnailError, 415),  # the entity is not an image or a video
+    (StorageError, 503),
     (UnavailableError, 503),
-    (errors.ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
-    (errors.RemoteError, 502),
+    (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
+    (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated
     (OSError, 503),  # the disk failed a read: a condition of the server, not a bug
     (LookupError, 404),
@@ -70,10 +88,10 @@ def response_for(exc: BaseException) -> Response:
         log.error("unexpected error while answering a request", exc_info=exc)
         return error_response(500, "internal error; the server log has the details")
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, errors.StorageError):
+    if isinstance(exc, StorageError):
         message = exc.strerror or message
     headers = {"Retry-After": "1"} if status in (429, 503) else None
-    if isinstance(exc, OSError) and not isinstance(exc, errors.StorageError):
+    if isinstance(exc, OSError) and not isinstance(exc, StorageError):
         message = f"the store could not be read: {exc.strerror or type(exc).__name__}"  # no server paths
     elif isinstance(exc, sqlite3.Error):
         message = f"the run index cannot be used right now ({exc}); the runs themselves are intact"
