@@ -17,6 +17,8 @@ these classes to status codes in one table)::
      ├── RunNotFoundError           (also LookupError) no such run in the store
      ├── EntityNotFoundError        (also LookupError) no such entity in the run
      ├── RunExistsError             a run with that id exists with other settings
+     │    └── RunInTrashError       the id belongs to a run in the trash (restore it, or empty the trash)
+     ├── RunStillRunningError       the run is running with a live writer: it cannot be deleted yet
      ├── RunFinishedError           the run has ended; it takes no more entities or states
      ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
      ├── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
@@ -82,6 +84,17 @@ class EntityNotFoundError(RecorderError, LookupError):
 
 class RunExistsError(RecorderError):
     """A run with that id already exists with other settings."""
+
+
+# -- the trash (ops/trash.py) -------------------------------------------------------------------------------
+
+
+class RunInTrashError(RunExistsError):
+    """The run id belongs to a run in the trash: restore it, or empty the trash, before using the id again."""
+
+
+class RunStillRunningError(RecorderError):
+    """The run is running and its writer is alive: it cannot be deleted until it ends (or is interrupted)."""
 
 
 class RunFinishedError(RecorderError):

@@ -14,7 +14,7 @@ import uvicorn
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp, runner_bp, writes_bp
+from pipeline_recorder.flask import SETTINGS_KEY, pipeline_bp, runner_bp, trash_bp, writes_bp
 from pipeline_recorder.http.fastapi_app import create_app
 from pipeline_recorder.http.server import HEADER_TIMEOUT_SECONDS, server_config
 from pipeline_recorder.http.settings import Settings
@@ -62,6 +62,7 @@ def flask_app(settings: Settings) -> Flask:
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(runner_bp)
     app.register_blueprint(writes_bp)
+    app.register_blueprint(trash_bp)
     return app
 
 

@@ -42,19 +42,21 @@ def test_the_fastapi_app_has_exactly_the_routes_of_the_table(tmp_path: Path) -> 
     assert fastapi_routes(Settings(base_path=tmp_path)) == {(r.name, r.method, r.path) for r in ROUTES}
 
 
-def test_the_flask_blueprints_have_exactly_the_read_runner_and_write_routes_of_the_table(tmp_path: Path) -> None:
+def test_the_flask_blueprints_have_exactly_the_read_runner_write_and_trash_routes(tmp_path: Path) -> None:
     expected = {(r.name, r.method, flask_rule(r.path)) for r in ROUTES
-                if r.group in (Group.READ, Group.RUNNER, Group.WRITE)}
+                if r.group in (Group.READ, Group.RUNNER, Group.WRITE, Group.TRASH)}
     assert flask_routes(flask_app(Settings(base_path=tmp_path))) == expected
 
 
 def test_route_names_are_unique_and_each_names_a_handler() -> None:
     from pipeline_recorder.http.handlers import Api
+    from pipeline_recorder.http.trash_routes import TrashRoutes
     from pipeline_recorder.http.writes import Writes
 
     assert len(BY_NAME) == len(ROUTES)
     for route in ROUTES:
-        handlers = Writes if route.group is Group.WRITE else Api  # the write routes' handlers are Api.writes'
+        # the write routes' handlers are Api.writes', the trash routes' Api.trash's
+        handlers = {Group.WRITE: Writes, Group.TRASH: TrashRoutes}.get(route.group, Api)
         assert callable(getattr(handlers, route.name, None)), route.name
 
 

@@ -9,7 +9,7 @@ code   meaning
 2      usage: a bad option or argument (malformed run id, unknown status, bad duration, ...)
 3      not found: no such run, config or file
 4      refused: ``import`` refused an archive (unsafe, tampered, would overwrite a run), ``export`` would
-       overwrite a file
+       overwrite a file, ``delete`` refused a running run, ``restore`` found the id taken again
 5      server: the server given with ``--server`` could not be reached or answered with an error
 10     the run ended ``failed``
 11     the run ended ``blocked`` (a safety check stopped it)
@@ -38,6 +38,7 @@ from ..errors import (
     RecorderError,
     RunExistsError,
     RunNotFoundError,
+    RunStillRunningError,
     StorageError,
     ValidationError,
 )
@@ -81,6 +82,7 @@ def for_error(exc: BaseException) -> ExitCode:
     table: tuple[tuple[type[BaseException], ExitCode], ...] = (
         (ArchiveRefusedError, ExitCode.REFUSED),
         (RunExistsError, ExitCode.REFUSED),
+        (RunStillRunningError, ExitCode.REFUSED),
         (FileExistsError, ExitCode.REFUSED),
         (ServerError, ExitCode.SERVER),
         (httpx.HTTPError, ExitCode.SERVER),

@@ -13,12 +13,13 @@ import typer
 from rich.table import Table
 
 from ..errors import ValidationError
+from ..ops import trash
 from ..ops.archive import export_runs
 from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
-from ..ops.retention import parse_statuses, plan_gc, remove_run
+from ..ops.retention import GcPlan, parse_statuses, plan_gc, remove_run
 from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
 from ..stores.base import Store
@@ -111,21 +112,40 @@ def gc(
         "--delete", "--yes", "-y", help="Remove the runs. Without it gc only prints what would go (dry run).")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Only print what would be removed (the default).")] = False,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", help="Only runs of this kind (retention per kind, e.g. classroom).")] = None,
+    session: Annotated[str | None, typer.Option(
+        "--session", metavar="SESSION", help="Only runs of this session_id (retention per session).")] = None,
+    trash_older_than: Annotated[str, typer.Option(
+        "--trash-older-than", metavar="AGE", help="Empty the trash of runs deleted longer ago than AGE (runs "
+                                                  "`delete` moved there; 0s empties it all).")] = "7d",
     as_json: Json = False,
 ) -> None:
-    """Remove old runs (retention); a dry run unless --delete is given.
+    """Remove old runs (retention) and empty the trash; a dry run unless --delete is given.
 
     Removes the runs that match every given rule, never a run that is still running. Also finishes what an
     interrupted gc, import, run creation or entity save left behind (temp files only once their run's writers are
     gone, or after an hour untouched).
 
+    Runs deleted with `delete` stay in the trash, restorable, for --trash-older-than (7d); every gc --delete
+    deletes for good those deleted longer ago. Without a rule for runs (--older-than, --keep-last, --status) gc
+    only empties the trash and finishes leftovers.
+
+    Retention per kind or session: --kind and --session restrict every rule to those runs.
+
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
     with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
-        plan = plan_gc(store, now=datetime.now(UTC),
-                       older_than=parse_duration(older_than) if older_than is not None else None,
-                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None)
+        now = datetime.now(UTC)
+        trash_age = parse_duration(trash_older_than)
+        rules = (older_than, keep_last, status, kind, session)
+        plan = plan_gc(store, now=now, older_than=parse_duration(older_than) if older_than is not None else None,
+                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None,
+                       kind=kind, session_id=session) if any(rule is not None for rule in rules) else GcPlan()
         act = delete and not dry_run
+        # -- the trash: deleted runs past their age are deleted for good (ops/trash.py) --
+        expired = trash.expired(store, now=now, older_than=trash_age)
+        purged = trash.empty_trash(store, expired) if act else []
         leftovers = _leftovers(store, act)
         removed: list[str] = []
         kept_running: list[str] = []
@@ -141,7 +161,9 @@ def gc(
                 "runs": [{"run_id": d.run_id, "status": d.status, "timestamp": d.timestamp,
                           "config_name": d.config_name, "reason": d.reason} for d in plan.remove],
                 "removed": removed, "spared_running": [*plan.spared_running, *kept_running],
-                "unreadable": plan.unreadable, "leftovers": [str(item.path) for item in leftovers]}, indent=2))
+                "unreadable": plan.unreadable, "leftovers": [str(item.path) for item in leftovers],
+                "trash": [{"run_id": t.run_id, "trashed_at": trash.trashed_at_iso(t)} for t in expired],
+                "purged": purged}, indent=2))
         else:
             out = console()
             if plan.remove:
@@ -160,11 +182,14 @@ def gc(
             if plan.unreadable:
                 out.print(f"{len(plan.unreadable)} unreadable run(s) left alone; check them with "
                           "`pipeline-recorder verify`", highlight=False)
+            for trashed in expired:
+                out.print(f"{'deleted' if act else 'would delete'} {trashed.run_id} from the trash (deleted "
+                          f"{format_moment(trash.trashed_at_iso(trashed))})", highlight=False)
             if act:
-                out.print(f"removed {len(removed)} run(s)", highlight=False)
+                out.print(f"removed {len(removed)} run(s), emptied {len(purged)} from the trash", highlight=False)
             else:
-                out.print(f"dry run: {len(plan.remove)} run(s) would be removed; add --delete to remove them",
-                          highlight=False)
+                out.print(f"dry run: {len(plan.remove)} run(s) would be removed and {len(expired)} emptied from the "
+                          "trash; add --delete to do it", highlight=False)
 
 
 def _leftovers(store: Store, act: bool) -> list[Leftover]:

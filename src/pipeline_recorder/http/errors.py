@@ -17,6 +17,7 @@ from ..errors import (
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
+    RunStillRunningError,
     ServerUnreachableError,
     ServiceClosedError,
     StorageError,
@@ -54,6 +55,7 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (EntityNotFoundError, 404),
     (RunExistsError, 409),
     (RunFinishedError, 409),
+    (RunStillRunningError, 409),
     (CorruptRunError, 409),
     (ThumbnailRefusedError, 422),  # the entity is an image, but its bytes are refused (a bomb, undecodable)
     (NoThumbnailError, 415),  # the entity is not an image or a video

@@ -3,7 +3,8 @@
 
 - ``pipeline_bp``: the read API (status, entity, file, entities, events, export, listing);
 - ``runner_bp``: the runner's routes (configs, execute, cancel), for hosts that want pipelines run inside them;
-- ``writes_bp``: the write routes (recording from other machines: docs/REMOTE.md), for hosts that take them.
+- ``writes_bp``: the write routes (recording from other machines: docs/REMOTE.md), for hosts that take them;
+- ``trash_bp``: deleting runs into the trash and restoring them (docs/HTTP.md), for hosts that offer it.
 
 >>> from flask import Flask
 >>> from pipeline_recorder.flask import pipeline_bp, runner_bp
@@ -47,7 +48,8 @@ _MOUNTS_KEY = "pipeline_recorder.mounts"  # where the blueprints are mounted, fo
 pipeline_bp = Blueprint("pipeline_recorder", __name__)
 runner_bp = Blueprint("pipeline_recorder_runner", __name__)
 writes_bp = Blueprint("pipeline_recorder_writes", __name__)
-BLUEPRINTS = ((pipeline_bp, Group.READ), (runner_bp, Group.RUNNER), (writes_bp, Group.WRITE))
+trash_bp = Blueprint("pipeline_recorder_trash", __name__)
+BLUEPRINTS = ((pipeline_bp, Group.READ), (runner_bp, Group.RUNNER), (writes_bp, Group.WRITE), (trash_bp, Group.TRASH))
 _create_lock = threading.Lock()
 
 
@@ -155,8 +157,8 @@ def _routing_error(exc: HTTPException) -> FlaskResponse | HTTPException:
     return _blueprint_error(exc)
 
 
-_API_PREFIXES = frozenset("/".join(route.path.split("/")[:3]) + "/" for route in in_groups(Group.READ,
-                                                                                          Group.RUNNER, Group.WRITE))
+_API_PREFIXES = frozenset("/".join(route.path.split("/")[:3]) + "/" for route in in_groups(
+    Group.READ, Group.RUNNER, Group.WRITE, Group.TRASH))
 
 
 def _on_register(state: BlueprintSetupState) -> None:

@@ -32,6 +32,7 @@ from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
 from .thumbnails import serve_thumbnail
+from .trash_routes import TrashRoutes
 from .writes import Writes
 
 Query = Mapping[str, str]
@@ -63,6 +64,7 @@ class Api:
         self.runner = RunnerLink(settings, self.store)  # the runner records into the store served
         self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
+        self.trash = TrashRoutes(self.store)
         self._index: RunListing | None = None
         self.thumbnails = Thumbnails(self.store)
 
@@ -85,8 +87,8 @@ class Api:
         refused = admit(self.guard, route, request)
         if refused is not None:
             return refused
-        handler: Callable[[Request], Response] = getattr(self.writes if route.group is Group.WRITE else self,
-                                                          route.name)
+        owner = self.writes if route.group is Group.WRITE else self.trash if route.group is Group.TRASH else self
+        handler: Callable[[Request], Response] = getattr(owner, route.name)
         try:
             return handler(request)
         except Exception as exc:  # every error gets the one error body, as in answer()

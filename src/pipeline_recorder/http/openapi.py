@@ -215,6 +215,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 
 def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
     """The OpenAPI document of ``routes`` (those with ``in_schema``)."""
+    from .openapi_trash import TRASH_OPERATIONS
     from .openapi_writes import WRITE_OPERATIONS
     from .routes import Auth
 
@@ -222,7 +223,7 @@ def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
     for route in routes:
         if not route.in_schema:
             continue
-        spec = OPERATIONS[route.name] if route.name in OPERATIONS else WRITE_OPERATIONS[route.name]
+        spec = OPERATIONS.get(route.name) or WRITE_OPERATIONS.get(route.name) or TRASH_OPERATIONS[route.name]
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in route.params]
         parameters += spec["parameters"]

@@ -63,6 +63,7 @@ class Group(enum.Enum):
     READ = "read"
     RUNNER = "runner"
     WRITE = "write"
+    TRASH = "trash"  # deleting runs into the trash and restoring them (trash_routes.py; Flask: trash_bp)
     VIEWER = "viewer"  # the web viewer's pages (FastAPI only)
     META = "meta"  # the OpenAPI document and its page (FastAPI only)
 
@@ -118,6 +119,7 @@ ANY_TYPE = "*/*"
 ENTITY_BODY_CEILING = 64 * 1024**3
 _ENTITY_BODY = BodySpec(ENTITY_BODY_CEILING, (ANY_TYPE,))
 RUN = "/api/pipeline/{run_id}"
+_SELECTION_BODY = BodySpec(100_000)
 
 ROUTES: tuple[Route, ...] = (
     # -- reading runs ----------------------------------------------------------------------------------------
@@ -159,6 +161,20 @@ ROUTES: tuple[Route, ...] = (
           tag="writes", summary="End the run: completed, failed, blocked or cancelled."),
     Route("renew_lease", "POST", f"{RUN}/lease", Group.WRITE, auth=Auth.WRITE, body=_LEASE_BODY,
           pool=Pool.WRITES, tag="writes", summary="Renew the lease of the writer named in Pipeline-Writer."),
+    # -- the trash (trash_routes.py; Flask: trash_bp). The selections come before the run routes: a path
+    # /api/pipeline/runs/restore is the selection, not a run named "runs". --------------------------------------
+    Route("trash", "GET", "/api/pipeline/trash", Group.TRASH, auth=Auth.TOKEN, tag="trash",
+          summary="The runs in the trash, most recently deleted first, each with trashed_at."),
+    Route("delete_runs", "POST", "/api/pipeline/runs/delete", Group.TRASH, auth=Auth.WRITE, body=_SELECTION_BODY,
+          pool=Pool.CONTROL, tag="trash",
+          summary='Move a selection {"run_ids": [...]} to the trash; a result per run (200, 404, 409).'),
+    Route("restore_runs", "POST", "/api/pipeline/runs/restore", Group.TRASH, auth=Auth.WRITE,
+          body=_SELECTION_BODY, pool=Pool.CONTROL, tag="trash",
+          summary='Restore a selection {"run_ids": [...]} from the trash; a result per run (200, 404, 409).'),
+    Route("delete_run", "DELETE", RUN, Group.TRASH, auth=Auth.WRITE, pool=Pool.CONTROL, tag="trash",
+          summary="Move the run to the trash (409 while it is running); restorable until gc empties the trash."),
+    Route("restore_run", "POST", f"{RUN}/restore", Group.TRASH, auth=Auth.WRITE, body=_CANCEL_BODY,
+          pool=Pool.CONTROL, tag="trash", summary="Restore the run from the trash (409 if its id is taken again)."),
     # -- the viewer and the API's own description (FastAPI only) ---------------------------------------------
     Route("index_page", "GET", "/", Group.VIEWER, tag="viewer", summary="The viewer's list of runs."),
     Route("run_page", "GET", "/runs/{run_id}", Group.VIEWER, tag="viewer", summary="The viewer page of one run."),

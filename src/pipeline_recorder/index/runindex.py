@@ -67,6 +67,24 @@ class RunIndex(SyncedIndex):
         return self._use(count)
 
 
+    def compact(self) -> None:
+        """Forget the runs that are gone, then rewrite the index file so that nothing of them stays readable in it:
+        full-text tables merged (which drops the terms of deleted rows), the file rebuilt without its free pages
+        (VACUUM), the write-ahead log emptied (erasure, ops/erase.py)."""
+        if not self.runs_dir.is_dir():
+            return
+
+        def compact(conn: sqlite3.Connection) -> None:
+            self._refresh(conn)
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                        "lower(sql) LIKE 'create virtual table%using fts5%'").fetchall():
+                conn.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        self._use(compact)
+
+
 def iter_all(index: RunListing, **filters: Any) -> Iterable[dict[str, Any]]:
     """Every run matching ``filters``, newest first, page by page (for tools that want the whole list)."""
     cursor: str | None = None

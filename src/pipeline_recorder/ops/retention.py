@@ -19,6 +19,7 @@ from .listing import EPOCH, scan_runs, started
 from .timespec import parse_stamp
 
 REMOVABLE_STATUSES = runformat.STATUSES - {runformat.RUNNING}
+DEFAULT_KIND = "pipeline"  # the kind of a run that names none (runs recorded before kinds existed)
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,23 @@ def plan_gc(
     older_than: timedelta | None = None,
     keep_last: int | None = None,
     statuses: Collection[str] | None = None,
+    kind: str | None = None,
+    session_id: str | None = None,
 ) -> GcPlan:
-    """Runs matching every given rule: last changed more than ``older_than`` ago, a status in ``statuses``, and
-    not among the ``keep_last`` newest runs (by start time), which are always kept. Running runs are never chosen."""
-    if older_than is None and keep_last is None and statuses is None:
-        raise ValidationError("say which runs to remove: --older-than, --keep-last and/or --status")
+    """Runs matching every given rule: last changed more than ``older_than`` ago, a status in ``statuses``, of the
+    ``kind`` and of the ``session_id`` (retention per kind or session, e.g. class sessions after 30 days), and not
+    among the ``keep_last`` newest runs (by start time; of that kind and session when given), which are always
+    kept. Running runs are never chosen."""
+    if older_than is None and keep_last is None and statuses is None and kind is None and session_id is None:
+        raise ValidationError("say which runs to remove: --older-than, --keep-last, --status, --kind and/or "
+                              "--session")
     if keep_last is not None and keep_last < 0:
         raise ValidationError(f"--keep-last must be 0 or more, got {keep_last}")
     scan = scan_runs(store)
     plan = GcPlan(unreadable=scan.unreadable)
-    newest_first = sorted(scan.runs, key=lambda s: (started(s) or EPOCH, str(s["run_id"])), reverse=True)
+    chosen = [s for s in scan.runs if (kind is None or (s.get("kind") or DEFAULT_KIND) == kind)
+              and (session_id is None or s.get("session_id") == session_id)]
+    newest_first = sorted(chosen, key=lambda s: (started(s) or EPOCH, str(s["run_id"])), reverse=True)
     kept = {s["run_id"] for s in newest_first[:keep_last]} if keep_last is not None else set()
     for summary in newest_first:
         run_id, status = str(summary["run_id"]), str(summary["status"])
@@ -86,6 +94,10 @@ def plan_gc(
             if status not in statuses:
                 continue
             reasons.append(f"status {status}")
+        if kind is not None:
+            reasons.append(f"kind {kind}")
+        if session_id is not None:
+            reasons.append(f"session {session_id}")
         if keep_last is not None:
             reasons.append(f"not among the {keep_last} newest")
         plan.remove.append(Doomed(run_id, status, str(summary.get("timestamp")), str(summary.get("config_name")),

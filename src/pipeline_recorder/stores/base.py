@@ -16,6 +16,8 @@ What a store provides, and what each part relies on:
 - ``open_entity``: an entity's bytes for reading, checked against its record (size, a regular object); ranges by
   seeking the file object it holds.
 - ``run_ids``, ``run_exists``, ``delete_run``, ``stored_files``: listing and the ops tools.
+- ``trash_run``, ``restore_run``, ``trashed_runs``, ``purge_trashed``: the trash (a deleted run can be restored
+  until the trash is emptied; ``ops/trash.py``).
 - ``subscribe``: the change feed's source of "something changed in this run".
 - Liveness: ``renew_lease`` / ``release_lease`` / ``leases`` for writers that are not processes of this machine;
   ``apply_liveness`` judges a run: one with any lease by its leases (running with every lease expired reads
@@ -79,6 +81,25 @@ class StoredFile:
 
     name: str
     size: int
+
+
+@dataclass(frozen=True)
+class TrashedRun:
+    """A run in the trash: its id, when it was moved there (seconds since the epoch) and its metadata as stored
+    (None when its document cannot be read)."""
+
+    run_id: str
+    trashed_at: float
+    doc: dict[str, Any] | None
+    purging: bool = False  # a purge began and was stopped: only ``purge_trashed`` may finish it, never a restore
+
+
+def trashed_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A trashed run's document as listed: only a run nobody wrote any more went to the trash, so one that says
+    ``running`` was interrupted."""
+    if doc.get("status") == runformat.RUNNING:
+        doc["status"] = runformat.INTERRUPTED
+    return doc
 
 
 class StagedEntity(abc.ABC):
@@ -212,6 +233,47 @@ class Store(abc.ABC):
     def local_folder(self, run_id: str) -> Path | None:
         """The run's folder when the store keeps runs as local folders, else None."""
         return None
+
+    # -- the trash (ops/trash.py decides what may go there; these move runs in and out) -------------------------
+
+    @abc.abstractmethod
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        """Move the run to the trash, whole and at once, under its transaction, when ``may_trash(document)`` says
+        so (the document with liveness applied, None when unreadable); False when it kept it. From then on the run
+        is in no listing and no read (RunNotFoundError), and its id stays taken (``create_run`` raises
+        RunInTrashError) until it is restored or purged. RunNotFoundError; RunInTrashError when the trash already
+        holds a run of that id."""
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Move a trashed run back, whole and at once, as it was. RunNotFoundError (not in the trash);
+        RunExistsError when a run of that id exists outside the trash."""
+
+    @abc.abstractmethod
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        """The runs in the trash (unordered)."""
+
+    @abc.abstractmethod
+    def purge_trashed(self, run_id: str) -> bool:
+        """Delete a trashed run for good: from the moment this starts it can no longer be restored, and a stop
+        halfway leaves nothing a listing shows (the next purge or ``gc`` finishes it). False when the trash held
+        no such run."""
+
+    # -- erasure (ops/erase.py deletes the runs through the methods above; these keep no trace of them) -----------
+
+    @abc.abstractmethod
+    def compact(self) -> None:
+        """Rewrite the store's own records of its runs (an index, caches) so that nothing of removed runs stays
+        readable in them, e.g. in an index file's free pages."""
+
+    @abc.abstractmethod
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        """Append one entry (JSON-able, no personal data: ops/erase.py builds it) to the store's erasure log,
+        durably."""
+
+    @abc.abstractmethod
+    def erasures(self) -> list[dict[str, Any]]:
+        """The erasure log's entries, oldest first."""
 
     # -- writing -------------------------------------------------------------------------------------------------
 

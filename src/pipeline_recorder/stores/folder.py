@@ -5,7 +5,8 @@ folder, never through links (``folder_files``). Hidden helper files start with '
 entities: ``.lock`` (the run lock), ``.leases.json`` (leases of remote writers), ``.tmp-*`` (staged content),
 ``.thumbnails/`` (helper files: ``folder_helpers.py``),
 and in ``pipeline_runs/`` the ``.create-*`` folders new runs are made in and the ``.trash-*`` folders of removed
-runs (``ops/leftovers.py`` finishes what a stopped process left).
+runs (``ops/leftovers.py`` finishes what a stopped process left), and ``.trash/`` holds the runs in the trash
+(``folder_trash.py``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import fsync_dir, replace_atomically
 from ..document import MetadataDocument
-from ..errors import CorruptRunError, RecorderError, RunNotFoundError
+from ..errors import CorruptRunError, RecorderError, RunInTrashError, RunNotFoundError
 from ..idempotency import FolderIdempotency
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
-from . import folder_files, folder_helpers
-from .base import DEFAULT_LEASE_SECONDS, Content, EntityFile, StagedEntity, Store, StoredDocument, StoredFile, Wake
+from . import folder_files, folder_helpers, folder_trash
+from .base import (
+    DEFAULT_LEASE_SECONDS,
+    Content,
+    EntityFile,
+    StagedEntity,
+    Store,
+    StoredDocument,
+    StoredFile,
+    TrashedRun,
+    Wake,
+)
 from .folder_watch import WatchHub
 from .folder_writer import FolderRunWriter, stage
 
@@ -42,6 +53,7 @@ CREATE_PREFIX = ".create-"
 TRASH_PREFIX = ".trash-"
 LEASES_FILENAME = ".leases.json"
 LEASES_LOCK_FILENAME = ".leases.lock"
+ERASURE_LOG = ".erasures.jsonl"  # in pipeline_runs/: one JSON line per erasure (ops/erase.py)
 
 
 def default_base_path() -> Path:
@@ -99,6 +111,9 @@ class FolderStore(Store):
         a killed creator leaves only a hidden ``.create-*`` folder, never a half-made run. If another process
         creates the run first, the rename fails and this returns False."""
         folder = self.run_folder(run_id)
+        if folder_trash.in_trash(self, run_id):
+            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
+                                  f"{run_id}`) or empty the trash before using its id again")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         staging = self.runs_dir / f"{CREATE_PREFIX}{run_id}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
@@ -158,6 +173,49 @@ class FolderStore(Store):
             lock.close()
         remove_tree(trash)
         return True
+
+    # -- the trash: pipeline_runs/.trash/ (folder_trash.py) ------------------------------------------------------
+
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        return folder_trash.trash_run(self, run_id, may_trash)
+
+    def restore_run(self, run_id: str) -> None:
+        folder_trash.restore_run(self, run_id)
+
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        return folder_trash.trashed_runs(self)
+
+    def purge_trashed(self, run_id: str) -> bool:
+        return folder_trash.purge_trashed(self, run_id)
+
+    # -- erasure: the index rewritten, the log pipeline_runs/.erasures.jsonl ------------------------------------
+
+    def compact(self) -> None:
+        if (self.runs_dir / ".index").is_dir():
+            self.run_index().compact()
+
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, ensure_ascii=True, sort_keys=True).encode() + b"\n"
+        fd = os.open(self.runs_dir / ERASURE_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)  # one write of one line: appends never interleave
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def erasures(self) -> list[dict[str, Any]]:
+        try:
+            lines = (self.runs_dir / ERASURE_LOG).read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a line torn by a crash mid-append
+        return entries
 
     # -- writing -------------------------------------------------------------------------------------------------
 

@@ -104,6 +104,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         CREATE INDEX run_words_vector ON run_words USING GIN (vector);
     """),
+    # -- the trash (owner: stores/shared/trash.py) --------------------------------------------------------------
+    Migration(4, "the trash: runs deleted but restorable; the erasure log", """
+        -- A trashed run leaves ``runs`` (so no listing, read or write finds it: its entities and leases go with
+        -- the row) and is kept here whole: its metadata.json as it was and its leases, from which it is restored.
+        -- Its objects stay where they are in the bucket until it is purged (``purging``: a purge began; it can
+        -- no longer be restored). Its id stays taken while it is here.
+        CREATE TABLE trashed_runs (
+            run_id text PRIMARY KEY,
+            trashed_at timestamptz NOT NULL DEFAULT now(),
+            purging boolean NOT NULL DEFAULT false,
+            document bytea NOT NULL,
+            leases text NOT NULL DEFAULT '{}'
+        );
+        -- The erasure log (ops/erase.py): one entry per erasure, without personal data.
+        CREATE TABLE erasures (
+            id bigserial PRIMARY KEY,
+            entry text NOT NULL
+        );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -158,20 +158,27 @@ class SharedRuns:
         killed in between leaves no row, and the next creator's put replaces its object). False when it
         existed already (nothing is written)."""
         entry = self.entry(run_id)
-        header = doc.header
         with entry.lock, self.db.connection(f"create run {run_id!r}") as conn, conn.transaction():
-            inserted = conn.execute(
-                """INSERT INTO runs (run_id, ts_us, config_name, execution_mode, safety_level, user_id, status,
-                                     revision, entity_count, header, summary)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, '{}', '{}')
-                   ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
-                (run_id, timestamp_us(header["timestamp"]), header["config_name"], header["execution_mode"],
-                 header["safety_level"], header["user_id"], header["status"], header["revision"])).fetchone()
-            if inserted is None:
+            if not self.insert(conn, run_id, doc):
                 return False
-            etag = self.bucket.put(self.key(run_id), doc.chunks())
-            self.record(conn, run_id, doc, etag, doc.entities)
         entry.doc = MetadataDocument.from_dict({**doc.header, "entities": doc.entities})
+        return True
+
+    def insert(self, conn: psycopg.Connection[Any], run_id: str, doc: MetadataDocument) -> bool:
+        """The run's row, entity records and metadata.json, in the caller's transaction (creation, and a restore
+        from the trash); False when the run's row exists."""
+        header = doc.header
+        inserted = conn.execute(
+            """INSERT INTO runs (run_id, ts_us, config_name, execution_mode, safety_level, user_id, status,
+                                 revision, entity_count, header, summary)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, '{}', '{}')
+               ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
+            (run_id, timestamp_us(header["timestamp"]), header["config_name"], header["execution_mode"],
+             header["safety_level"], header["user_id"], header["status"], header["revision"])).fetchone()
+        if inserted is None:
+            return False
+        etag = self.bucket.put(self.key(run_id), doc.chunks())
+        self.record(conn, run_id, doc, etag, doc.entities)
         return True
 
     def record(self, conn: psycopg.Connection[Any], run_id: str, doc: MetadataDocument, etag: str,

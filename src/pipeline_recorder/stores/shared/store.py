@@ -13,13 +13,14 @@ processes on any machines may open one store; nothing of it lives in one process
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, BinaryIO
 
 from ...document import MetadataDocument
-from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
+from ...errors import EntityNotFoundError, RecorderError, RunInTrashError, RunNotFoundError, ValidationError
 from ...liveness import current_owner, run_is_alive
 from ...naming import parse_entity_filename, validate_run_id
 from ..base import (
@@ -33,9 +34,11 @@ from ..base import (
     Store,
     StoredDocument,
     StoredFile,
+    TrashedRun,
     Wake,
     validate_helper_name,
 )
+from . import trash
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
 from .database import Database
@@ -100,7 +103,10 @@ class SharedStore(Store):
     # -- runs ----------------------------------------------------------------------------------------------------
 
     def create_run(self, run_id: str, document: MetadataDocument) -> bool:
-        return self.runs.create(validate_run_id(run_id), document)
+        if trash.in_trash(self, validate_run_id(run_id)):
+            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
+                                  f"{run_id}`) or empty the trash before using its id again")
+        return self.runs.create(run_id, document)
 
     def run_exists(self, run_id: str) -> bool:
         with self.db.connection(f"look for run {run_id!r}") as conn:
@@ -131,6 +137,35 @@ class SharedStore(Store):
 
     def location(self, run_id: str | None = None) -> str:
         return self.url if run_id is None else f"s3://{self.config.bucket}/{self.config.runs_prefix}/{run_id}"
+
+    # -- the trash: the trashed_runs table (trash.py) -----------------------------------------------------------
+
+    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+        return trash.trash_run(self, validate_run_id(run_id), may_trash)
+
+    def restore_run(self, run_id: str) -> None:
+        trash.restore_run(self, validate_run_id(run_id))
+
+    def trashed_runs(self) -> Iterator[TrashedRun]:
+        return trash.trashed_runs(self)
+
+    def purge_trashed(self, run_id: str) -> bool:
+        return trash.purge_trashed(self, validate_run_id(run_id))
+
+    # -- erasure: the erasures table ---------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Nothing to rewrite here: a removed run's rows are deleted with it (PostgreSQL keeps their bytes in its
+        files until VACUUM FULL; docs/RESEARCH.md, Privacy)."""
+
+    def record_erasure(self, entry: dict[str, Any]) -> None:
+        with self.db.connection("record an erasure") as conn, conn.transaction():
+            conn.execute("INSERT INTO erasures (entry) VALUES (%s)", (json.dumps(entry, sort_keys=True),))
+
+    def erasures(self) -> list[dict[str, Any]]:
+        with self.db.connection("read the erasure log") as conn:
+            rows = conn.execute("SELECT entry FROM erasures ORDER BY id").fetchall()
+        return [json.loads(entry) for (entry,) in rows]
 
     # -- writing -------------------------------------------------------------------------------------------------
 

@@ -31,8 +31,29 @@ export function pickBox(run) {
       if (event.target.checked) picked.add(run.run_id);
       else picked.delete(run.run_id);
       showPicked();
+      onPickedChange?.();
     },
   });
+}
+
+/** The picked run ids, in the order they were picked. */
+export function pickedRuns() {
+  return [...picked];
+}
+
+/** Forget these runs as picked (they left the list), and untick their boxes. */
+export function unpick(runIds) {
+  for (const runId of runIds) picked.delete(runId);
+  for (const box of document.querySelectorAll("input.pick")) box.checked = picked.has(box.value);
+  showPicked();
+  onPickedChange?.();
+}
+
+let onPickedChange = null;
+
+/** Call ``listener`` whenever the picked runs change (the list's Delete button counts them). */
+export function whenPickedChange(listener) {
+  onPickedChange = listener;
 }
 
 export function setUpPicking() {

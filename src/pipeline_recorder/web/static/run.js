@@ -3,6 +3,7 @@
 import { ApiError, fileUrl, getStatusIfChanged, runAgainUrl, runIdFromAddress } from "./api.js";
 import { setUpDownload } from "./download.js";
 import { setUpCancel, showCancel } from "./cancel.js";
+import { setUpRunDelete, showRunDelete } from "./trash.js";
 import { chainOf, chainView } from "./chain.js";
 import { h, setChildren } from "./dom.js";
 import { follow } from "./follow.js";
@@ -112,6 +113,7 @@ function update() {
   showProgress();
   showTimeline();
   showCancel(doc.status);
+  showRunDelete(doc.status);
   document.body.dataset.status = doc.status;
 }
 
@@ -144,6 +146,7 @@ async function start() {
   translatePage();
   setUpCancel(runId);
   setUpDownload(runId);
+  setUpRunDelete(runId);
   $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));

@@ -4,8 +4,9 @@ import { ApiError, getConfigs, getJSON, runPageUrl, runsUrl, setToken } from "./
 import { h, setChildren } from "./dom.js";
 import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
-import { pickBox, setUpPicking } from "./pick.js";
+import { pickBox, pickedRuns, setUpPicking, unpick, whenPickedChange } from "./pick.js";
 import { mediaCell } from "./rowmedia.js";
+import { setUpListDelete } from "./trash.js";
 import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
 
@@ -217,6 +218,7 @@ filters.addEventListener("submit", (event) => {
 });
 more.addEventListener("click", loadMore);
 setUpPicking();
+whenPickedChange(setUpListDelete(pickedRuns, unpick, () => refresh()));
 whenTextsArrive(() => {
   // Texts arrive run by run: redraw once for a burst of them.
   if (redraw === null) redraw = setTimeout(() => { redraw = null; show(shown); }, 0);
