@@ -92,18 +92,13 @@ class RecorderRegistry:
     def get(self, run_id: str, store: Store, given: dict[str, str | None],
             expected_outputs: Sequence[str] | None = None) -> LivePipelineRecorder:
         """The live recorder of the run: registered, else opened, else created (see ``get_recorder``)."""
-        key = (store.url, validate_run_id(run_id))
-        recorder = self._cached(key)
+        recorder = self.load(run_id, store)
         if recorder is None:
-            try:
-                recorder = LivePipelineRecorder.open(run_id, store)
-            except RunNotFoundError:
-                settings = {name: value if value is not None else DEFAULT_SETTINGS[name]
-                            for name, value in given.items()}
-                recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
-                                                **settings)
+            settings = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
+            created = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs, **settings)
+            recorder = self._remember((store.url, run_id), created)
         recorder.require_settings({name: value for name, value in given.items() if value is not None})
-        return self._remember(key, recorder)
+        return recorder
 
     def load(self, run_id: str, store: Store) -> LivePipelineRecorder | None:
         """A recorder for a stored run, or None (see ``load_recorder``)."""
