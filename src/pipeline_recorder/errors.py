@@ -28,6 +28,7 @@ these classes to status codes in one table)::
      ├── QueueFullError             the runner's queue of waiting runs is full; try again later
      ├── BackendError               a runner backend (embedded or HTTP) failed: down, timeout, bad answer
      ├── ServiceClosedError         the runner was shut down and takes no more work
+     ├── MissingDependencyError     an optional extra that this needs is not installed (names the pip command)
      └── RemoteError                a recorder server refused a request for a reason of its own (token, size)
           └── ServerUnreachableError  the recorder server did not answer (a RemoteRecorder spools its writes)
 
@@ -152,3 +153,7 @@ class RemoteError(RecorderError):
 
 class ServerUnreachableError(RemoteError):
     """The recorder server could not be reached or kept failing; a RemoteRecorder spools its writes meanwhile."""
+
+
+class MissingDependencyError(RecorderError):
+    """An optional extra that this feature needs is not installed (e.g. pyarrow for Parquet tables)."""

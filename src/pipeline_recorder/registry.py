@@ -95,22 +95,16 @@ class RecorderRegistry:
         """The live recorder of the run: registered, else opened, else created (see ``get_recorder``);
         ``grouping`` its kind, session_id and device_id (None: not given)."""
         named: dict[str, str] = {name: value for name, value in (grouping or {}).items() if value is not None}
-        key = (store.url, validate_run_id(run_id))
-        recorder = self._cached(key)
+        recorder = self.load(run_id, store)
         if recorder is None:
-            try:
-                recorder = LivePipelineRecorder.open(run_id, store)
-            except RunNotFoundError:
-                settings = {name: value if value is not None else DEFAULT_SETTINGS[name]
-                            for name, value in given.items()}
-                recorder = LivePipelineRecorder(run_id, settings["config_name"], settings["execution_mode"],
-                                                settings["safety_level"], settings["user_id"], store,
-                                                expected_outputs=expected_outputs, kind=named.get("kind"),
-                                                session_id=named.get("session_id"),
-                                                device_id=named.get("device_id"))
-        recorder.require_settings({**{name: value for name, value in given.items() if value is not None},
-                                   **named})
-        return self._remember(key, recorder)
+            settings = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
+            created = LivePipelineRecorder(run_id, settings["config_name"], settings["execution_mode"],
+                                           settings["safety_level"], settings["user_id"], store,
+                                           expected_outputs=expected_outputs, kind=named.get("kind"),
+                                           session_id=named.get("session_id"), device_id=named.get("device_id"))
+            recorder = self._remember((store.url, run_id), created)
+        recorder.require_settings({**{name: value for name, value in given.items() if value is not None}, **named})
+        return recorder
 
     def load(self, run_id: str, store: Store) -> LivePipelineRecorder | None:
         """A recorder for a stored run, or None (see ``load_recorder``)."""

@@ -24,7 +24,7 @@ from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
 from ..stores.base import Store
 from ..stores.folder import FolderStore
-from . import app
+from . import app, research
 from .display import console, styled_status
 from .exit_codes import ExitCode, reported
 from .options import BasePath, DatabaseUrl, Json, Server, StoreUrl, Token, open_cli_store
@@ -202,35 +202,63 @@ def _leftovers(store: Store, act: bool) -> list[Leftover]:
 
 @app.command("export")
 def export_command(
-    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID",
-                                                 help="Runs to export, by id or a unique start of one.")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE",
-                                         help="Archive to write: *.zip or *.tar.gz.")],
+                                         help="Archive to write: *.zip or *.tar.gz (with --table: the table).")],
+    run_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="RUN_ID", help="Runs to export, by id or a unique start of one (or select them with --session, "
+                               "--user, --device, --kind, --since, --until).")] = None,
     base_path: BasePath = Path("."),
     store_url: StoreUrl = None,
     database: DatabaseUrl = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     server: Server = None,
     token: Token = None,
+    # -- research exports (cli/research.py) --
+    session: research.Session = None,
+    user: research.User = None,
+    device: research.Device = None,
+    kind: research.Kind = None,
+    since: research.Since = None,
+    until: research.Until = None,
+    table: research.TableFormat = None,
+    pseudonymise: research.Pseudonymise = False,
+    pseudonym_key: research.PseudonymKey = None,
+    no_text: research.NoText = False,
 ) -> None:
     """Export runs into a zip or tar.gz archive with a manifest of every file's size and sha256.
 
+    Select many runs by session, user, device, kind and start time (combined), write them as a table of their
+    entities with --table csv|parquet, and protect the people in them with --pseudonymise and --no-text
+    (docs/RESEARCH.md). A selection that matches no run is an error (exit 3).
     With --server, one run is downloaded from that server's export route as a zip.
 
     Example: pipeline-recorder export 528e5af9-59b3-4551-b101-27e13dd6e43e -o run.zip
+
+    Example: pipeline-recorder export --session class-4b --table csv --pseudonymise --no-text -o class-4b.csv
     """
     with reported():
+        ids = run_ids or []
+        options = research.ResearchOptions(
+            research.Selection.parse(session_id=session, user_id=user, device_id=device, kind=kind, since=since,
+                                     until=until),
+            table, pseudonymise, pseudonym_key, no_text)
         if server is not None:
-            if len(run_ids) != 1 or output.suffix.lower() != ".zip":
+            if options.wanted or len(ids) != 1 or output.suffix.lower() != ".zip":
                 raise ValidationError("with --server, export takes one RUN_ID and an --output FILE ending in .zip "
-                                      "(the server exports one run per archive)")
+                                      "(the server exports one run per archive; research exports run on the store)")
             with ServerClient(server, token) as client:
-                run_id = client.resolve(run_ids[0])
+                run_id = client.resolve(ids[0])
                 size = client.export(run_id, output, overwrite=force)
             typer.echo(f"exported run {run_id} from {server} to {output} ({size} bytes)")
             return
         with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
-            names = export_runs(store, [resolve_run_id(store, text) for text in run_ids], output, overwrite=force)
+            if options.wanted:
+                typer.echo(research.research_export(store, options, ids, output, force=force))
+                return
+            if not ids:
+                raise ValidationError("name the runs to export, or select them with --session, --user, --device, "
+                                      "--kind, --since or --until")
+            names = export_runs(store, [resolve_run_id(store, text) for text in ids], output, overwrite=force)
         runs = len({name.split("/")[0] for name in names if "/" in name})
         typer.echo(f"exported {runs} run(s), {len(names) - 1} file(s) and a manifest to {output}")
 

@@ -10,6 +10,7 @@ from ..errors import (
     BackendError,
     CorruptRunError,
     EntityNotFoundError,
+    MissingDependencyError,
     NoThumbnailError,
     QueueFullError,
     RecorderError,
@@ -61,6 +62,7 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (NoThumbnailError, 415),  # the entity is not an image or a video
     (StorageError, 503),
     (UnavailableError, 503),
+    (MissingDependencyError, 503),  # an optional extra (pyarrow) is not installed on the server
     (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down
     (RemoteError, 502),
     (sqlite3.Error, 503),  # the run index (a cache of the folders) could not be read or updated

@@ -18,7 +18,7 @@ from ..runformat import find_entity
 from ..stores import open_store
 from ..stores.base import RunListing
 from ..thumbnails import Thumbnails
-from . import apidocs, sse
+from . import apidocs, research_export, sse
 from .admission import admit
 from .documents import Documents, status_body
 from .errors import response_for
@@ -230,6 +230,10 @@ class Api:
         chunks = self.runner.zip_export(self.store, run_id)
         return Response(200, {"Content-Type": "application/zip", "Cache-Control": "no-store",
                               "Content-Disposition": f'attachment; filename="{run_id}.zip"'}, ByteStream(chunks))
+
+    def research_export(self, request: Request) -> Response:
+        """GET /api/pipeline/export: a selection of runs as a zip, CSV or Parquet download (research_export.py)."""
+        return research_export.research_export(self.store, request)
 
     # -- the viewer and the API's description (FastAPI only) -------------------------------------------------
 

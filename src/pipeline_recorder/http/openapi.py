@@ -187,6 +187,28 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                               "content": {"application/zip": _BINARY}},
                       **_errors(*_RUN_ERRORS, 503)},
     },
+    # -- research exports (http/research_export.py) --
+    "research_export": {
+        "parameters": [
+            _query("session_id", {"type": "string"}, "Only runs of this session"),
+            _query("user_id", {"type": "string"}, "Only runs of this user"),
+            _query("device_id", {"type": "string"}, "Only runs of this device"),
+            _query("kind", {"type": "string"}, "Only runs of this kind"),
+            _query("since", {"type": "string"}, "Runs started at or after (ISO 8601, or a duration ago: 2d)"),
+            _query("until", {"type": "string"}, "Runs started before (ISO 8601, or a duration ago)"),
+            _query("format", {"type": "string", "enum": ["zip", "csv", "parquet"], "default": "zip"},
+                   "zip: the runs as an archive that import reads; csv, parquet: one row per entity"),
+            _query("pseudonymise", {"type": "boolean", "default": False},
+                   "Replace user and device ids by pseudonyms stable within this export only"),
+            _query("no_text", {"type": "boolean", "default": False},
+                   "Leave free text out (text and JSON entities, notes)"),
+        ],
+        "responses": {"200": {"description": "The export, streamed; at least one filter is required",
+                              "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                              "content": {"application/zip": _BINARY, "text/csv": {"schema": {"type": "string"}},
+                                          "application/vnd.apache.parquet": _BINARY}},
+                      **_errors(400, 403, 404, 409, 503)},
+    },
     "configs": {
         "parameters": [],
         "responses": {"200": _json({"type": "object", "required": ["configs"],

@@ -57,11 +57,11 @@ class Pages:
             fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             raise PageNotFoundError(f"no viewer file {path[:80]!r}") from None
-        file = os.fdopen(fd, "rb")
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            file.close()
+        if not stat.S_ISREG(st.st_mode):  # checked before fdopen, which refuses a folder with its own error
+            os.close(fd)
             raise PageNotFoundError(f"no viewer file {path[:80]!r}")
+        file = os.fdopen(fd, "rb")
         ext = segments[-1].rsplit(".", 1)[-1].lower() if "." in segments[-1] else ""
         headers = {"Content-Type": MEDIA_TYPES.get(ext, "application/octet-stream"),
                    "Content-Length": str(st.st_size), "Cache-Control": "no-cache"}

@@ -141,6 +141,12 @@ ROUTES: tuple[Route, ...] = (
           summary="Server-Sent Events: entity, state, status, end. Resume with Last-Event-ID."),
     Route("export", "GET", f"{RUN}/export", Group.READ, auth=Auth.TOKEN,
           summary="The run as a zip archive, streamed."),
+    # -- research exports (http/research_export.py): a selection of runs as one archive or table --------------
+    # Auth.WRITE: bulk personal data (children's words) leaves only with the token, or to this machine without one.
+    Route("research_export", "GET", "/api/pipeline/export", Group.READ, auth=Auth.WRITE, tag="research",
+          summary="Runs of a selection (session_id, user_id, device_id, kind, since, until) as a zip, csv or "
+                  "parquet download (?format=), streamed; pseudonymise=1 replaces user and device ids, no_text=1 "
+                  "leaves free text out."),
     # -- the runner ------------------------------------------------------------------------------------------
     Route("configs", "GET", "/api/schema/configs", Group.RUNNER, tag="runner",
           summary="The pipeline configs the runner knows."),

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .. import runformat
+from .. import __version__, runformat
 from ..atomic import CHUNK, fsync_dir, temp_path
 from ..document import parse_metadata
 from ..errors import (
@@ -55,7 +55,7 @@ _COMPRESSED_EXTS = frozenset({"txt", "json", "md", "csv", "svg", "bin", "wav", "
 
 
 @dataclass(frozen=True)
-class _Item:
+class Member:
     """One archive member: from ``data`` (in memory) or from ``source`` (an entity of a store, opened by the store
     and checked against its record's size and sha256)."""
 
@@ -76,32 +76,43 @@ def archive_kind(path: str | os.PathLike[str]) -> str:
     raise ExportFormatError(f"cannot tell the archive format of {os.fspath(path)!r}: name it *.zip or *.tar.gz")
 
 
-def _plan(store: Store, run_ids: Sequence[str]) -> list[_Item]:
+def _plan(store: Store, run_ids: Sequence[str]) -> list[Member]:
     """Every member of an export, with the metadata snapshots taken now. RunNotFoundError, CorruptRunError."""
     ids = list(dict.fromkeys(validate_run_id(run_id) for run_id in run_ids))
     if not ids:
         raise ValidationError("name at least one run to export")
-    items: list[_Item] = []
+    runs = []
     for run_id in ids:
         data = store.read_document_bytes(run_id)
-        doc = parse_metadata(data, f"{store.location(run_id)}/{METADATA_FILENAME}")
-        items.append(_Item(f"{run_id}/{METADATA_FILENAME}", len(data), hashlib.sha256(data).hexdigest(), data=data))
+        runs.append((run_id, data, parse_metadata(data, f"{store.location(run_id)}/{METADATA_FILENAME}")))
+    return plan_members(store, runs)
+
+
+def plan_members(store: Store, runs: Sequence[tuple[str, bytes, dict[str, Any]]],
+                 manifest_extra: dict[str, Any] | None = None) -> list[Member]:
+    """The members of an export of ``runs`` (run id, the metadata.json bytes to store, that document parsed): the
+    manifest (with ``manifest_extra`` added), then each run's metadata.json and every entity it lists."""
+    items: list[Member] = []
+    for run_id, data, doc in runs:
+        items.append(Member(f"{run_id}/{METADATA_FILENAME}", len(data), hashlib.sha256(data).hexdigest(), data=data))
         for entity in stored_records(doc):  # the entities, then the steps of the prompting process
             filename = str(entity["filename"])
-            items.append(_Item(f"{run_id}/{filename}", int(entity["size"]), str(entity["sha256"]),
+            items.append(Member(f"{run_id}/{filename}", int(entity["size"]), str(entity["sha256"]),
                                source=functools.partial(store.open_entity, run_id, entity)))
     manifest = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "created_at": runformat.utc_now(),
-        "runs": ids,
+        "tool_version": __version__,
+        **(manifest_extra or {}),
+        "runs": [run_id for run_id, _, _ in runs],
         "files": [{"path": item.name, "size": item.size, "sha256": item.sha256} for item in items],
     }
     data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-    return [_Item(MANIFEST_NAME, len(data), hashlib.sha256(data).hexdigest(), data=data), *items]
+    return [Member(MANIFEST_NAME, len(data), hashlib.sha256(data).hexdigest(), data=data), *items]
 
 
-def _chunks(item: _Item) -> Iterator[bytes]:
+def _chunks(item: Member) -> Iterator[bytes]:
     """The item's bytes; for a file, raises CorruptRunError if it is not what metadata.json recorded."""
     if item.data is not None:
         yield item.data
@@ -143,7 +154,7 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def _zip_items(out: IO[bytes], items: Iterable[_Item], sink: _Sink | None = None) -> Iterator[bytes]:
+def _zip_items(out: IO[bytes], items: Iterable[Member], sink: _Sink | None = None) -> Iterator[bytes]:
     """Write the items as a zip into ``out``; yields what ``sink`` collected after each piece (when given)."""
     with zipfile.ZipFile(out, "w", allowZip64=True) as archive:
         for item in items:
@@ -173,7 +184,11 @@ def iter_zip_export(store: Store, run_ids: Sequence[str]) -> Iterator[bytes]:
     Unknown or unreadable runs raise (RunNotFoundError, CorruptRunError, InvalidRunIdError) when this is called,
     before the first byte; an entity found changed on disk while streaming raises CorruptRunError mid-stream.
     """
-    items = _plan(store, run_ids)
+    return iter_zip_members(_plan(store, run_ids))
+
+
+def iter_zip_members(items: Sequence[Member]) -> Iterator[bytes]:
+    """Planned members (``plan_members``) as a zip, streamed as byte chunks."""
     sink = _Sink()
 
     def chunks() -> Iterator[bytes]:
@@ -186,23 +201,38 @@ def iter_zip_export(store: Store, run_ids: Sequence[str]) -> Iterator[bytes]:
 
 def export_runs(store: Store, run_ids: Sequence[str], output: Path, *, overwrite: bool = False) -> list[str]:
     """Write an export of ``run_ids`` to ``output`` (.zip or .tar.gz), atomically; returns the member names."""
+    return write_members(_plan(store, run_ids), output, overwrite=overwrite)
+
+
+def write_members(items: Sequence[Member], output: Path, *, overwrite: bool = False) -> list[str]:
+    """Write planned members (``plan_members``) to ``output`` (.zip or .tar.gz), atomically; their names."""
     kind = archive_kind(output)
-    items = _plan(store, run_ids)
     output = output.absolute()
     if output.exists() and not overwrite:
         raise FileExistsError(errno.EEXIST, f"{output} already exists (use --force to replace it)")
+
+    def write(out: IO[bytes]) -> None:
+        if kind == "zip":
+            for _ in _zip_items(out, items):
+                pass
+        else:
+            with tarfile.open(fileobj=out, mode="w:gz") as archive:
+                for item in items:
+                    info = tarfile.TarInfo(item.name)
+                    info.size, info.mode, info.mtime = item.size, 0o644, int(time.time())
+                    archive.addfile(info, _ChunkReader(_chunks(item)))
+
+    write_atomically(output, write)
+    return [item.name for item in items]
+
+
+def write_atomically(output: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Let ``write`` fill a temp file beside ``output``, make it durable, then rename it into place: a reader of
+    ``output`` sees the old file or the whole new one, and a failed export leaves no partial file."""
     tmp = temp_path(output.parent)
     try:
         with open(tmp, "xb") as out:
-            if kind == "zip":
-                for _ in _zip_items(out, items):
-                    pass
-            else:
-                with tarfile.open(fileobj=out, mode="w:gz") as archive:
-                    for item in items:
-                        info = tarfile.TarInfo(item.name)
-                        info.size, info.mode, info.mtime = item.size, 0o644, int(time.time())
-                        archive.addfile(info, _ChunkReader(_chunks(item)))
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, output)
@@ -210,7 +240,6 @@ def export_runs(store: Store, run_ids: Sequence[str], output: Path, *, overwrite
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    return [item.name for item in items]
 
 
 class _ChunkReader(io.RawIOBase):

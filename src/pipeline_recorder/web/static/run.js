@@ -2,6 +2,7 @@
 
 import { ApiError, fileUrl, getStatusIfChanged, runAgainUrl, runIdFromAddress } from "./api.js";
 import { setUpDownload } from "./download.js";
+import { showSessionExport } from "./session-export.js";
 import { setUpCancel, showCancel } from "./cancel.js";
 import { setUpRunDelete, showRunDelete } from "./trash.js";
 import { chainOf, chainView } from "./chain.js";
@@ -28,6 +29,7 @@ function ended() {
 }
 
 function showFacts() {
+  showSessionExport(doc);
   $("run-config").textContent = doc.config_name;
   document.title = `${doc.config_name} · ${t(`status.${doc.status}`)} · pipeline-recorder`;
   const badge = $("run-status");
