@@ -20,6 +20,8 @@ these classes to status codes in one table)::
      ├── RunFinishedError           the run has ended; it takes no more entities or states
      ├── CorruptRunError            a run's metadata.json is unreadable or not of the format
      ├── StorageError               (also OSError) the disk refused a write (full, read-only, ...)
+     ├── NoThumbnailError           the entity is not of a kind that gets a thumbnail (text, audio, ...)
+     │    └── ThumbnailRefusedError  its bytes are refused: a decompression bomb, too large, undecodable
      ├── UnknownConfigError         (also LookupError) the runner knows no pipeline config of that name
      ├── QueueFullError             the runner's queue of waiting runs is full; try again later
      ├── BackendError               a runner backend (embedded or HTTP) failed: down, timeout, bad answer
@@ -92,6 +94,14 @@ class CorruptRunError(RecorderError):
 
 class StorageError(RecorderError, OSError):
     """The file system refused a write (disk full, read-only store, permissions)."""
+
+
+class NoThumbnailError(RecorderError):
+    """The entity is not of a kind that gets a thumbnail (only images and videos do)."""
+
+
+class ThumbnailRefusedError(NoThumbnailError):
+    """An entity's bytes were refused for a thumbnail: a decompression bomb, too large, or undecodable."""
 
 
 # -- errors of the pipeline runner ------------------------------------------------------------------------------

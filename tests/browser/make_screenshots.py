@@ -40,6 +40,9 @@ def main(out_dir: Path) -> None:
             page = browser.new_page(base_url=url, locale="en-US", viewport={"width": 1280, "height": 860})
             page.goto("/")
             page.wait_for_selector(f"#runs-body tr[data-run-id='{run_ids[-1]}']")
+            # The two stillepost rows' thumbnails, loaded (the Output column).
+            page.wait_for_function("() => [...document.querySelectorAll('#runs-body img.thumb')]"
+                                   ".filter(img => img.complete && img.naturalWidth > 0).length >= 2")
             page.screenshot(path=str(out_dir / "runs-page.png"))
             page.goto(f"/runs/{run_ids[-1]}")
             page.wait_for_selector("body[data-follow=stopped]")

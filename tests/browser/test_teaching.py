@@ -70,9 +70,14 @@ def test_the_telephone_chain_of_a_stillepost_run_is_shown_hop_by_hop(viewer: Any
     page.wait_for_selector("#entities .chain[data-loaded=true]")
     assert page.text_content("#entities .chain h4") == "Telephone chain, hop by hop"
     chain = interception["metadata"]["chain"]
+    # The embedded backend records each retelling's language (its rules speak English): {"text", "language"}.
+    assert all(set(hop) == {"text", "language"} for hop in chain)
     assert hop_texts(page) == [("input", "Ein Hund läuft über die Wiese"), ("translation", translated),
-                               *[(str(i + 1), text) for i, text in enumerate(chain)]]
+                               *[(str(i + 1), hop["text"]) for i, hop in enumerate(chain)]]
     assert page.text_content("#entities li.hop-input .hop-language") == "language: de"
+    languages = page.eval_on_selector_all("#entities .chain li.hop", """hops => hops.map(hop =>
+        hop.querySelector('.hop-language')?.textContent ?? null)""")
+    assert languages == ["language: de", "language: en", *["language: en"] * len(chain)]
     labels = page.eval_on_selector_all("#entities .chain .hop-label", "els => els.map(e => e.textContent)")
     assert labels[2:] == [f"Retelling {i + 1} of {len(chain)}" for i in range(len(chain))]
     # The chain is in plain view: no <details> to open first.

@@ -10,6 +10,7 @@ from ..errors import (
     BackendError,
     CorruptRunError,
     EntityNotFoundError,
+    NoThumbnailError,
     QueueFullError,
     RecorderError,
     RemoteError,
@@ -19,6 +20,7 @@ from ..errors import (
     ServerUnreachableError,
     ServiceClosedError,
     StorageError,
+    ThumbnailRefusedError,
     UnknownConfigError,
     ValidationError,
 )
@@ -53,6 +55,8 @@ STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (RunExistsError, 409),
     (RunFinishedError, 409),
     (CorruptRunError, 409),
+    (ThumbnailRefusedError, 422),  # the entity is an image, but its bytes are refused (a bomb, undecodable)
+    (NoThumbnailError, 415),  # the entity is not an image or a video
     (StorageError, 503),
     (UnavailableError, 503),
     (ServerUnreachableError, 503),  # this server records into another (PIPELINE_RECORDER_SERVER), which is down

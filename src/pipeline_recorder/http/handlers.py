@@ -17,6 +17,7 @@ from ..naming import parse_entity_filename, validate_entity_type, validate_run_i
 from ..runformat import find_entity
 from ..stores import open_store
 from ..stores.base import RunListing
+from ..thumbnails import Thumbnails
 from . import apidocs, sse
 from .admission import admit
 from .documents import Documents, status_body
@@ -30,6 +31,7 @@ from .routes import ROUTES, Group, Route, url_for
 from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
+from .thumbnails import serve_thumbnail
 from .writes import Writes
 
 Query = Mapping[str, str]
@@ -62,6 +64,7 @@ class Api:
         self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
         self._index: RunListing | None = None
+        self.thumbnails = Thumbnails(self.store)
 
     def close(self) -> None:
         """Stop the runner's workers and close the index (server shutdown)."""
@@ -112,6 +115,17 @@ class Api:
 
     def file(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/file/{filename}: exactly the entity with that listed filename."""
+        run_id, record = self._listed_file(request)
+        return serve_entity(self.store, run_id, record, request.headers)
+
+    def thumbnail(self, request: Request) -> Response:
+        """GET /api/pipeline/{run_id}/thumbnail/{filename}: the WebP thumbnail (image) or poster (video) of the
+        entity with that listed filename, made once and cached beside the run."""
+        run_id, record = self._listed_file(request)
+        return serve_thumbnail(self.thumbnails, run_id, record, request.headers)
+
+    def _listed_file(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The run id and the record of the entity named by the ``filename`` path parameter."""
         run_id, filename = request.path_params["run_id"], request.path_params["filename"]
         validate_run_id(run_id)
         if parse_entity_filename(filename) is None:
@@ -120,7 +134,7 @@ class Api:
         doc = self.documents.snapshot(run_id).doc
         for record in doc["entities"]:
             if record.get("filename") == filename:
-                return serve_entity(self.store, run_id, record, request.headers)
+                return run_id, record
         raise EntityNotFoundError(f"run {run_id!r} lists no file {filename!r}")
 
     def entities(self, request: Request) -> Response:
@@ -174,6 +188,7 @@ class Api:
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
                                                               "cursor")}
+        filters["q"] = query.get("q") or None  # full-text search
         limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 

@@ -145,6 +145,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                                                          "interrupted"]}, "Only runs with this status"),
             _query("since", {"type": "string", "format": "date-time"}, "Runs started at or after (ISO 8601)"),
             _query("until", {"type": "string", "format": "date-time"}, "Runs started before (ISO 8601)"),
+            _query("q", {"type": "string", "maxLength": 200}, "Full-text search: runs whose text entities (input, "
+                   "translations, text outputs) hold every word of it as a word start, any case, accents ignored"),
             _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)"),
         ],
@@ -160,6 +162,18 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                       "206": {"description": "The requested byte range", "content": ENTITY_CONTENT},
                       "304": {"description": "Not modified"},
                       **_errors(*_RUN_ERRORS, 416)},
+    },
+    # thumbnails (viewer2)
+    "thumbnail": {
+        "parameters": [_header("If-None-Match", "ETag (the entity's sha256 and the thumbnail size): 304 when it "
+                               "matches")],
+        "responses": {"200": {"description": "The WebP thumbnail (image) or poster (video), at most 320x320",
+                              "content": {"image/webp": _BINARY}, "headers": {"ETag": {"schema": {"type": "string"}}}},
+                      "304": {"description": "Not modified"},
+                      **_errors(*_RUN_ERRORS),
+                      "415": _json({"type": "object"}, "The entity is not an image or a video"),
+                      "422": _json({"type": "object"}, "The image is refused: a decompression bomb, larger than "
+                                   "the limits, or undecodable")},
     },
     "export": {
         "parameters": [],

@@ -129,6 +129,9 @@ ROUTES: tuple[Route, ...] = (
           summary="The latest entity of a type (or ?index=N), with its MIME type; Range, ETag."),
     Route("file", "GET", f"{RUN}/file/{{filename}}", Group.READ, tag="entities",
           summary="Exactly the entity file of that name, as listed in the run's metadata."),
+    # thumbnails (viewer2): made once by the server, cached beside the run as helper files (http/thumbnails.py)
+    Route("thumbnail", "GET", f"{RUN}/thumbnail/{{filename}}", Group.READ, tag="entities",
+          summary="A WebP thumbnail (image) or poster (video) of the listed entity file, at most 320x320."),
     Route("entities", "GET", f"{RUN}/entities", Group.READ, tag="entities",
           summary="Every entity record with its url (by type) and file_url (exactly this entity)."),
     Route("events", "GET", f"{RUN}/events", Group.READ,

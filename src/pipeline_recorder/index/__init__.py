@@ -16,6 +16,7 @@ The modules, each one concern:
 
 - ``runindex``: ``RunIndex`` (listings and counts) and ``iter_all``.
 - ``query``: the listing's filters, page size and cursor, checked and turned into SQL (pure).
+- ``search``: full-text search (``q``): the words a run is found by, for both stores, and the FTS5 tables.
 - ``freshness``: keeping the index in step with the folders (events, scans, rechecks, sweeps); how fresh a
   listing is, is told in its docstring.
 - ``inotify``: new and vanished run folders, from the kernel.

@@ -38,6 +38,7 @@ from ..document.version import same_text as same
 from ..document.version import signature_text as signature
 from ..naming import RUN_ID_PATTERN
 from ..stores.folder import FolderStore
+from . import search
 from .inotify import DirWatch
 from .schema import INDEX_DIRNAME, INDEX_FILENAME, INDEXES, IndexDatabase, create_indexes, indexes_missing
 from .summaries import Row, folder_signature, metadata_signature, read_row
@@ -116,7 +117,8 @@ class SyncedIndex(IndexDatabase):
         def rebuild(conn: sqlite3.Connection) -> None:
             with self._sync_lock():
                 self._write(conn, lambda: [conn.execute(sql) for sql in (
-                    "DELETE FROM runs", "DELETE FROM skipped", "DELETE FROM meta WHERE key = 'dir_sig'")])
+                    "DELETE FROM runs", "DELETE FROM skipped", "DELETE FROM run_words",
+                    "DELETE FROM meta WHERE key = 'dir_sig'")])
             self._watch_synced = False
             self._refresh(conn)
 
@@ -311,6 +313,7 @@ class SyncedIndex(IndexDatabase):
                         except (sqlite3.InterfaceError, sqlite3.DataError, UnicodeError, OverflowError) as exc:
                             log.warning("run index: skipping %s: its summary cannot be stored (%s)", row.run_id, exc)
                             conn.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?)", (row.run_id, row.sig))
+            self._apply_words(conn, changes)
             if changes.statuses:
                 conn.executemany("UPDATE runs SET status = ? WHERE run_id = ?",
                                  [(status, run_id) for run_id, status in changes.statuses.items()])
@@ -318,6 +321,15 @@ class SyncedIndex(IndexDatabase):
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('dir_sig', ?)", (changes.dir_sig,))
 
         return self._write(conn, write)
+
+    @staticmethod
+    def _apply_words(conn: sqlite3.Connection, changes: _Changes) -> None:
+        """Full-text search: the words of runs read now, none for runs gone or no longer listable."""
+        gone = [(run_id,) for run_id in (*changes.removed, *changes.skipped)]
+        if gone:
+            conn.executemany(search.SQLITE_DELETE, gone)
+        if changes.upserts:
+            search.sqlite_store_words(conn, ((row.run_id, row.ts_us, row.words) for row in changes.upserts))
 
     def _write(self, conn: sqlite3.Connection, body: Callable[[], object]) -> bool:
         written = super()._write(conn, body)

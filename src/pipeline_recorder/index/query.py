@@ -15,6 +15,7 @@ from typing import Any
 from .. import runformat
 from ..errors import ValidationError
 from ..naming import RUN_ID_PATTERN
+from . import search
 from .summaries import timestamp_us
 
 DEFAULT_LIMIT = 50
@@ -30,6 +31,15 @@ class Listing:
     sql: str
     params: tuple[Any, ...]
     page: int
+    search: search.SearchPage | None = None  # with ``q``: ``sql`` is unused, the probe picks one of two queries
+
+    def fetch(self, conn: Any) -> list[Any]:
+        """The rows of this page from an SQLite connection (the folder index)."""
+        if self.search is None:
+            return list(conn.execute(self.sql, self.params).fetchall())
+        counted = conn.execute(*self.search.probe).fetchone()[0]
+        chosen = self.search.by_run if counted < search.FEW_RUNS else self.search.by_key
+        return list(conn.execute(*chosen).fetchall())
 
     def result(self, rows: list[Any]) -> tuple[list[dict[str, Any]], str | None]:
         """The summaries of the rows this query fetched, and the cursor of the next page (None on the last)."""
@@ -51,6 +61,7 @@ def listing(
     until: object,
     cursor: object,
     limit: object,
+    q: object = None,
 ) -> Listing:
     """The query of one listing page (see ``RunIndex.query``); ValidationError for a bad filter, cursor or limit."""
     where: list[str] = []
@@ -68,10 +79,15 @@ def listing(
     if until_us is not None:
         where.append("ts_us < ?")
         params.append(until_us)
+    cursor_ts: int | None = None
     if cursor is not None:
         where.append("(ts_us, run_id) < (?, ?)")
-        params.extend(decode_cursor(cursor))
+        cursor_ts, cursor_run = decode_cursor(cursor)
+        params.extend((cursor_ts, cursor_run))
     page = _limit(limit)
+    if q is not None:  # full-text search: its own query shape (search.py)
+        return Listing("", (), page, search.sqlite_page("ts_us, run_id, status, summary", where, params, q,
+                                                        cursor_ts, page))
     sql = "SELECT ts_us, run_id, status, summary FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)

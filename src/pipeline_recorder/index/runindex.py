@@ -35,21 +35,23 @@ class RunIndex(SyncedIndex):
         until: str | datetime | None = None,
         cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        q: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Runs newest first (by ``timestamp``, then run id), filtered, one page at a time.
 
         ``since`` <= timestamp < ``until`` (ISO 8601). Returns ``(summaries, next_cursor)``; ``next_cursor`` is
         None on the last page. Pages stay stable when new runs are added: a cursor names a position, not an offset.
-        Raises ValidationError for a bad filter, cursor or limit (1 to 200).
+        ``q``: only runs whose texts hold every word of it, as word starts (full-text search: ``search.py``).
+        Raises ValidationError for a bad filter, cursor, limit (1 to 200) or ``q``.
         """
         page = listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                       cursor=cursor, limit=limit)
+                       cursor=cursor, limit=limit, q=q)
         if not self.runs_dir.is_dir():
             return [], None  # no store yet: create nothing for a listing
 
         def fetch(conn: sqlite3.Connection) -> list[Any]:
             self._refresh(conn)
-            return conn.execute(page.sql, page.params).fetchall()
+            return page.fetch(conn)
 
         return page.result(self._use(fetch))
 

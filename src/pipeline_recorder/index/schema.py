@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from . import search
+
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # 2: the ``writers`` column holds every recorded writer (``owner`` and ``writers``), not only the owner.
-SCHEMA_VERSION = "2"
+# 3: full-text search: the ``run_words`` table and its FTS5 index (search.py).
+SCHEMA_VERSION = "3"
 INDEX_DIRNAME = ".index"  # a helper folder: its WAL files then never touch the runs dir's mtime
 INDEX_FILENAME = "runs.sqlite3"
 SYNC_LOCK_FILENAME = "sync.lock"
@@ -168,6 +171,8 @@ class IndexDatabase:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                for statement in search.SQLITE_SCHEMA:  # full-text search (its own tables and triggers)
+                    conn.execute(statement)
                 create_indexes(conn)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             conn.execute("COMMIT")

@@ -22,6 +22,7 @@ from ..document.version import signature_text as signature
 from ..errors import CorruptRunError
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
+from .search import folder_words
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Row:
     writers: str | None  # JSON {"owner", "writers"} of a running run: what run_is_alive judges; else None
     sig: str
     summary: str
+    words: str = ""  # what full-text search finds the run by (search.py), kept in its own table
 
     def values(self) -> tuple[Any, ...]:
         """The row's columns in the order of the ``runs`` table."""
@@ -98,6 +100,7 @@ def read_row(runs_dir: str, run_id: str,
         writers=json.dumps(writers) if writers is not None else None,
         sig=sig,
         summary=json.dumps(runformat.summarize(doc), ensure_ascii=False),
+        words=folder_words(folder, doc),
     )
 
 

@@ -311,7 +311,8 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
     # Stage 2: the interception, ``iterations`` times (the telephone game passes the text on each time).
     run.enter(INTERCEPTION)
     text = translated.text
-    chain: list[str] = []
+    # Each retelling's text, with its language where the backend says which (the viewer shows it per hop).
+    chain: list[str | dict[str, str]] = []
     model_used = ""
     for iteration in range(config.iterations):
         if iteration:
@@ -319,7 +320,8 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
         step = backends.text.transform(text, instruction=config.instruction, style=config.style,
                                        iteration=iteration)
         text, model_used = step.text, step.model
-        chain.append(text[:1000])
+        language = step.details.get("language")
+        chain.append({"text": text[:1000], "language": language} if isinstance(language, str) else text[:1000])
     run.save("interception", text, {"config": config.name, "iterations": config.iterations,
                                     "model_used": model_used, "backend_used": backends.text.name,
                                     "backend": backends.text.name, "chain": chain})

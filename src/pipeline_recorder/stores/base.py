@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import abc
+import re
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager
@@ -41,13 +42,27 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 from .. import runformat
 from ..doccache import VersionCache
 from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
+from ..errors import ValidationError
 from ..idempotency import IdempotencyLedger
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
 
 T = TypeVar("T")
+# A helper file of a run (made by the server, never an entity): a hidden folder, then a plain name, e.g.
+# ".thumbnails/{sha256}-320.webp". Nothing else can be named, so a helper never reaches an entity or the document.
+HELPER_NAME_PATTERN = re.compile(r"\.[a-z][a-z0-9_-]{0,31}/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+MAX_HELPER_BYTES = 8 * 1024 * 1024  # a helper file is small (a thumbnail); a larger one is read as absent
 # How long a lease lasts when its holder names no time (seconds).
 DEFAULT_LEASE_SECONDS = 30.0
+
+
+def validate_helper_name(name: str) -> tuple[str, str]:
+    """(folder, filename) of a helper file name; ValidationError saying what is accepted."""
+    if not isinstance(name, str) or HELPER_NAME_PATTERN.fullmatch(name) is None:
+        raise ValidationError(f"helper file name {str(name)[:80]!r} is not '.folder/name' (a hidden folder of "
+                              "lower-case letters, then letters, digits, '.', '_' and '-')")
+    folder, _, filename = name.partition("/")
+    return folder, filename
 
 
 @dataclass(frozen=True)
@@ -142,8 +157,9 @@ class RunListing(Protocol):
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
-        """``(summaries, next_cursor)``; ValidationError for a bad filter, cursor or limit."""
+              limit: int = 50, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
+        filter, cursor, limit or ``q``."""
         ...
 
     def note(self, run_id: str) -> None:
@@ -242,6 +258,18 @@ class Store(abc.ABC):
         """The bytes of a listed entity, checked against ``record`` before anything is served: a regular file,
         never through a link, never a fifo, of the recorded size, not hard-linked elsewhere. EntityNotFoundError
         (absent, or refused, saying why)."""
+
+    # -- helper files (thumbnails): made by the server, kept beside the run, never entities ---------------------
+
+    @abc.abstractmethod
+    def read_helper(self, run_id: str, name: str) -> bytes | None:
+        """The bytes of the run's helper file ``name`` (``HELPER_NAME_PATTERN``), or None when it is absent (or
+        not a regular file, or larger than ``MAX_HELPER_BYTES``). ValidationError for a bad name."""
+
+    @abc.abstractmethod
+    def write_helper(self, run_id: str, name: str, data: bytes) -> None:
+        """Store the run's helper file ``name``, replacing it atomically (a reader sees the old bytes or the new).
+        Removed with the run. RunNotFoundError, ValidationError for a bad name, StorageError."""
 
     @abc.abstractmethod
     def run_index(self) -> RunListing:

@@ -3,6 +3,7 @@
 Every path it builds comes from a validated run id or a listed filename, and files are opened relative to the run
 folder, never through links (``folder_files``). Hidden helper files start with '.', so they are never runs or
 entities: ``.lock`` (the run lock), ``.leases.json`` (leases of remote writers), ``.tmp-*`` (staged content),
+``.thumbnails/`` (helper files: ``folder_helpers.py``),
 and in ``pipeline_runs/`` the ``.create-*`` folders new runs are made in and the ``.trash-*`` folders of removed
 runs (``ops/leftovers.py`` finishes what a stopped process left).
 """
@@ -27,7 +28,7 @@ from ..errors import CorruptRunError, RecorderError, RunNotFoundError
 from ..idempotency import FolderIdempotency
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
-from . import folder_files
+from . import folder_files, folder_helpers
 from .base import DEFAULT_LEASE_SECONDS, Content, EntityFile, StagedEntity, Store, StoredDocument, StoredFile, Wake
 from .folder_watch import WatchHub
 from .folder_writer import FolderRunWriter, stage
@@ -177,6 +178,12 @@ class FolderStore(Store):
 
     def open_entity(self, run_id: str, record: dict[str, Any]) -> EntityFile:
         return folder_files.open_entity(self._runs_dir, run_id, record)
+
+    def read_helper(self, run_id: str, name: str) -> bytes | None:
+        return folder_helpers.read_helper(self._runs_dir, run_id, name)
+
+    def write_helper(self, run_id: str, name: str, data: bytes) -> None:
+        folder_helpers.write_helper(self._runs_dir, run_id, name, data)
 
     def stored_files(self, run_id: str) -> Iterator[StoredFile]:
         folder = self.run_folder(run_id)

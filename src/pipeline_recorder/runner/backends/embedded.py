@@ -15,6 +15,7 @@ import random
 import re
 import struct
 import wave
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -133,7 +134,8 @@ class EmbeddedTextBackend:
         if target_language != "en":
             raise BackendError(NAME, f"translates only into English ('en'), not {target_language!r}")
         if not looks_german(text):
-            return TextResult(text, NAME, TEXT_MODEL, {"source_language": "en", "method": "passthrough"})
+            return TextResult(text, NAME, TEXT_MODEL, {"source_language": "en", "target_language": "en",
+                                                       "method": "passthrough"})
         unknown: list[str] = []
 
         def swap(match: re.Match[str]) -> str:
@@ -145,8 +147,8 @@ class EmbeddedTextBackend:
             return _keep_case(word, english) if match.start() == 0 else english
 
         translated = _AN.sub(r"\1n ", _WORD.sub(swap, text))  # "a owl" -> "an owl"
-        return TextResult(translated, NAME, TEXT_MODEL, {"source_language": "de", "method": "vocabulary",
-                                                         "untranslated": unknown[:50]})
+        return TextResult(translated, NAME, TEXT_MODEL, {"source_language": "de", "target_language": "en",
+                                                         "method": "vocabulary", "untranslated": unknown[:50]})
 
     def transform(self, text: str, *, instruction: str, style: str, iteration: int) -> TextResult:
         words = _WORD.findall(text)
@@ -166,7 +168,10 @@ class EmbeddedTextBackend:
             result = f"A {tempo} melody on {instrument}, inspired by {_inside(text)}."
         else:
             result = text.strip()
-        return TextResult(result, NAME, TEXT_MODEL, {"style": style, "iteration": iteration})
+        details: dict[str, Any] = {"style": style, "iteration": iteration}
+        if style == "telephone":
+            details["language"] = "en"  # the retelling rules hear and say English words only
+        return TextResult(result, NAME, TEXT_MODEL, details)
 
     @staticmethod
     def _telephone(text: str, iteration: int) -> str:

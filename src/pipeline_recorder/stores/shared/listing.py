@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...index import query, timestamp_us
+import psycopg
+
+from ...index import query, search, timestamp_us
 from .database import Database
 
 # A running run reads as interrupted once every lease of its writers has expired (all clocks: the database's).
@@ -25,12 +27,13 @@ _STATUS_FILTERS = {
 
 
 def page_query(*, config_name: object = None, user_id: object = None, status: object = None, since: object = None,
-               until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT) -> query.Listing:
+               until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT,
+               q: object = None) -> query.Listing:
     """The SQL of one listing page (PostgreSQL), selecting ``ts_us, run_id, status, summary`` rows in the order
     and shape ``query.Listing.result`` turns into summaries and the next cursor. ValidationError for bad input."""
     # The folder store's checks and cursor, so that both stores accept and answer the same.
     checked = query.listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                            cursor=cursor, limit=limit)
+                            cursor=cursor, limit=limit, q=q)
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("config_name", config_name), ("user_id", user_id)):
@@ -48,6 +51,9 @@ def page_query(*, config_name: object = None, user_id: object = None, status: ob
     if until_us is not None:
         where.append("ts_us < %s")
         params.append(until_us)
+    if q is not None:  # full-text search: the words of index/search.py, in run_words (migration 3)
+        where.append("run_id IN (SELECT run_id FROM run_words WHERE vector @@ to_tsquery('simple', %s))")
+        params.append(search.postgres_tsquery(q))
     if cursor is not None:
         where.append("(ts_us, run_id) < (%s, %s)")
         params.extend(query.decode_cursor(cursor))
@@ -80,6 +86,17 @@ def count_runs(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
+def add_words(conn: psycopg.Connection[Any], run_id: str, texts: list[str]) -> None:
+    """Add the words of a run's new text entities to what search finds it by, in the caller's transaction (which
+    holds the run's row). The words are joined and bounded exactly as the folder store joins a run's texts."""
+    if not texts:
+        return
+    row = conn.execute("SELECT words FROM run_words WHERE run_id = %s", (run_id,)).fetchone()
+    words = search.words_text([str(row[0]) if row else "", *texts])
+    conn.execute("INSERT INTO run_words (run_id, words) VALUES (%s, %s) ON CONFLICT (run_id) DO UPDATE SET "
+                 "words = excluded.words", (run_id, words))
+
+
 class SharedListing:
     """The store's run listing (``Store.run_index``): always current, since every commit updates its rows."""
 
@@ -88,9 +105,9 @@ class SharedListing:
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = query.DEFAULT_LIMIT) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int = query.DEFAULT_LIMIT, q: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return list_runs(self._db, config_name=config_name, user_id=user_id, status=status, since=since,
-                         until=until, cursor=cursor, limit=limit)
+                         until=until, cursor=cursor, limit=limit, q=q)
 
     def count(self) -> int:
         return count_runs(self._db)

@@ -93,6 +93,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, key_digest)
         );
     """),
+    # full-text search (viewer2): the words of each run's text entities (index/search.py normalises them the same
+    # way for both stores), as a tsvector of the 'simple' configuration (no stemming, no stop words: the words are
+    # already case-folded and without accents) with a GIN index for prefix queries ('hund':*).
+    Migration(3, "run_words: full-text search of runs' texts", """
+        CREATE TABLE run_words (
+            run_id text PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
+            words text NOT NULL,
+            vector tsvector GENERATED ALWAYS AS (to_tsvector('simple', words)) STORED
+        );
+        CREATE INDEX run_words_vector ON run_words USING GIN (vector);
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

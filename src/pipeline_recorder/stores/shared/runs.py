@@ -22,9 +22,10 @@ import psycopg
 from ... import runformat
 from ...document import MetadataDocument, dumps_compact
 from ...errors import CorruptRunError, RunNotFoundError
-from ...index import timestamp_us
+from ...index import search, timestamp_us
 from ...naming import METADATA_FILENAME
 from .database import CHANNEL, Database
+from .listing import add_words
 from .objects import Bucket
 
 MAX_CACHED_RUNS = 512
@@ -174,10 +175,12 @@ class SharedRuns:
         return True
 
     def record(self, conn: psycopg.Connection[Any], run_id: str, doc: MetadataDocument, etag: str,
-               added: list[dict[str, Any]], lease: tuple[str, float] | None = None) -> None:
+               added: list[dict[str, Any]], lease: tuple[str, float] | None = None,
+               heads: dict[str, bytes] | None = None) -> None:
         """The committed document's row, its new entity records, the writer's lease (``(holder, ttl)``) and the
         notification, sent in one round trip (pipeline); they commit with the caller's transaction, which holds
-        the run's row."""
+        the run's row. ``heads``: the first bytes of entities just placed, by filename (full-text search)."""
+        self._add_words(conn, run_id, added, heads or {})
         header = doc.header
         revision = int(header["revision"])
         with conn.pipeline():
@@ -198,6 +201,23 @@ class SharedRuns:
             if lease is not None:
                 self._lease_statements(conn, run_id, *lease)
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {revision}"))
+
+    def _add_words(self, conn: psycopg.Connection[Any], run_id: str, added: list[dict[str, Any]],
+                   heads: dict[str, bytes]) -> None:
+        """Full-text search: the words of the added text entities (read from the bucket when not given)."""
+        texts = []
+        for record in added:
+            if not search.is_searchable(record):
+                continue
+            filename = str(record["filename"])
+            head = heads.get(filename)
+            if head is None:
+                try:
+                    head = b"".join(self.bucket.read_range(self.key(run_id, filename), 0, search.TEXT_BYTES))
+                except FileNotFoundError:
+                    continue
+            texts.append(search.head_text(head))
+        add_words(conn, run_id, texts)
 
     # -- leases -------------------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from ...liveness import current_owner, run_is_alive
 from ...naming import parse_entity_filename, validate_run_id
 from ..base import (
     DEFAULT_LEASE_SECONDS,
+    MAX_HELPER_BYTES,
     Content,
     EntityFile,
     RunListing,
@@ -33,6 +34,7 @@ from ..base import (
     StoredDocument,
     StoredFile,
     Wake,
+    validate_helper_name,
 )
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
@@ -169,6 +171,24 @@ class SharedStore(Store):
         # The record's hash names the bytes on every replica alike; the ETag when a record has none.
         version = str(record.get("sha256") or info.etag.strip('"'))
         return SharedEntityFile(self.bucket.open(key, info.size), info.size, info.modified, version)
+
+    def read_helper(self, run_id: str, name: str) -> bytes | None:
+        folder, filename = validate_helper_name(name)
+        key = self.runs.key(validate_run_id(run_id), f"{folder}/{filename}")
+        try:
+            info = self.bucket.head(key)
+            if info.size > MAX_HELPER_BYTES:
+                return None
+            return self.bucket.get(key)
+        except FileNotFoundError:
+            return None
+
+    def write_helper(self, run_id: str, name: str, data: bytes) -> None:
+        """An object beside the run's entities (``{run}/.thumbnails/...``), so it is deleted with the run."""
+        folder, filename = validate_helper_name(name)
+        if not self.run_exists(run_id):
+            raise RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
+        self.bucket.put(self.runs.key(run_id, f"{folder}/{filename}"), data)
 
     def run_index(self) -> RunListing:
         return self._listing

@@ -25,6 +25,7 @@ import psycopg
 from ... import runformat
 from ...document import MetadataDocument
 from ...errors import CorruptRunError, RecorderError
+from ...index import search
 from ...naming import parse_entity_filename
 from ..base import RunTransaction, RunWriter, StagedEntity
 from .leases import LeaseKeeper
@@ -46,6 +47,7 @@ class SharedTransaction(RunTransaction):
         self._etag = etag
         self._known = len(document.entities)
         self.placed: list[str] = []
+        self.heads: dict[str, bytes] = {}  # the first bytes of entities placed, for full-text search
         self.put_done = False  # the bucket's metadata.json lists what was placed: never remove it again
 
     def place_entity(self, staged: StagedEntity, filename: str) -> None:
@@ -56,6 +58,7 @@ class SharedTransaction(RunTransaction):
         # Over any object a writer killed before its commit left at this name (no metadata.json lists it).
         if staged.data is not None:
             self._runs.bucket.put(key, staged.data)
+            self.heads[filename] = staged.data[:search.TEXT_BYTES]
         else:
             assert staged.key is not None
             self._runs.bucket.copy(staged.key, key)
@@ -77,7 +80,7 @@ class SharedTransaction(RunTransaction):
             self._etag = etag
             running = doc.header.get("status") == runformat.RUNNING
             self._runs.record(self._conn, self._run_id, doc, etag, doc.entities[self._known:],
-                              (self._writer_id, self._lease_seconds) if running else None)
+                              (self._writer_id, self._lease_seconds) if running else None, self.heads)
             return
         raise CorruptRunError(f"run {self._run_id!r}: metadata.json in the bucket keeps changing behind the "
                               "database")

@@ -73,6 +73,7 @@ export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
+export const thumbnailUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/thumbnail/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
 /** The start form filled in with a run's settings and input (start.js reads ?again=). */
 export const runAgainUrl = (runId) => `/?again=${seg(runId)}#start-heading`;

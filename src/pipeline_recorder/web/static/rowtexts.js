@@ -1,9 +1,10 @@
 // What the runs list shows of a run beyond its listing summary: the first line of its input, the first line of its
-// final text output and why it ended as it did (status_reason). The listing does not carry these, so they are read
+// final text output, why it ended as it did (status_reason) and its media output (rowmedia.js). The listing does not carry these, so they are read
 // per run from /status and from the start of the two files (a Range request: never a whole long text), a few runs
 // at a time, and kept: a run is read again only when its status changes (an ended run never again).
 
 import { fileUrl, getJSON, statusUrl } from "./api.js";
+import { mediaOf } from "./rowmedia.js";
 import { stageOf } from "./timeline.js";
 
 const AT_ONCE = 4; // requests in flight, so a page of 50 runs does not flood the server
@@ -49,7 +50,7 @@ async function read(runId, key) {
   const [input, output] = await Promise.all([head(runId, entities.find((e) => e.type === "input")),
     head(runId, finalText(entities))]);
   const reason = typeof doc.status_reason === "string" ? firstLine(doc.status_reason) : "";
-  known.set(runId, { key, input, output, reason });
+  known.set(runId, { key, input, output, reason, media: mediaOf(entities) });
 }
 
 function pump() {
@@ -57,7 +58,7 @@ function pump() {
     const [runId, key] = queue.shift();
     running += 1;
     read(runId, key)
-      .catch(() => known.set(runId, { key, input: "", output: "", reason: "" })) // shown without them
+      .catch(() => known.set(runId, { key, input: "", output: "", reason: "", media: null })) // shown without
       .finally(() => {
         running -= 1;
         if (pending.get(runId) === key) pending.delete(runId);
@@ -67,7 +68,7 @@ function pump() {
   }
 }
 
-/** What is known of the run's texts now ({input, output, reason}, or null), asking for them when out of date. */
+/** What is known of the run's texts now ({input, output, reason, media}, or null), asking when out of date. */
 export function rowTexts(run) {
   const key = keyOf(run);
   const entry = known.get(run.run_id);

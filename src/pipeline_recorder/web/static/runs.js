@@ -5,12 +5,14 @@ import { h, setChildren } from "./dom.js";
 import { formatDuration, formatTime, t, tn, translatePage } from "./i18n.js";
 import { between, parseProgress, STATUSES } from "./runstate.js";
 import { pickBox, setUpPicking } from "./pick.js";
+import { mediaCell } from "./rowmedia.js";
 import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
 
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 50;
 const FILTERS = ["config_name", "user_id", "status", "since", "until"];
+FILTERS.push("q"); // full-text search of the runs' texts (typed: asked for after a pause, as the user filter)
 
 const filters = document.getElementById("filters");
 const body = document.getElementById("runs-body");
@@ -103,6 +105,7 @@ function row(run) {
     { "data-run-id": run.run_id, "data-status": run.status },
     cell(t("col.pick"), pickBox(run)),
     cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts)),
+    cell(t("col.media"), mediaCell(run.run_id, texts?.media ?? null)),
     cell(t("col.user"), run.user_id),
     cell(t("col.status"), statusBadge(run.status),
       texts?.reason ? h("span", { class: "row-reason", text: texts.reason }) : null),
@@ -201,10 +204,12 @@ for (const status of STATUSES) {
 }
 loadFiltersFromAddress();
 filters.addEventListener("change", filtersChanged);
-filters.elements.user_id.addEventListener("input", () => {
-  clearTimeout(timer);
-  timer = setTimeout(filtersChanged, 400);
-});
+for (const typed of [filters.elements.user_id, filters.elements.q]) {
+  typed.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(filtersChanged, 400);
+  });
+}
 filters.addEventListener("reset", () => setTimeout(filtersChanged, 0));
 filters.addEventListener("submit", (event) => {
   event.preventDefault();
