@@ -9,6 +9,7 @@ import pytest
 
 from pipeline_recorder.errors import StorageError, ValidationError
 from pipeline_recorder.stores.shared import SharedStore, parse_store_url
+from pipeline_recorder.stores.shared.database import Database
 from pipeline_recorder.stores.shared.migrations import LATEST_VERSION, MIGRATIONS, Migration, migrate
 
 
@@ -58,9 +59,15 @@ def test_a_database_migrated_by_newer_code_is_refused(database_url: str, store_u
         SharedStore.open(store_url, database_url)
 
 
-def test_one_database_coordinates_one_store(shared: SharedStore, s3, database_url: str) -> None:
+def test_one_database_coordinates_one_store(shared: SharedStore, s3, database_url: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[Database] = []
+    close = Database.close
+    monkeypatch.setattr(Database, "close", lambda db: (closed.append(db), close(db))[1])
     with pytest.raises(ValidationError, match="use one database per shared store"):
         SharedStore.open(f"s3://{s3.new_bucket()}/elsewhere", database_url)
+    # The refused store closed the connection pool it had opened (else its threads live on until a GC finds it).
+    assert len(closed) == 1
 
 
 @pytest.mark.parametrize(("url", "message"), [

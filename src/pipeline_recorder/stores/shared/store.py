@@ -71,7 +71,11 @@ class SharedStore(Store):
         self.closed = False
         self.bucket = Bucket(config.bucket, "")
         self.db = Database(config.database_url)
-        self._check_identity()
+        try:
+            self._check_identity()
+        except BaseException:
+            self.db.close()  # a refused store leaves no pool (and no pool threads) behind
+            raise
         self.runs = SharedRuns(self.db, self.bucket, config.runs_prefix)
         self._leases = LeaseKeeper(self.runs)
         self._listing = SharedListing(self.db)
