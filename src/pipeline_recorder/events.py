@@ -10,6 +10,12 @@ Events (``Event.event``) and their data:
 - ``state``: ``current_state``
 - ``status``: ``{"status": ...}``
 - ``end``: ``{"status": <terminal status or "interrupted">}``; nothing follows it
+- ``process_step``: a step record of the prompting process, as listed in ``prompting_process``, when a follower
+  saw it added (a step's revision changes neither state nor status, so it takes that revision's state slot); a
+  client that connects or resumes reads them from ``/status``
+- ``annotations``: ``{"notes", "tags"}`` when a follower saw a run's notes or tags change (an annotation is a
+  revision of its own that changes neither state nor status, so it takes that revision's status slot); a client
+  that connects or resumes reads them from ``/status``
 
 Event ids are integers ``revision * 4 + slot`` (slot 0 entity, 1 state, 2 status, 3 end): they increase through a
 stream, and an entity's id comes from its own ``revision``, so resuming after id X sends each entity once.
@@ -30,6 +36,8 @@ from . import runformat
 from .errors import ValidationError
 
 ENTITY, STATE, STATUS, END = "entity", "state", "status", "end"
+ANNOTATIONS = "annotations"
+PROCESS_STEP = "process_step"
 HEARTBEAT = "heartbeat"
 _SLOTS = {ENTITY: 0, STATE: 1, STATUS: 2, END: 3}
 ENDED_STATUSES = frozenset({*runformat.TERMINAL_STATUSES, runformat.INTERRUPTED})
@@ -111,6 +119,12 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
     new_revision = int(new["revision"])
     events = [Event(event_id(rev, ENTITY), ENTITY, entity)
               for rev, entity in _entities_after(new["entities"], old_revision, new_revision)]
+    steps = new.get("prompting_process")
+    if isinstance(steps, list) and steps != old.get("prompting_process"):
+        events.extend(Event(event_id(rev, STATE), PROCESS_STEP, step)
+                      for rev, step in _entities_after([s for s in steps if isinstance(s, dict)], old_revision,
+                                                       new_revision))
+        events.sort(key=lambda event: event.id or 0)  # ids rise through a stream
     # A status can change without a new revision: liveness reads a running run as "interrupted" once its writer
     # died. Ids of that revision were sent already, so only "end" (whose data carries the status) may follow.
     if new_revision > old_revision:
@@ -118,13 +132,21 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Event]:
             events.append(Event(event_id(new_revision, STATE), STATE, new["current_state"]))
         if new["status"] != old["status"]:
             events.append(Event(event_id(new_revision, STATUS), STATUS, {"status": new["status"]}))
+        elif _annotations(new) != _annotations(old):
+            events.append(Event(event_id(new_revision, STATUS), ANNOTATIONS, _annotations(new)))
     if new["status"] in ENDED_STATUSES:
         events.append(Event(event_id(new_revision, END), END, {"status": new["status"]}))
     return events
 
 
+def _annotations(doc: dict[str, Any]) -> dict[str, Any]:
+    """The notes and tags of a document (a run written before they existed has none: the defaults)."""
+    return {"notes": doc.get("notes", ""), "tags": doc.get("tags", [])}
+
+
 # Imported last: the followers use the events above.
 from .followers import follow, follow_sync  # noqa: E402
 
-__all__ = ["END", "ENTITY", "HEARTBEAT", "STATE", "STATUS", "Event", "diff", "event_id", "events_since", "follow",
-           "follow_sync", "parse_last_event_id"]
+__all__ = ["ANNOTATIONS", "END", "ENTITY", "HEARTBEAT", "PROCESS_STEP", "STATE", "STATUS", "Event", "diff",
+           "event_id",
+           "events_since", "follow", "follow_sync", "parse_last_event_id"]

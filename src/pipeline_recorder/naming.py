@@ -67,6 +67,25 @@ def entity_filename(sequence: int, entity_type: str, ext: str) -> str:
     return f"{sequence:02d}_{entity_type}.{ext}"
 
 
+# The prompting process of a run (the steps by which its prompt came about) lives in this subfolder of the run
+# folder, numbered on its own: prompting_process/001_input.txt, 002_parameters.json, ...
+PROCESS_DIRNAME = "prompting_process"
+
+
+def process_filename(sequence: int, entity_type: str, ext: str) -> str:
+    """The stored name of a prompting-process step, relative to the run folder."""
+    return f"{PROCESS_DIRNAME}/{sequence:03d}_{entity_type}.{ext}"
+
+
+def parse_stored_filename(filename: str) -> tuple[int, str, str] | None:
+    """``(sequence, type, ext)`` of an entity's name or of a prompting-process step's (``prompting_process/`` and
+    an entity-file name), else None: the names a run's records may list."""
+    folder, slash, name = filename.partition("/")
+    if not slash:
+        return parse_entity_filename(filename)
+    return parse_entity_filename(name) if folder == PROCESS_DIRNAME else None
+
+
 def parse_entity_filename(filename: str) -> tuple[int, str, str] | None:
     """``(sequence, type, ext)`` for a name of the entity-file form, else None (helper files start with '.')."""
     match = ENTITY_FILENAME_PATTERN.fullmatch(filename)

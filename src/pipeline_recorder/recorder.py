@@ -14,32 +14,36 @@ live in ``validation`` and ``content``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from . import runformat
+from . import runfields, runformat
 from .atomic import storage_errors
 from .content import Content, prepare
 from .document import MetadataDocument, copy_json
 from .endings import RunEndings
 from .errors import RunExistsError, RunFinishedError, RunNotFoundError, ValidationError
-from .formats import normalize_format
+from .formats import Format, normalize_format
 from .known_configs import known_expected_outputs
 from .liveness import current_owner, with_writer
 from .naming import entity_filename, validate_entity_type, validate_run_id
 from .progress import completed_outputs, progress
+from .research_record import Commit, ResearchRecord, file_record
 from .stores import Store, store_for
-from .stores.base import RunTransaction
+from .stores.base import RunTransaction, StagedEntity
 from .validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
 
 DEFAULT_EXPECTED_OUTPUTS = ("input", "translation", "safety", "interception", "safety_pre_output", "output_image")
 SETTING_NAMES = ("config_name", "execution_mode", "safety_level")
+GROUPING_NAMES = ("kind", "session_id", "device_id")
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUTS", "Content", "LivePipelineRecorder"]
+T = TypeVar("T")
 
 
-class LivePipelineRecorder(RunEndings):
+class LivePipelineRecorder(ResearchRecord, RunEndings):
     """Records one pipeline run into a store (by default the folder ``{base_path}/pipeline_runs/{run_id}/``).
 
     With its settings, creating it creates the run (its folder and metadata.json); if the run already exists with
@@ -58,12 +62,22 @@ class LivePipelineRecorder(RunEndings):
         base_path: Store | str | os.PathLike[str] | None = None,
         *,
         expected_outputs: Sequence[str] | None = None,
+        kind: str | None = None,
+        session_id: str | None = None,
+        device_id: str | None = None,
+        lazy: bool = False,
     ) -> None:
         given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level}
+        grouping = {"kind": kind, "session_id": session_id, "device_id": device_id}
         self.run_id = validate_run_id(run_id)
         self.store = store_for(base_path)
         self._writer = self.store.writer(self.run_id)
-        if all(value is None for value in given.values()) and user_id is None and expected_outputs is None:
+        # lazy: the run is created by the first write (entity, step, state, model, notes); until then nothing is
+        # stored, and a recorder that is dropped unused leaves nothing behind (a page that was only opened).
+        self._pending: Callable[[], MetadataDocument] | None = None
+        self._pending_lock = threading.Lock()
+        self._ended_unstored: str | None = None
+        if all(value is None for value in (*given.values(), *grouping.values(), user_id, expected_outputs)):
             self._writer.read(lambda doc: None)  # attach only: RunNotFoundError when absent, never a write
             return
         missing = [name for name, value in given.items() if value is None]
@@ -72,13 +86,19 @@ class LivePipelineRecorder(RunEndings):
                                   "existing run)")
         settings = {name: check_setting(name, value) for name, value in given.items()}
         settings["user_id"] = check_setting("user_id", "anonymous" if user_id is None else user_id)
-        self._create(settings, _expected(expected_outputs, settings["config_name"]))
+        expected = _expected(expected_outputs, settings["config_name"])
+        checked = runfields.check_grouping(**grouping)
 
-    def _create(self, settings: dict[str, str], expected: list[str]) -> None:
         def document() -> MetadataDocument:
             return MetadataDocument(runformat.new_header(run_id=self.run_id, expected_outputs=expected,
-                                                         owner=current_owner(), **settings), [])
+                                                         owner=current_owner(), fields=checked, **settings), [])
 
+        if lazy:
+            self._pending = document
+        else:
+            self._create(document, {**settings, **checked})
+
+    def _create(self, document: Callable[[], MetadataDocument], settings: dict[str, str]) -> None:
         with storage_errors(f"create the run {self.run_id!r}"):
             if not self.store.run_exists(self.run_id):
                 self.store.create_run(self.run_id, document())  # False: someone else made it first, attach
@@ -87,7 +107,32 @@ class LivePipelineRecorder(RunEndings):
                     txn.document = document()
                     txn.replace_document()
                 else:
-                    self._check_settings(txn.document.header, settings)
+                    self._check_settings(runfields.with_defaults(dict(txn.document.header)), settings)
+
+    def _materialize(self) -> None:
+        """Create a lazy recorder's run now (before its first write); nothing to do for any other."""
+        if self._pending is None and self._ended_unstored is None:
+            return
+        with self._pending_lock:
+            if self._ended_unstored is not None:
+                raise RunFinishedError(f"run {self.run_id!r} was ended ({self._ended_unstored!r}) before anything "
+                                       "was recorded, so it was never stored; it takes no more changes")
+            if self._pending is not None:
+                document = self._pending
+                header = document().header
+                self._create(document, {name: header[name] for name in (*SETTING_NAMES, "user_id", *GROUPING_NAMES)
+                                        if header.get(name) is not None})
+                self._pending = None
+
+    def _read(self, look: Callable[[MetadataDocument], T]) -> T:
+        """``look`` at the run's document as stored now -- or, for a lazy run not created yet, as it would be."""
+        pending = self._pending
+        if pending is not None:
+            doc = pending()
+            if self._ended_unstored is not None:
+                doc.header["status"] = self._ended_unstored
+            return look(doc)
+        return self._writer.read(look)
 
     @classmethod
     def open(cls, run_id: str, base_path: Store | str | os.PathLike[str] | None = None) -> LivePipelineRecorder:
@@ -111,15 +156,20 @@ class LivePipelineRecorder(RunEndings):
         return self._writer.cached_entity_count()
 
     def exists(self) -> bool:
-        """Whether the run is (still) stored."""
+        """Whether the run is (still) stored (a lazy recorder's run: once something was recorded)."""
         return self.store.run_exists(self.run_id)
 
     def require_settings(self, settings: dict[str, str]) -> None:
-        """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ...)."""
-        checked = {name: check_setting(name, value) for name, value in settings.items()}
-        self._writer.read(lambda doc: self._check_settings(doc.header, checked))
+        """Raise RunExistsError unless the run has these settings (config_name, execution_mode, ..., and kind,
+        session_id, device_id)."""
+        grouping = runfields.check_grouping(**{name: value for name, value in settings.items()
+                                               if name in GROUPING_NAMES})
+        checked = {name: check_setting(name, value) for name, value in settings.items()
+                   if name not in GROUPING_NAMES}
+        checked.update(grouping)
+        self._read(lambda doc: self._check_settings(runfields.with_defaults(dict(doc.header)), checked))
 
-    def _check_settings(self, header: dict[str, Any], settings: dict[str, str]) -> None:
+    def _check_settings(self, header: dict[str, Any], settings: dict[str, Any]) -> None:
         differing = [name for name, value in settings.items() if header.get(name) != value]
         if differing:
             raise RunExistsError(
@@ -128,14 +178,16 @@ class LivePipelineRecorder(RunEndings):
             )
 
     def get_status(self) -> dict[str, Any]:
-        """A copy of metadata.json's content as it is stored now (``interrupted`` if the writer died)."""
-        return self.store.apply_liveness(self.run_id, self._writer.read(MetadataDocument.to_dict))
+        """A copy of metadata.json's content as it is stored now (``interrupted`` if the writer died); a run
+        written before the research fields existed shows their defaults (runfields.py)."""
+        doc = self._read(MetadataDocument.to_dict)
+        return self.store.apply_liveness(self.run_id, runfields.with_defaults(doc))
 
     def get_entities(self, entity_type: str | None = None) -> list[dict[str, Any]]:
         """The entity records, in sequence order; only those of ``entity_type`` when given."""
         if entity_type is not None:
             validate_entity_type(entity_type)
-        return self._writer.read(lambda doc: [copy_json(e) for e in doc.entities
+        return self._read(lambda doc: [copy_json(e) for e in doc.entities
                                               if entity_type is None or e["type"] == entity_type])
 
     def get_entity_paths(self, entity_type: str | None = None) -> list[Path]:
@@ -144,7 +196,7 @@ class LivePipelineRecorder(RunEndings):
 
     def last_sequence(self) -> int:
         """The sequence of the run's latest entity as stored now (0 when it has none)."""
-        return self._writer.read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
+        return self._read(lambda doc: int(doc.entities[-1]["sequence"]) if doc.entities else 0)
 
     def entity_record(self, filename: str) -> dict[str, Any] | None:
         """A copy of the record of the entity listed as ``filename`` (searched from the latest), or None."""
@@ -154,7 +206,7 @@ class LivePipelineRecorder(RunEndings):
                     return dict(copy_json(entity))
             return None
 
-        return self._writer.read(find)
+        return self._read(find)
 
     def writer_records(self) -> list[dict[str, Any]]:
         """A copy of the run's ``writers`` (see liveness.py) as stored now."""
@@ -162,7 +214,7 @@ class LivePipelineRecorder(RunEndings):
             writers = doc.header.get("writers")
             return [copy_json(w) for w in writers] if isinstance(writers, list) else []
 
-        return self._writer.read(copy)
+        return self._read(copy)
 
     def get_entity_path(self, entity_type: str) -> Path | None:
         """Path of the latest entity of ``entity_type``, or None if the run has none."""
@@ -181,9 +233,11 @@ class LivePipelineRecorder(RunEndings):
         return doc
 
     @staticmethod
-    def _touch(doc: MetadataDocument) -> None:
+    def _touch(doc: MetadataDocument, writing: bool = True) -> None:
         doc.header["revision"] = int(doc.header["revision"]) + 1
         doc.header["updated_at"] = runformat.utc_now()
+        if not writing:  # an annotation: whoever writes the run still does (its liveness is theirs)
+            return
         # Liveness: this process now writes the run (see liveness.py).
         owner = current_owner()
         if doc.header.get("owner") != owner:
@@ -199,32 +253,33 @@ class LivePipelineRecorder(RunEndings):
         bytes, else ``metadata["format"]`` from the allow-list, else .bin), or for large media a ``pathlib.Path``
         or binary file object, streamed without being read into memory.
         """
+        def commit(txn: RunTransaction, doc: MetadataDocument, staged: StagedEntity, fmt: Format,
+                   meta: dict[str, Any]) -> str:
+            sequence = txn.next_sequence()
+            filename = entity_filename(sequence, entity_type, fmt.ext)
+            txn.place_entity(staged, filename)
+            self._touch(doc)
+            doc.add_entity(file_record(sequence, entity_type, filename, doc, staged, fmt, meta))
+            completed = completed_outputs([*doc.header["completed_outputs"], entity_type])
+            doc.header["completed_outputs"] = completed
+            doc.header["current_state"]["progress"] = progress(doc.header["expected_outputs"], completed)
+            return filename
+
+        return self._store_file(f"save entity {entity_type!r}", entity_type, content, metadata, commit)
+
+    def _store_file(self, what: str, entity_type: str, content: Content, metadata: dict[str, Any] | None,
+                    commit: Commit) -> str:
+        """Stage ``content`` (checked: type, metadata, format), then in one transaction of the running run let
+        ``commit`` place it and list it; returns its name once both are durable."""
         validate_entity_type(entity_type)
         meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
-        with storage_errors(f"save entity {entity_type!r} in run {self.run_id!r}"):
+        self._materialize()
+        with storage_errors(f"{what} in run {self.run_id!r}"):
             prepared = prepare(self.store, self.run_id, content, fmt)
             try:
                 with self._writer.transaction() as txn:
-                    doc = self._open_document(txn)
-                    sequence = txn.next_sequence()
-                    filename = entity_filename(sequence, entity_type, prepared.format.ext)
-                    txn.place_entity(prepared.staged, filename)
-                    self._touch(doc)
-                    doc.add_entity({
-                        "sequence": sequence,
-                        "type": entity_type,
-                        "filename": filename,
-                        "timestamp": doc.header["updated_at"],
-                        "metadata": meta,
-                        "size": prepared.staged.size,
-                        "sha256": prepared.staged.sha256,
-                        "mime_type": prepared.format.mime_type,
-                        "revision": doc.header["revision"],
-                    })
-                    completed = completed_outputs([*doc.header["completed_outputs"], entity_type])
-                    doc.header["completed_outputs"] = completed
-                    doc.header["current_state"]["progress"] = progress(doc.header["expected_outputs"], completed)
+                    filename = commit(txn, self._open_document(txn), prepared.staged, prepared.format, meta)
                     txn.replace_document()
                 return filename
             finally:
@@ -241,6 +296,7 @@ class LivePipelineRecorder(RunEndings):
         """Set the current stage and step; written to metadata.json at once."""
         check_stage(stage)
         check_step(step)
+        self._materialize()
         with storage_errors(f"set the state of run {self.run_id!r}"), self._writer.transaction() as txn:
             doc = self._open_document(txn)
             doc.header["current_state"] = {**doc.header["current_state"], "stage": stage, "step": step}
@@ -255,6 +311,12 @@ class LivePipelineRecorder(RunEndings):
                                   f"{sorted(runformat.TERMINAL_STATUSES)}")
         if reason is not None:
             reason = check_text("reason", str(reason)[:2000])
+        with self._pending_lock:
+            if self._pending is not None or self._ended_unstored is not None:  # lazy, nothing recorded: store nothing
+                if self._ended_unstored not in (None, status):
+                    raise RunFinishedError(f"run {self.run_id!r} has ended with status {self._ended_unstored!r}")
+                self._ended_unstored = status
+                return
         with storage_errors(f"end run {self.run_id!r}"), self._writer.transaction() as txn:
             if txn.document is not None and txn.document.header.get("status") == status:
                 return
@@ -283,4 +345,5 @@ def _expected(expected_outputs: Sequence[str] | None, config_name: str) -> list[
     for entity_type in expected:
         validate_entity_type(entity_type)
     return expected
+
 

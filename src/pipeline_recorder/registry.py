@@ -86,8 +86,11 @@ class RecorderRegistry:
         return winner
 
     def get(self, run_id: str, store: Store, given: dict[str, str | None],
-            expected_outputs: Sequence[str] | None = None) -> LivePipelineRecorder:
-        """The live recorder of the run: registered, else opened, else created (see ``get_recorder``)."""
+            expected_outputs: Sequence[str] | None = None,
+            grouping: dict[str, str | None] | None = None) -> LivePipelineRecorder:
+        """The live recorder of the run: registered, else opened, else created (see ``get_recorder``);
+        ``grouping`` its kind, session_id and device_id (None: not given)."""
+        named: dict[str, str] = {name: value for name, value in (grouping or {}).items() if value is not None}
         key = (store.url, validate_run_id(run_id))
         recorder = self._cached(key)
         if recorder is None:
@@ -96,9 +99,13 @@ class RecorderRegistry:
             except RunNotFoundError:
                 settings = {name: value if value is not None else DEFAULT_SETTINGS[name]
                             for name, value in given.items()}
-                recorder = LivePipelineRecorder(run_id, base_path=store, expected_outputs=expected_outputs,
-                                                **settings)
-        recorder.require_settings({name: value for name, value in given.items() if value is not None})
+                recorder = LivePipelineRecorder(run_id, settings["config_name"], settings["execution_mode"],
+                                                settings["safety_level"], settings["user_id"], store,
+                                                expected_outputs=expected_outputs, kind=named.get("kind"),
+                                                session_id=named.get("session_id"),
+                                                device_id=named.get("device_id"))
+        recorder.require_settings({**{name: value for name, value in given.items() if value is not None},
+                                   **named})
         return self._remember(key, recorder)
 
     def load(self, run_id: str, store: Store) -> LivePipelineRecorder | None:
@@ -137,20 +144,25 @@ def get_recorder(
     base_path: Store | str | os.PathLike[str] | None = None,
     *,
     expected_outputs: Sequence[str] | None = None,
+    kind: str | None = None,
+    session_id: str | None = None,
+    device_id: str | None = None,
 ) -> LivePipelineRecorder:
     """The live recorder of ``run_id``: the one this process has, else the run on disk, else a new run.
 
-    Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one. Settings
-    given that differ from an existing run's raise RunExistsError, whether or not the recorder was registered.
+    Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one (``kind``
+    ``"pipeline"``, no session or device). Settings given that differ from an existing run's raise
+    RunExistsError, whether or not the recorder was registered.
     """
     given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
              "user_id": user_id}
+    grouping = {"kind": kind, "session_id": session_id, "device_id": device_id}
     if os.environ.get(SERVER_ENV):
         from .remote.registry import remote_recorder  # imported here: the local store needs no HTTP client
 
         named = {name: value if value is not None else DEFAULT_SETTINGS[name] for name, value in given.items()}
-        return remote_recorder(run_id, named, expected_outputs)  # type: ignore[return-value]
-    return DEFAULT_REGISTRY.get(run_id, store_for(base_path), given, expected_outputs)
+        return remote_recorder(run_id, named, expected_outputs, grouping)  # type: ignore[return-value]
+    return DEFAULT_REGISTRY.get(run_id, store_for(base_path), given, expected_outputs, grouping)
 
 
 def load_recorder(run_id: str, base_path: Store | str | os.PathLike[str] | None = None) \

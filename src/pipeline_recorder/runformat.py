@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import runfields
 from .errors import EntityNotFoundError
 from .naming import RUN_ID_PATTERN, parse_entity_filename, validate_entity_type
 
@@ -50,7 +51,10 @@ def new_header(
     user_id: str,
     expected_outputs: Iterable[str],
     owner: dict[str, Any],
+    fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A new run's header; ``fields`` are its research fields (runfields.py), checked by the caller, the rest
+    of them set to their defaults."""
     now = utc_now()
     expected = list(dict.fromkeys(expected_outputs))
     return {
@@ -67,6 +71,7 @@ def new_header(
         "updated_at": now,
         "finished_at": None,
         "revision": 1,
+        **{key: (fields or {}).get(key, runfields.default(key)) for key in runfields.KEYS},
         "owner": owner,
         "writers": [owner],
     }
@@ -134,14 +139,17 @@ def find_entity(doc: dict[str, Any], entity_type: str, index: int | None = None)
 
 
 # The listing summary of a run: what the run listing (HTTP, `ls`, the index) and retention show of each run.
+# A run written before the research fields existed is summarised with their defaults (runfields.py).
 SUMMARY_KEYS = ("run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
-                "updated_at", "finished_at", "current_state", "progress", "entity_count")
+                "updated_at", "finished_at", "kind", "session_id", "device_id", "tags",
+                "current_state", "progress", "entity_count")
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     """The listing summary of a run's metadata (liveness already applied to ``doc['status']``)."""
     state = doc.get("current_state")
-    summary = {key: doc.get(key) for key in SUMMARY_KEYS[:-3]}
+    summary = {key: doc.get(key) for key in SUMMARY_KEYS[:-7]}
+    summary.update(runfields.listed(doc))
     summary["current_state"] = state
     summary["progress"] = state.get("progress") if isinstance(state, dict) else None
     summary["entity_count"] = len(doc.get("entities") or [])

@@ -204,7 +204,8 @@ def test_entities_list_each_with_a_url_by_type_and_a_url_of_exactly_it(live: Liv
 # -- listing ------------------------------------------------------------------------------------------------------
 
 SUMMARY_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
-                "updated_at", "finished_at", "current_state", "progress", "entity_count"}
+                "updated_at", "finished_at", "current_state", "progress", "entity_count",
+                "kind", "session_id", "device_id", "tags"}
 
 
 def test_runs_are_listed_newest_first_with_the_summary_shape(live: Live) -> None:

@@ -50,11 +50,12 @@ def test_the_flask_blueprints_have_exactly_the_read_runner_and_write_routes_of_t
 
 def test_route_names_are_unique_and_each_names_a_handler() -> None:
     from pipeline_recorder.http.handlers import Api
-    from pipeline_recorder.http.writes import Writes
+    from pipeline_recorder.http.research_writes import ResearchWrites
 
     assert len(BY_NAME) == len(ROUTES)
     for route in ROUTES:
-        handlers = Writes if route.group is Group.WRITE else Api  # the write routes' handlers are Api.writes'
+        # The write routes' handlers are Api.writes': Writes and the research record's (a subclass of it).
+        handlers = ResearchWrites if route.group is Group.WRITE else Api
         assert callable(getattr(handlers, route.name, None)), route.name
 
 

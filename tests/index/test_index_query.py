@@ -49,6 +49,7 @@ def test_summary_has_exactly_the_agreed_keys_and_values(tmp_path, store: RunStor
         "run_id": "run-1", "config_name": "stillepost", "execution_mode": "fast", "safety_level": "youth",
         "user_id": "alice", "status": "completed", "timestamp": status["timestamp"],
         "updated_at": status["updated_at"], "finished_at": status["finished_at"],
+        "kind": "pipeline", "session_id": None, "device_id": None, "tags": [],
         "current_state": status["current_state"], "progress": "2/6", "entity_count": 2,
     }
 

@@ -24,7 +24,8 @@ app = typer.Typer(help="Record, serve, run and operate generative-pipeline runs.
 # option's metavar replaces its type); the arguments here are named by their metavar alone.
 TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
-COMMAND_MODULES = ("inspect", "migrate", "ops", "runs", "serve", "sync")
+COMMAND_MODULES = ("inspect", "migrate", "ops", "runs", "serve", "sync",
+                   "annotate")  # record: notes and tags
 
 
 @app.command()

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from .. import runfields
 from ..index import MAX_LIMIT, iter_all
 from ..ops.listing import resolve_run_id, where_label
 from ..ops.timespec import format_moment, parse_moment
@@ -57,14 +59,24 @@ def list_runs(
     server: Server = None,
     token: Token = None,
     as_json: Json = False,
+    # the research fields (runfields.py)
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", help="Only runs of this kind: pipeline, or what a host named (canvas_workflow).")
+    ] = None,
+    session: Annotated[str | None, typer.Option(
+        "--session", metavar="SESSION", help="Only runs of this session id.")] = None,
+    device: Annotated[str | None, typer.Option(
+        "--device", metavar="DEVICE", help="Only runs of this device id.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", metavar="TAG", help="Only runs carrying this tag.")] = None,
 ) -> None:
     """List runs, newest first, as a table (or JSON with --json).
 
-    Example: pipeline-recorder ls --status failed --since 2d
+    Example: pipeline-recorder ls --status failed --since 2d; pipeline-recorder ls --session class-4b --tag zoo
     """
     with reported():
         filters: dict[str, Any] = {"config_name": config, "user_id": user, "status": status,
-                                   "since": _moment(since), "until": _moment(until)}
+                                   "since": _moment(since), "until": _moment(until),
+                                   "kind": kind, "session_id": session, "device_id": device, "tag": tag}
         skipped: list[str] = []
         if server is not None:
             with ServerClient(server, token) as client:
@@ -90,14 +102,16 @@ def _print_runs(runs: list[dict[str, Any]], where: str, *, filtered: bool) -> No
         out.print(f"no runs in {where}" + (" match the filters" if filtered else ""), highlight=False)
         return
     table = Table(box=None, header_style="bold")
-    for name in ("RUN ID", "STARTED", "CONFIG", "MODE", "SAFETY", "USER", "STATUS", "PROGRESS", "ENTITIES"):
+    for name in ("RUN ID", "STARTED", "CONFIG", "MODE", "SAFETY", "USER", "STATUS", "PROGRESS", "ENTITIES",
+                 "TAGS"):
         table.add_column(name, no_wrap=True)
     for run in runs:
         state = run.get("current_state") or {}
+        tags = run.get("tags")
         table.add_row(str(run["run_id"]), format_moment(run.get("timestamp")), str(run.get("config_name")),
                       str(run.get("execution_mode")), str(run.get("safety_level")), str(run.get("user_id")),
                       styled_status(run.get("status")), str(state.get("progress", "-")),
-                      str(run.get("entity_count", "-")))
+                      str(run.get("entity_count", "-")), ", ".join(map(str, tags)) if isinstance(tags, list) else "")
     out.print(table)
 
 
@@ -126,6 +140,7 @@ def show(
                 run_id = resolve_run_id(store, run_id)
                 doc = store.read_metadata(run_id)  # never through a symlinked run folder
                 where = (where_label(store, run_id), store.location(run_id))
+        doc = runfields.with_defaults(doc)  # a run recorded before the research fields shows their defaults
         if as_json:
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
             return
@@ -147,6 +162,13 @@ def _print_run(doc: dict[str, Any], where: tuple[str, str]) -> None:
         ("started", format_moment(doc.get("timestamp"))),
         ("updated", format_moment(doc.get("updated_at"))),
         ("finished", format_moment(doc.get("finished_at"))),
+        # the research fields (runfields.py)
+        ("kind", str(doc["kind"])),
+        ("session / device", f"{doc['session_id'] or '-'} / {doc['device_id'] or '-'}"),
+        ("models", escape(", ".join(f"{stage} {model}" for stage, model in doc["models_used"].items()) or "-")),
+        ("tags", escape(", ".join(doc["tags"]) or "-")),  # people's words: never read as rich markup
+        ("notes", escape(doc["notes"] or "-")),
+        ("process steps", str(len(doc.get("prompting_process") or []))),
     ]
     header = Table.grid(padding=(0, 2))
     header.add_column(style="bold")

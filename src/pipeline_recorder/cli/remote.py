@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import RunNotFoundError
+from ..errors import RunNotFoundError, ValidationError
 from ..events import END, Event
 from ..index import MAX_LIMIT
 from ..naming import validate_run_id
@@ -128,6 +128,22 @@ class ServerClient:
             raise ServerError(f"{self.url}{path} did not answer with a JSON object; is --server a pipeline-recorder "
                               "server?")
         return doc
+
+    def put_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A PUT of a JSON body that answered 2xx with a JSON object; RunNotFoundError for 404, ValidationError for
+        400 (the server's message), ServerError otherwise."""
+        response = self._client.put(path, json=body)
+        if response.status_code == 404:
+            raise RunNotFoundError(self._error(response))
+        if response.status_code == 400:
+            raise ValidationError(self._error(response))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400 or not isinstance(answer, dict):
+            raise ServerError(self._error(response))
+        return answer
 
     def status(self, run_id: str) -> dict[str, Any]:
         """The run's metadata, as ``GET /api/pipeline/{run_id}/status`` answers it."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import runfields
 from ..doccache import VersionCache
 from ..document import ParsedRun, document_digest, parse_metadata_since, without_writers, without_writers_bytes
 from ..errors import CorruptRunError, RunNotFoundError
@@ -35,8 +36,9 @@ class Snapshot:
     liveness: Callable[[str, dict[str, Any]], dict[str, Any]]  # the store's
 
     def current(self) -> dict[str, Any]:
-        """The document as a reader must see it now: a running run whose writers are gone reads as interrupted."""
-        return self.liveness(str(self.doc["run_id"]), dict(self.doc))
+        """The document as a reader must see it now: a running run whose writers are gone reads as interrupted,
+        and a run written before the research fields existed shows their defaults."""
+        return self.liveness(str(self.doc["run_id"]), runfields.with_defaults(dict(self.doc)))
 
 
 class Documents:
@@ -64,10 +66,18 @@ class Documents:
                 raise CorruptRunError(f"run {run_id!r}: metadata.json names another run ({doc.get('run_id')!r})")
             digest, entity_hash = document_digest(parsed, before.parsed if before is not None else None,
                                                   before.entity_hash if before is not None else None)
-            return Snapshot(raw, doc, digest, without_writers_bytes(parsed), parsed, entity_hash,
+            return Snapshot(raw, doc, digest, _public_bytes(parsed), parsed, entity_hash,
                             self.store.apply_liveness)
 
         return self._cache.load(run_id, lambda known: self.store.read_document(run_id, known), build)
+
+
+def _public_bytes(parsed: ParsedRun) -> bytes:
+    """What /status serves of a version: the stored bytes without who writes the run; for a run written before
+    the research fields existed, the document with their defaults (serialised again: such runs are finished)."""
+    if all(key in parsed.doc for key in runfields.KEYS):
+        return without_writers_bytes(parsed)
+    return json.dumps(runfields.with_defaults(without_writers(parsed.doc)), ensure_ascii=False).encode()
 
 
 def status_body(snapshot: Snapshot, since: int | None) -> tuple[bytes, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__, events
 from ..errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
-from ..naming import parse_entity_filename, validate_entity_type, validate_run_id
+from ..naming import PROCESS_DIRNAME, parse_entity_filename, validate_entity_type, validate_run_id
 from ..runformat import find_entity
 from ..stores import open_store
 from ..stores.base import RunListing
@@ -25,14 +25,15 @@ from .files import serve_entity
 from .headers import etag_matches
 from .pages import Pages
 from .request import Request
+from .research_writes import ResearchWrites
 from .response import ByteStream, EventStream, Response, json_response
 from .routes import ROUTES, Group, Route, url_for
 from .runner_link import RunnerLink, outcome_answer
 from .security import Guard
 from .settings import Settings
-from .writes import Writes
 
 Query = Mapping[str, str]
+RESEARCH_FILTERS = ("kind", "session_id", "device_id", "tag")  # the research fields' listing filters
 
 
 def _int_param(query: Query, name: str, *, minimum: int | None = None) -> int | None:
@@ -59,7 +60,7 @@ class Api:
         self.guard = Guard(settings)
         self.pages = Pages()
         self.runner = RunnerLink(settings)
-        self.writes = Writes(self.store, max_entity_bytes=settings.max_entity_bytes,
+        self.writes = ResearchWrites(self.store, max_entity_bytes=settings.max_entity_bytes,
                              lease_seconds=settings.lease_seconds)
         self._index: RunListing | None = None
 
@@ -123,6 +124,19 @@ class Api:
                 return serve_entity(self.store, run_id, record, request.headers)
         raise EntityNotFoundError(f"run {run_id!r} lists no file {filename!r}")
 
+    def process_file(self, request: Request) -> Response:
+        """GET /api/pipeline/{run_id}/process/{filename}: a step of the prompting process, as an entity is served."""
+        run_id, filename = request.path_params["run_id"], request.path_params["filename"]
+        validate_run_id(run_id)
+        if parse_entity_filename(filename) is None:
+            raise ValidationError(f"filename {filename[:80]!r} is not a step filename: expected "
+                                  "'{sequence:03d}_{entity_type}.{ext}' as listed in the run's prompting_process")
+        stored = f"{PROCESS_DIRNAME}/{filename}"
+        for record in self.documents.snapshot(run_id).doc.get("prompting_process") or []:
+            if isinstance(record, dict) and record.get("filename") == stored:
+                return serve_entity(self.store, run_id, record, request.headers)
+        raise EntityNotFoundError(f"run {run_id!r} lists no step {filename!r} in its prompting process")
+
     def entities(self, request: Request) -> Response:
         """GET /api/pipeline/{run_id}/entities: every entity record with its ``url`` and ``file_url``."""
         run_id, root = request.path_params["run_id"], request.root_path
@@ -173,7 +187,7 @@ class Api:
             self._index = self.store.run_index()
         # An empty parameter (a blank form field: ?status=) means no filter.
         filters = {name: query.get(name) or None for name in ("config_name", "user_id", "status", "since", "until",
-                                                              "cursor")}
+                                                              "cursor", *RESEARCH_FILTERS)}
         limit = query.get("limit") or None
         return self._index.query(**filters, limit=50 if limit is None else limit)  # type: ignore[arg-type]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from . import openapi_research as research
+
 if TYPE_CHECKING:
     from .routes import Route
 
@@ -46,15 +48,17 @@ STATUS_SCHEMA: dict[str, Any] = {
     "properties": {
         "run_id": {"type": "string"}, "status": {"type": "string"}, "revision": {"type": "integer"},
         "current_state": {"type": "object"}, "entities": {"type": "array", "items": {"type": "object"}},
-        "expected_outputs": {"type": "array"}, "completed_outputs": {"type": "array"},
+        "expected_outputs": {"type": "array"}, "completed_outputs": {"type": "array"}, **research.FIELDS,
     },
 }
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["run_id", "config_name", "execution_mode", "safety_level", "user_id", "status", "timestamp",
-                 "updated_at", "finished_at", "current_state", "progress", "entity_count"],
+                 "updated_at", "finished_at", "kind", "session_id", "device_id", "tags", "current_state", "progress",
+                 "entity_count"],
     "properties": {"run_id": {"type": "string"}, "status": {"type": "string"}, "entity_count": {"type": "integer"},
-                   "finished_at": {"type": ["string", "null"]}},
+                   "finished_at": {"type": ["string", "null"]}, "kind": research.KIND,
+                   "session_id": research.GROUP_ID, "device_id": research.GROUP_ID, "tags": research.TAGS},
 }
 
 
@@ -81,7 +85,8 @@ EXECUTE_SCHEMA: dict[str, Any] = {
         "input_text": {"type": "string"},
         "execution_mode": {"type": "string", "enum": ["eco", "fast"]},
         "safety_level": {"type": "string", "enum": ["kids", "youth", "adult", "off"]},
-        "user_id": {"type": "string"},
+        "user_id": {"type": "string", "description": "who started the run: a user or a class"},
+        "session_id": research.GROUP_ID, "device_id": research.GROUP_ID,
         "wait": {"type": "boolean", "description": "false: answer 202 at once instead of waiting for the end "
                  "(a waiting request gets 202 too after the runner's wait bound)"},
         "pace_ms": {"type": "integer", "minimum": 0, "maximum": 10000,
@@ -145,6 +150,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                                                          "interrupted"]}, "Only runs with this status"),
             _query("since", {"type": "string", "format": "date-time"}, "Runs started at or after (ISO 8601)"),
             _query("until", {"type": "string", "format": "date-time"}, "Runs started before (ISO 8601)"),
+            *(_query(name, schema, description) for name, schema, description in research.FILTERS),
             _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)"),
         ],
@@ -230,7 +236,8 @@ def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
     for route in routes:
         if not route.in_schema:
             continue
-        spec = OPERATIONS[route.name] if route.name in OPERATIONS else WRITE_OPERATIONS[route.name]
+        spec = (OPERATIONS.get(route.name) or WRITE_OPERATIONS.get(route.name)
+                or research.RESEARCH_OPERATIONS[route.name])
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in route.params]
         parameters += spec["parameters"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import openapi_research as research
 from .openapi import ENTITY_CONTENT, STATUS_SCHEMA
 
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -49,7 +50,9 @@ WRITE_OPERATIONS: dict[str, dict[str, Any]] = {
                         "properties": {"run_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"},
                                        "config_name": _STRING, "execution_mode": _STRING, "safety_level": _STRING,
                                        "user_id": _STRING,
-                                       "expected_outputs": {"type": "array", "items": {"type": "string"}}}},
+                                       "expected_outputs": {"type": "array", "items": {"type": "string"}},
+                                       "kind": research.KIND, "session_id": research.GROUP_ID,
+                                       "device_id": research.GROUP_ID}},
         "responses": {"201": _json(_CREATED, "The run was created"),
                       "200": _json(_CREATED, "The run exists with these settings: attached"),
                       **_errors(400, 409, 503)},

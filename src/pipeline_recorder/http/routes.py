@@ -122,7 +122,8 @@ RUN = "/api/pipeline/{run_id}"
 ROUTES: tuple[Route, ...] = (
     # -- reading runs ----------------------------------------------------------------------------------------
     Route("runs", "GET", "/api/pipeline/runs", Group.READ, auth=Auth.TOKEN,
-          summary="Runs newest first; filters config_name, user_id, status, since, until; cursor; limit (1-200)."),
+          summary="Runs newest first; filters config_name, user_id, status, since, until, kind, session_id, "
+                  "device_id, tag; cursor; limit (1-200)."),
     Route("status", "GET", f"{RUN}/status", Group.READ, pool=Pool.LOOP,
           summary="The run's metadata.json, with an ETag (304 on If-None-Match); ?since=REVISION for changes only."),
     Route("entity", "GET", f"{RUN}/entity/{{entity_type}}", Group.READ, tag="entities",
@@ -162,6 +163,18 @@ ROUTES: tuple[Route, ...] = (
           tag="writes", summary="End the run: completed, failed, blocked or cancelled."),
     Route("renew_lease", "POST", f"{RUN}/lease", Group.WRITE, auth=Auth.WRITE, body=_LEASE_BODY,
           pool=Pool.WRITES, tag="writes", summary="Renew the lease of the writer named in Pipeline-Writer."),
+    # -- the research record: models used, notes and tags (record; writes.py) ---------------------------------
+    Route("set_model", "PUT", f"{RUN}/model", Group.WRITE, auth=Auth.WRITE, body=_WRITE_BODY, pool=Pool.WRITES,
+          tag="writes", summary="Record which backend/model ran a stage: {stage_key, model} -> models_used."),
+    Route("annotate", "PUT", f"{RUN}/annotations", Group.WRITE, auth=Auth.TOKEN, body=BodySpec(100_000),
+          pool=Pool.WRITES, tag="runs",
+          summary="Replace the run's notes (<= 10,000 characters) and/or tags (<= 32, 1-64 characters each); "
+                  "also on ended runs."),
+    Route("save_process_step", "POST", f"{RUN}/process/{{entity_type}}", Group.WRITE, auth=Auth.WRITE,
+          body=_ENTITY_BODY, pool=Pool.WRITES, tag="writes",
+          summary="Save a step of the prompting process: the body is its content, streamed to the store."),
+    Route("process_file", "GET", f"{RUN}/process/{{filename}}", Group.READ, tag="entities",
+          summary="A step file of the prompting process (prompting_process/{filename}), as listed in the metadata."),
     # -- the viewer and the API's own description (FastAPI only) ---------------------------------------------
     Route("index_page", "GET", "/", Group.VIEWER, tag="viewer", summary="The viewer's list of runs."),
     Route("run_page", "GET", "/runs/{run_id}", Group.VIEWER, tag="viewer", summary="The viewer page of one run."),

@@ -56,7 +56,8 @@ JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
 MAX_RENEWALS_KEPT = 10_000
-_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs"}
+_CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs",
+                "kind", "session_id", "device_id"}  # the last three: the research fields (runfields.py)
 
 
 class Writes:
@@ -138,21 +139,25 @@ class Writes:
 
         def handle() -> Response:
             body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "config_name, execution_mode, "
-                               "safety_level and optionally run_id, user_id, expected_outputs", _CREATE_KEYS)
+                               "safety_level and optionally run_id, user_id, expected_outputs, kind, session_id, "
+                               "device_id", _CREATE_KEYS)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             # Without a run id, the key names the run: a retried creation lands on the same run.
             run_id = body.get("run_id") or (new_run_id() if key is None else run_id_for_key(key))
             if not isinstance(run_id, str):
                 raise ValidationError("run_id must be a string")
             validate_run_id(run_id)
-            settings = {name: body.get(name) for name in ("config_name", "execution_mode", "safety_level")}
+            settings: dict[str, Any] = {name: body.get(name) for name in ("config_name", "execution_mode",
+                                                                          "safety_level")}
             folder = self.store.local_folder(run_id)
             if folder is not None and os.path.lexists(folder):
                 self._run_folder(run_id)  # a link planted in the store is not a run: 404, nothing written
             existed = self.store.run_exists(run_id)
             recorder = LivePipelineRecorder(run_id, **settings,
                                             user_id=body.get("user_id", "anonymous"),
-                                            base_path=self.store, expected_outputs=body.get("expected_outputs"))
+                                            base_path=self.store, expected_outputs=body.get("expected_outputs"),
+                                            kind=body.get("kind"), session_id=body.get("session_id"),
+                                            device_id=body.get("device_id"))
             self._renew(run_id, validate_lease_id(request.headers.get(WRITER_HEADER) or ANONYMOUS_WRITER), True)
             status = recorder.get_status()
             answer = {"run_id": run_id, "created": not existed, "status": status["status"],
@@ -252,14 +257,7 @@ class Writes:
         run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
 
         def handle() -> Response:
-            validate_entity_type(entity_type)
-            self._check_length(request)
-            recorder = self._recorder(run_id, request)
-            meta = metadata_header(request.headers.get(METADATA_HEADER))
-            if (fmt := request.query.get("format")) is not None:
-                meta["format"] = fmt
-            media, charset = media_type(request.headers)
-            fingerprint = request_fingerprint("entity", run_id, {"type": entity_type, "metadata": meta, "media": media})
+            recorder, meta, media, charset, fingerprint = self._upload(request, run_id, entity_type, "entity")
 
             def act(claim: Any) -> tuple[int, Any]:
                 content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
@@ -275,6 +273,20 @@ class Writes:
             return self.replays.answer(request, recorder.run_folder, fingerprint, act)
 
         return self._run(request, handle)
+
+    def _upload(self, request: Request, run_id: str, entity_type: str, route: str) \
+            -> tuple[LivePipelineRecorder, dict[str, Any], str, str | None, str]:
+        """What a request that uploads content (an entity, a step of the prompting process) brings, checked before
+        its body is read: the run's recorder, the metadata, the media type and charset, the fingerprint."""
+        validate_entity_type(entity_type)
+        self._check_length(request)
+        recorder = self._recorder(run_id, request)
+        meta = metadata_header(request.headers.get(METADATA_HEADER))
+        if (fmt := request.query.get("format")) is not None:
+            meta["format"] = fmt
+        media, charset = media_type(request.headers)
+        fingerprint = request_fingerprint(route, run_id, {"type": entity_type, "metadata": meta, "media": media})
+        return recorder, meta, media, charset, fingerprint
 
 
 def _record(recorder: LivePipelineRecorder, entity_type: str, filename: str) -> dict[str, Any]:

@@ -51,10 +51,11 @@ WRITE_BATCH = 2000
 BULK_THRESHOLD = 10_000
 
 
-UPSERT = ("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
-          "ts_us = excluded.ts_us, config_name = excluded.config_name, user_id = excluded.user_id, "
-          "status = excluded.status, disk_status = excluded.disk_status, writers = excluded.writers, "
-          "sig = excluded.sig, summary = excluded.summary")
+_COLUMNS = ("run_id", "ts_us", "config_name", "user_id", "status", "disk_status", "writers", "sig", "summary",
+            "kind", "session_id", "device_id", "tags")  # the order of Row.values()
+UPSERT = (f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+          "ON CONFLICT (run_id) DO UPDATE SET "
+          + ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS[1:]))
 
 @dataclass
 class _Changes:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .. import runformat
+from .. import runfields, runformat
 from ..errors import ValidationError
 from ..naming import RUN_ID_PATTERN
 from .summaries import timestamp_us
@@ -51,16 +51,25 @@ def listing(
     until: object,
     cursor: object,
     limit: object,
+    kind: object = None,
+    session_id: object = None,
+    device_id: object = None,
+    tag: object = None,
 ) -> Listing:
     """The query of one listing page (see ``RunIndex.query``); ValidationError for a bad filter, cursor or limit."""
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("config_name", _text_filter("config_name", config_name)),
                           ("user_id", _text_filter("user_id", user_id)),
-                          ("status", _status_filter(status))):
+                          ("status", _status_filter(status)),
+                          *research_filters(kind=kind, session_id=session_id, device_id=device_id)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    tag = runfields.tag_filter(tag)
+    if tag is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = ?)")
+        params.append(tag)
     since_us, until_us = _time_bound("since", since), _time_bound("until", until)
     if since_us is not None:
         where.append("ts_us >= ?")
@@ -78,6 +87,12 @@ def listing(
     sql += " ORDER BY ts_us DESC, run_id DESC LIMIT ?"
     params.append(page + 1)
     return Listing(sql, tuple(params), page)
+
+
+def research_filters(*, kind: object, session_id: object, device_id: object) -> list[tuple[str, str | None]]:
+    """The column and checked value of each research-field filter (value None: no filter); both stores' checks."""
+    return [(name, runfields.group_filter(name, value))
+            for name, value in (("kind", kind), ("session_id", session_id), ("device_id", device_id))]
 
 
 def _time_bound(name: str, value: object) -> int | None:

@@ -35,15 +35,20 @@ class RunIndex(SyncedIndex):
         until: str | datetime | None = None,
         cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        kind: str | None = None,
+        session_id: str | None = None,
+        device_id: str | None = None,
+        tag: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Runs newest first (by ``timestamp``, then run id), filtered, one page at a time.
 
         ``since`` <= timestamp < ``until`` (ISO 8601). Returns ``(summaries, next_cursor)``; ``next_cursor`` is
         None on the last page. Pages stay stable when new runs are added: a cursor names a position, not an offset.
+        ``kind``, ``session_id``, ``device_id`` select runs with that field; ``tag`` runs that carry the tag.
         Raises ValidationError for a bad filter, cursor or limit (1 to 200).
         """
         page = listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                       cursor=cursor, limit=limit)
+                       cursor=cursor, limit=limit, kind=kind, session_id=session_id, device_id=device_id, tag=tag)
         if not self.runs_dir.is_dir():
             return [], None  # no store yet: create nothing for a listing
 

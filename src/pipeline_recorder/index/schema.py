@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # 2: the ``writers`` column holds every recorded writer (``owner`` and ``writers``), not only the owner.
-SCHEMA_VERSION = "2"
+# 3: the research fields' columns (kind, session_id, device_id, tags) for the listing filters.
+SCHEMA_VERSION = "3"
 INDEX_DIRNAME = ".index"  # a helper folder: its WAL files then never touch the runs dir's mtime
 INDEX_FILENAME = "runs.sqlite3"
 SYNC_LOCK_FILENAME = "sync.lock"
@@ -38,7 +39,12 @@ CREATE TABLE IF NOT EXISTS runs (
     disk_status TEXT NOT NULL,
     writers TEXT,
     sig TEXT NOT NULL,
-    summary TEXT NOT NULL
+    summary TEXT NOT NULL,
+    -- the research fields (runfields.py): filters kind, session_id, device_id and tag (tags: a JSON array)
+    kind TEXT NOT NULL,
+    session_id TEXT,
+    device_id TEXT,
+    tags TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS skipped (run_id TEXT PRIMARY KEY, sig TEXT NOT NULL);
 """
@@ -50,6 +56,10 @@ INDEXES = {
     "runs_user": "runs (user_id, ts_us, run_id)",
     "runs_status": "runs (status, ts_us, run_id)",
     "runs_running": "runs (run_id) WHERE disk_status = 'running'",
+    # the research fields (record): a class's session or a device is listed without a scan
+    "runs_kind": "runs (kind, ts_us, run_id)",
+    "runs_session": "runs (session_id, ts_us, run_id) WHERE session_id IS NOT NULL",
+    "runs_device": "runs (device_id, ts_us, run_id) WHERE device_id IS NOT NULL",
 }
 # SQLite's primary result codes (an error's extended code & 0xFF).
 _CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import runformat
+from .. import runfields, runformat
 from ..document import parse_metadata
 from ..document.version import read_if_changed
 from ..document.version import signature_text as signature
@@ -41,11 +41,15 @@ class Row:
     writers: str | None  # JSON {"owner", "writers"} of a running run: what run_is_alive judges; else None
     sig: str
     summary: str
+    kind: str
+    session_id: str | None
+    device_id: str | None
+    tags: str  # JSON array of the run's tags
 
     def values(self) -> tuple[Any, ...]:
         """The row's columns in the order of the ``runs`` table."""
         return (self.run_id, self.ts_us, self.config_name, self.user_id, self.status, self.disk_status,
-                self.writers, self.sig, self.summary)
+                self.writers, self.sig, self.summary, self.kind, self.session_id, self.device_id, self.tags)
 
 
 def timestamp_us(value: str) -> int:
@@ -88,6 +92,7 @@ def read_row(runs_dir: str, run_id: str,
     if writers is not None and not is_live(run_id, writers):
         status = runformat.INTERRUPTED
     doc["status"] = status
+    fields = runfields.listed(doc)
     return Row(
         run_id=run_id,
         ts_us=ts_us,
@@ -98,6 +103,10 @@ def read_row(runs_dir: str, run_id: str,
         writers=json.dumps(writers) if writers is not None else None,
         sig=sig,
         summary=json.dumps(runformat.summarize(doc), ensure_ascii=False),
+        kind=fields["kind"],
+        session_id=fields["session_id"],
+        device_id=fields["device_id"],
+        tags=json.dumps(fields["tags"], ensure_ascii=False),
     )
 
 

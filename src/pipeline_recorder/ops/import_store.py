@@ -64,7 +64,7 @@ def place_runs(store: Store, run_ids: Iterable[str], documents: dict[str, bytes]
         for name, stream in files:
             if name.endswith(f"/{METADATA_FILENAME}") or "/" not in name:
                 continue  # the documents were read and checked before; the manifest is not stored
-            run_id, filename = name.split("/")
+            run_id, filename = name.split("/", 1)  # filename: an entity's, or prompting_process/ and a step's
             size, sha = listed[name]
             item = store.stage_entity(run_id, _AtMost(stream, size + 1))  # type: ignore[arg-type]
             staged.setdefault(run_id, []).append((item, filename))

@@ -30,7 +30,8 @@ from ..atomic import CHUNK, fsync_dir
 from ..atomic import rename_noreplace as _rename_noreplace
 from ..document import parse_metadata
 from ..errors import ArchiveRefusedError, CorruptRunError, RunExistsError
-from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, parse_entity_filename
+from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, RUN_ID_PATTERN, parse_stored_filename
+from ..runfields import stored_records
 from ..stores.base import Store
 from ..stores.folder import FolderStore
 from .archive import EXPORT_FORMAT, EXPORT_VERSION, MANIFEST_NAME
@@ -93,14 +94,17 @@ def check_member(name: str, kind: str) -> None:
     if reason is None:
         parts = name.rstrip("/").split("/")
         if kind == "dir":
-            ok = len(parts) == 1 and RUN_ID_PATTERN.fullmatch(parts[0]) is not None
+            ok = RUN_ID_PATTERN.fullmatch(parts[0]) is not None and (
+                len(parts) == 1 or (len(parts) == 2 and parts[1] == PROCESS_DIRNAME))
         elif len(parts) == 1:
             ok = parts[0] == MANIFEST_NAME
         else:
-            ok = (len(parts) == 2 and RUN_ID_PATTERN.fullmatch(parts[0]) is not None
-                  and (parts[1] == METADATA_FILENAME or parse_entity_filename(parts[1]) is not None))
+            ok = ((RUN_ID_PATTERN.fullmatch(parts[0]) is not None
+                  and parse_stored_filename("/".join(parts[1:])) is not None)
+                  or (len(parts) == 2 and parts[1] == METADATA_FILENAME))
         if not ok:
-            reason = "a name that is neither manifest.json nor {run_id}/metadata.json nor {run_id}/{entity file}"
+            reason = ("a name that is neither manifest.json nor {run_id}/metadata.json nor {run_id}/{entity file} "
+                      "nor {run_id}/prompting_process/{step file}")
     if reason is not None:
         raise ArchiveRefusedError(f"archive member {name[:200]!r} is refused: it has {reason}; "
                                   "nothing was imported")
@@ -238,7 +242,7 @@ def _check_metadata(scan: _Scan, run_id: str, files: set[str], listed: dict[str,
         raise ArchiveRefusedError(f"{exc}; nothing was imported") from None
     if doc["run_id"] != run_id:
         raise ArchiveRefusedError(f"{name} names run {doc['run_id']!r}; nothing was imported")
-    entities = {str(entity["filename"]): entity for entity in doc["entities"]}
+    entities = {str(entity["filename"]): entity for entity in stored_records(doc)}
     for filename in sorted(files - set(entities) - {METADATA_FILENAME})[:1]:
         raise ArchiveRefusedError(f"{run_id}/{filename} is not listed in the run's metadata.json; nothing was imported")
     for filename, entity in entities.items():
@@ -301,7 +305,7 @@ def import_archive(store: Store, path: Path, *, max_total: int | None = None) ->
     listed = _parse_manifest(scan, path, names)
     by_run: dict[str, set[str]] = {}
     for name in names - {MANIFEST_NAME}:
-        run_id, filename = name.split("/")
+        run_id, filename = name.split("/", 1)
         by_run.setdefault(run_id, set()).add(filename)
     if not by_run:
         raise ArchiveRefusedError(f"{path} holds no runs; nothing was imported")
@@ -328,10 +332,12 @@ def import_archive(store: Store, path: Path, *, max_total: int | None = None) ->
                 for name, stream in files_iter:
                     if name == MANIFEST_NAME:
                         continue
-                    run_id, filename = name.split("/")
-                    (staging / run_id).mkdir(exist_ok=True)
+                    run_id, filename = name.split("/", 1)
+                    (staging / run_id / filename).parent.mkdir(parents=True, exist_ok=True)
                     _copy_checked(stream, staging / run_id / filename, *listed[name], name)
             for run_id in sorted(by_run):
+                if (staging / run_id / PROCESS_DIRNAME).is_dir():
+                    fsync_dir(staging / run_id / PROCESS_DIRNAME)
                 fsync_dir(staging / run_id)
             try:
                 for run_id in sorted(by_run):

@@ -32,7 +32,8 @@ from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
 from ..locking import RunLock
-from ..naming import METADATA_FILENAME, parse_entity_filename
+from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, parse_entity_filename
+from ..runfields import stored_records
 from ..stores.base import Store
 from ..stores.folder import FolderStore
 from ..stores.folder_files import open_run_file
@@ -202,18 +203,35 @@ def check_run(store: Store, run_id: str) -> RunCheck:
     check = RunCheck(run_id)
     doc, problem = parse_document(snapshot.metadata, run_id)
     check.document, check.live = doc, is_live(doc)
-    listed = {str(entity["filename"]) for entity in doc["entities"]} if doc is not None else set()
+    records = stored_records(doc) if doc is not None else []  # the entities and the prompting process's steps
+    listed = {str(record["filename"]) for record in records}
     temps = [name for name in snapshot.names if name.startswith(TEMP_PREFIX)]
     others = [name for name in snapshot.names if not name.startswith(".") and name != METADATA_FILENAME]
     if problem is not None:
         entity_files = [name for name in others if parse_entity_filename(name) is not None]
         check.findings.append(Finding(run_id, problem.code, problem.message + (
             f"; --repair rebuilds it from the {len(entity_files)} entity files on disk"), folder / METADATA_FILENAME))
-    for entity in doc["entities"] if doc is not None else []:
-        finding = _check_entity(run_id, folder, entity)
+    process_linked = os.path.islink(folder / PROCESS_DIRNAME)
+    for entity in records:
+        if process_linked and str(entity["filename"]).startswith(f"{PROCESS_DIRNAME}/"):
+            finding: Finding | None = Finding(
+                run_id, ENTITY_NOT_REGULAR, f"listed step {entity['filename']} lies behind a link ({PROCESS_DIRNAME} "
+                "is a link, not a folder): it is never served", folder / str(entity["filename"]))
+        else:
+            finding = _check_entity(run_id, folder, entity)
         if finding is not None:
             check.findings.append(finding)
     for name in others:
+        if name == PROCESS_DIRNAME and not process_linked and (folder / name).is_dir():
+            # The prompting process's folder: its listed steps are checked above; a step file it does not list was
+            # never acknowledged (the writer died before listing it) and is reported, left in place.
+            check.findings.extend(
+                Finding(run_id, UNLISTED_ENTITY, f"step file {name}/{step} is not listed in metadata.json (its save "
+                        "was never acknowledged: the writer died before listing it); it is left in place",
+                        folder / name / step)
+                for step in sorted(os.listdir(folder / name))
+                if doc is not None and f"{name}/{step}" not in listed and not step.startswith("."))
+            continue
         if name in listed or (doc is None and parse_entity_filename(name) is not None):
             continue
         if parse_entity_filename(name) is not None:
@@ -257,11 +275,12 @@ def check_stored_run(store: Store, run_id: str) -> RunCheck:
         check.findings.append(problem)
         return check
     assert doc is not None
-    for entity in doc["entities"]:
+    records = stored_records(doc)  # the entities and the prompting process's steps
+    for entity in records:
         finding = _check_stored_entity(store, run_id, entity, stored)
         if finding is not None:
             check.findings.append(finding)
-    listed = {str(entity["filename"]) for entity in doc["entities"]}
+    listed = {str(entity["filename"]) for entity in records}
     orphans = sorted(set(stored) - listed)
     if orphans:
         check.notes.append(f"{len(orphans)} object(s) named like entities are listed by no document "

@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import runformat
+from .. import runfields, runformat
 from ..content import Content, encode
 from ..endings import RunEndings
 from ..errors import InvalidContentError, RunFinishedError, ServerUnreachableError, ValidationError
 from ..formats import JSON, SNIFF_BYTES, TEXT, detect_binary, normalize_format
 from ..naming import entity_filename, validate_entity_type, validate_run_id
 from ..validation import check_error, check_setting, check_stage, check_step, check_text, entity_metadata
+from .research import RemoteResearchRecord
 from .spool import RunSpool, default_spool_root
 from .transport import DEFAULT_RETRY_SECONDS, Operation, Transport
 
@@ -50,7 +51,7 @@ DRAIN_ATTEMPT_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 
 
-class RemoteRecorder(RunEndings):
+class RemoteRecorder(RemoteResearchRecord, RunEndings):
     """Records one run into the recorder server at ``server_url`` (``PIPELINE_RECORDER_SERVER``).
 
     ``token`` is the server's token (``PIPELINE_RECORDER_TOKEN``); ``spool_dir`` where writes wait while the server
@@ -72,6 +73,10 @@ class RemoteRecorder(RunEndings):
         spool_dir: str | os.PathLike[str] | None = None,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         heartbeat: bool = True,
+        kind: str | None = None,
+        session_id: str | None = None,
+        device_id: str | None = None,
+        lazy: bool = False,
     ) -> None:
         settings = {"config_name": check_setting("config_name", config_name),
                     "execution_mode": check_setting("execution_mode", execution_mode),
@@ -79,7 +84,8 @@ class RemoteRecorder(RunEndings):
                     "user_id": check_setting("user_id", user_id)}
         if isinstance(expected_outputs, str):
             raise ValidationError("expected_outputs must be a list of entity types, not a string")
-        body: dict[str, Any] = {"run_id": validate_run_id(run_id), **settings}
+        body: dict[str, Any] = {"run_id": validate_run_id(run_id), **settings,
+                                **runfields.check_grouping(kind=kind, session_id=session_id, device_id=device_id)}
         if expected_outputs is not None:
             body["expected_outputs"] = [validate_entity_type(t) for t in expected_outputs]
         if not isinstance(server_url, str) or not server_url.startswith(("http://", "https://")):
@@ -93,22 +99,36 @@ class RemoteRecorder(RunEndings):
         self._spooling = len(self._spool) > 0  # writes left by an earlier recorder of this run go first
         self._lease_seconds = 30.0
         self._last_sequence = 0
+        self._last_step = 0  # the prompting process's own sequence
         self._finished: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
-        answer = self._write(Operation("POST", f"{API}/runs", json=body))
-        if isinstance(answer, dict) and isinstance(answer.get("lease_seconds"), int | float):
-            self._lease_seconds = float(answer["lease_seconds"])
+        # lazy: the run is created on the server by the first write (sent just before it); nothing is sent before.
+        self._create: Operation | None = Operation("POST", f"{API}/runs", json=body)
+        if not lazy:
+            self._send_create()
         self._thread = threading.Thread(target=self._background, args=(heartbeat,), daemon=True,
                                         name=f"remote-recorder-{run_id[:8]}")
         self._thread.start()
 
     # -- sending ---------------------------------------------------------------------------------------------
 
+    def _send_create(self) -> None:
+        """Create (or attach to) the run on the server, once, before any other write of this recorder."""
+        with self._lock:
+            create, self._create = self._create, None
+            if create is None:
+                return
+            answer = self._write(create)
+        if isinstance(answer, dict) and isinstance(answer.get("lease_seconds"), int | float):
+            self._lease_seconds = float(answer["lease_seconds"])
+
     def _write(self, op: Operation) -> Any:
         """Send ``op`` now, or spool it behind the writes already waiting; the server's answer, or None when it
         was spooled."""
         op.headers[WRITER_HEADER] = self.writer_id
+        if self._create is not None and op.path != f"{API}/runs":
+            self._send_create()  # a lazy recorder's first write: the run first
         with self._lock:
             if not self._spooling:
                 try:
@@ -133,7 +153,8 @@ class RemoteRecorder(RunEndings):
                 pause = min(pause * 2, RECONNECT_MAX_SECONDS)
                 continue
             self._wake.clear()
-            if self._wake.wait(self._lease_seconds / 3) or not heartbeat or self._finished is not None:
+            if (self._wake.wait(self._lease_seconds / 3) or not heartbeat or self._finished is not None
+                    or self._create is not None):  # a lazy run not created yet has no lease
                 continue
             try:
                 self._transport.send(Operation("POST", f"{API}/{quote(self.run_id)}/lease",
@@ -203,6 +224,11 @@ class RemoteRecorder(RunEndings):
     def save_entity(self, entity_type: str, content: Content, metadata: dict[str, Any] | None = None) -> str:
         """Save one entity (str, dict/list, bytes, a path or a binary file object, streamed); its filename."""
         validate_entity_type(entity_type)
+        answer, ext = self._upload(f"entity/{entity_type}", content, metadata)
+        return self._filename(answer, entity_type, ext)
+
+    def _upload(self, tail: str, content: Content, metadata: dict[str, Any] | None) -> tuple[Any, str]:
+        """POST content to the run's ``tail`` route as the local recorder would encode it: (answer, extension)."""
         meta = entity_metadata(metadata)
         fmt = normalize_format(meta["format"]) if "format" in meta else None
         self._check_open()
@@ -231,12 +257,11 @@ class RemoteRecorder(RunEndings):
                 raise InvalidContentError(f"cannot read content file {os.fspath(body)!r}: {exc.strerror}") from exc
             headers["Content-Type"], ext = "application/octet-stream", detect_binary(head, fmt).ext
         try:
-            answer = self._write(Operation("POST", self._run_path(f"entity/{entity_type}"), content=body,
-                                           headers=headers))
+            answer = self._write(Operation("POST", self._run_path(tail), content=body, headers=headers))
         finally:
             if upload is not None:
                 upload.unlink(missing_ok=True)
-        return self._filename(answer, entity_type, ext)
+        return answer, ext
 
     def _copy_upload(self, source: Any) -> Path:
         """A binary file object's content in a temp file, so that every retry (and the spool) can read it."""
@@ -276,6 +301,9 @@ class RemoteRecorder(RunEndings):
         if self._finished == status:
             return
         self._check_open()
+        if self._create is not None:  # lazy and nothing recorded yet: the server never hears of the run
+            self._finished = status
+            return
         body: dict[str, Any] = {"status": status}
         if reason is not None:
             body["reason"] = check_text("reason", str(reason)[:2000])
@@ -287,7 +315,7 @@ class RemoteRecorder(RunEndings):
     def get_status(self) -> dict[str, Any]:
         """The run's metadata as the server has it now. ServerUnreachableError when it cannot be asked."""
         status: dict[str, Any] = self._transport.get(self._run_path("status"))
-        return status
+        return runfields.with_defaults(status)
 
     def get_entities(self, entity_type: str | None = None) -> list[dict[str, Any]]:
         """The entity records on the server, in sequence order; only those of ``entity_type`` when given."""

@@ -19,8 +19,8 @@ _lock = threading.Lock()
 _recorders: OrderedDict[tuple[str, str], RemoteRecorder] = OrderedDict()
 
 
-def remote_recorder(run_id: str, settings: dict[str, str], expected_outputs: Sequence[str] | None = None) \
-        -> RemoteRecorder:
+def remote_recorder(run_id: str, settings: dict[str, str], expected_outputs: Sequence[str] | None = None,
+                    grouping: dict[str, str | None] | None = None) -> RemoteRecorder:
     """The RemoteRecorder of ``run_id`` for the server of ``PIPELINE_RECORDER_SERVER`` (made on first use; the
     server attaches to the run when it exists with the same settings, RunExistsError otherwise)."""
     server = os.environ[SERVER_ENV]
@@ -32,7 +32,9 @@ def remote_recorder(run_id: str, settings: dict[str, str], expected_outputs: Seq
             return recorder
     recorder = RemoteRecorder(server, run_id, settings["config_name"], settings["execution_mode"],
                               settings["safety_level"], settings["user_id"], token=os.environ.get(TOKEN_ENV) or None,
-                              expected_outputs=expected_outputs)
+                              expected_outputs=expected_outputs, kind=(grouping or {}).get("kind"),
+                              session_id=(grouping or {}).get("session_id"),
+                              device_id=(grouping or {}).get("device_id"))
     evicted = []
     with _lock:
         existing = _recorders.get(key)

@@ -8,6 +8,9 @@
 
 Every failure in any stage is saved as an ``error`` entity naming the stage and the cause, and the run ends
 ``failed``; a cancel request is honoured at the next stage boundary (``cancelled`` + an ``error`` entity).
+Which backend and model ran each stage goes into the run's ``models_used`` as it runs: ``stage1_translation``,
+``stage1_safety`` and ``stage3_safety`` (when a judge model checks), ``stage2_interception``, ``stage4_output_image``
+(audio, video), each ``"backend/model"``.
 
 >>> outcome = run_pipeline("stillepost", "Ein kleiner Hund", "eco", "kids", base_path=tmp)   # doctest: +SKIP
 >>> outcome.status, outcome.run_folder.name == outcome.run_id                                 # doctest: +SKIP
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RecorderError
+from ..errors import RecorderError, ValidationError
 from ..formats import ALLOWED_FORMATS
 from ..naming import new_run_id
 from ..recorder import LivePipelineRecorder
@@ -170,13 +173,22 @@ class _Run:
             self.pause(self.pace_seconds)  # pacing: a class watches entities arrive; a cancel cuts the pause short
         return filename
 
+    def model(self, stage_key: str, backend: str, model: str) -> None:
+        """Record in ``models_used`` which backend and model ran a stage; a name the field does not accept is
+        logged, never a reason to fail the run."""
+        try:
+            self.recorder.set_model(stage_key, f"{backend.lower()}/{model or 'default'}")
+        except ValidationError as exc:
+            log.warning("run %s: models_used[%r] not recorded: %s", self.recorder.run_id, stage_key, exc)
+
     def end(self, status: str, reason: str | None = None) -> None:
         self.recorder.finish(status, reason)
         self._tell("status", status=status)
 
 
-def _judge(backends: Backends, text: str, level: str) -> Verdict:
+def _judge(run: _Run, stage_key: str, backends: Backends, text: str, level: str) -> Verdict:
     check = f"judge:{backends.text.name}"
+    run.model(stage_key, backends.text.name, str(getattr(backends.text, "model", "")))
     try:
         answer = backends.text.judge(text, level=level)
     except BackendError as exc:
@@ -207,6 +219,8 @@ def run_pipeline(
     term_lists: TermLists = SHIPPED_TERMS,
     pace_ms: int | None = None,
     pause: Pause | None = None,
+    session_id: str | None = None,
+    device_id: str | None = None,
 ) -> RunOutcome:
     """Run one pipeline from stage 0 to 4 and record it; returns how it ended (never raises for a stage failure).
 
@@ -222,7 +236,8 @@ def run_pipeline(
         raise InvalidRequestError(f"pace_ms must be an integer from 0 to {MAX_PACE_MS}, got {describe(pace)}")
     run_id = run_id or new_run_id()
     recorder = LivePipelineRecorder(run_id, config.name, execution_mode, safety_level, user_id, base_path,
-                                    expected_outputs=config.expected_outputs())
+                                    expected_outputs=config.expected_outputs(), session_id=session_id,
+                                    device_id=device_id)
     run = _Run(recorder, cancel_event, progress, pace, pause)
     outcome = RunOutcome(run_id, "running", config.name, recorder.run_folder)
     try:
@@ -277,12 +292,13 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
     # Stage 1: translation, then §86a over both the input and its translation.
     run.enter(TRANSLATION_AND_SAFETY)
     translated = backends.text.translate(input_text, target_language="en")
+    run.model("stage1_translation", translated.backend, translated.model)
     run.save("translation", translated.text, {"backend": translated.backend, "model": translated.model,
                                               "backend_choice": backends.reason, **translated.details})
     verdict = check_stgb86a(input_text, safety_level, term_lists).merge(
         check_stgb86a(translated.text, safety_level, term_lists))
     if config.safety_judge and safety_level != "off":
-        verdict = verdict.merge(_judge(backends, translated.text, safety_level))
+        verdict = verdict.merge(_judge(run, "stage1_safety", backends, translated.text, safety_level))
     run.save("safety", verdict.to_entity(), {"checker": ",".join(verdict.checks) or "none"})
     if not verdict.safe:
         raise _Blocked(TRANSLATION_AND_SAFETY, verdict)
@@ -299,6 +315,7 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
                                        iteration=iteration)
         text, model_used = step.text, step.model
         chain.append(text[:1000])
+    run.model("stage2_interception", backends.text.name, model_used)
     run.save("interception", text, {"config": config.name, "iterations": config.iterations,
                                     "model_used": model_used, "backend_used": backends.text.name,
                                     "backend": backends.text.name, "chain": chain})
@@ -310,7 +327,7 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
         run.enter(PRE_OUTPUT_SAFETY)
         check = check_stgb86a(text, safety_level, term_lists).merge(check_level(text, safety_level, term_lists))
         if config.safety_judge and safety_level != "off":
-            check = check.merge(_judge(backends, text, safety_level))
+            check = check.merge(_judge(run, "stage3_safety", backends, text, safety_level))
         run.save("safety_pre_output", check.to_entity(), {"output": kind, "checker": ",".join(check.checks) or "none"})
         if not check.safe:
             raise _Blocked(PRE_OUTPUT_SAFETY, check)
@@ -321,6 +338,7 @@ def _execute(run: _Run, config: PipelineConfig, input_text: str, execution_mode:
                                width=config.image_size[0], height=config.image_size[1], seconds=config.audio_seconds)
         media = backends.media.generate(request)
         entity_type = media_entity_type(kind)
+        run.model(f"stage4_{entity_type}", media.backend, media.model)
         meta = {"backend": media.backend, "model": media.model, "prompt": text[:2000], "seed": request.seed,
                 **media.details}
         if media.format in ALLOWED_FORMATS:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import InvalidRequestError
+from .. import runfields
+from ..errors import InvalidRequestError, ValidationError
 from .configs import MAX_PACE_MS, ConfigCatalog, PipelineConfig
 from .pipeline import describe, validate_run_settings
 from .safety import DEFAULT_SAFETY_LEVEL, SAFETY_LEVELS
 
-BODY_FIELDS = ("schema", "input_text", "execution_mode", "safety_level", "user_id", "wait", "pace_ms")
+BODY_FIELDS = ("schema", "input_text", "execution_mode", "safety_level", "user_id", "session_id", "device_id", "wait",
+               "pace_ms")
 MAX_USER_ID = 128
 # Deeper than any body a client means to send; walking it is bounded so a hostile one costs nothing.
 MAX_BODY_DEPTH = 32
@@ -33,6 +35,8 @@ class ExecuteRequest:
     user_id: str
     wait: bool
     pace_ms: int | None
+    session_id: str | None = None  # a classroom session and a device, when the host sends them (runfields.py)
+    device_id: str | None = None
 
 
 def check_text(body: Mapping[object, object]) -> None:
@@ -104,8 +108,13 @@ def parse_execute_body(body: object, catalog: ConfigCatalog, min_safety_level: s
     if pace is not None and (not isinstance(pace, int) or isinstance(pace, bool) or not 0 <= pace <= MAX_PACE_MS):
         raise InvalidRequestError(f"pace_ms must be an integer from 0 to {MAX_PACE_MS} (milliseconds to wait after "
                                   f"each entity), got {describe(pace)}")
+    try:
+        session_id = runfields.check_group_id("session_id", body.get("session_id"))
+        device_id = runfields.check_group_id("device_id", body.get("device_id"))
+    except ValidationError as exc:
+        raise InvalidRequestError(str(exc)) from None
     config = catalog.get(schema)  # UnknownConfigError (404) after the 400 checks: a bad body is a bad body
-    return ExecuteRequest(config, text, mode, level, user_id, wait, pace)
+    return ExecuteRequest(config, text, mode, level, user_id, wait, pace, session_id, device_id)
 
 
 def allowed_levels(min_safety_level: str) -> tuple[str, ...]:

@@ -110,7 +110,8 @@ class PipelineService:
             # The run exists now, so its status URL answers at once, before a worker picks it up.
             LivePipelineRecorder(job.run_id, request.config.name, request.execution_mode, request.safety_level,
                                  request.user_id, self.base_path,
-                                 expected_outputs=request.config.expected_outputs()).close()
+                                 expected_outputs=request.config.expected_outputs(), session_id=request.session_id,
+                                 device_id=request.device_id).close()
         except BaseException:
             with self._lock:
                 if job.state == WAITING:
@@ -199,7 +200,8 @@ class PipelineService:
                 outcome = run_pipeline(request.config, request.input_text, request.execution_mode,
                                        request.safety_level, base_path=self.base_path, user_id=request.user_id,
                                        run_id=job.run_id, cancel_event=job.cancel_event, backends=self._backends,
-                                       pace_ms=request.pace_ms)
+                                       pace_ms=request.pace_ms, session_id=request.session_id,
+                                       device_id=request.device_id)
             except Exception as exc:  # run_pipeline records stage failures itself; this is the last guard
                 log.exception("run %s could not be executed", job.run_id)
                 outcome = RunOutcome(job.run_id, "failed", request.config.name, self.store.run_folder(job.run_id),

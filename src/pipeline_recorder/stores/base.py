@@ -140,7 +140,10 @@ class RunListing(Protocol):
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int = 50,
+              # the research fields (runfields.py): a run's kind, session, device, and one of its tags
+              kind: str | None = None, session_id: str | None = None, device_id: str | None = None,
+              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """``(summaries, next_cursor)``; ValidationError for a bad filter, cursor or limit."""
         ...
 

@@ -25,7 +25,14 @@ from ..atomic import fsync_dir, replace_atomically
 from ..document import MetadataDocument
 from ..errors import CorruptRunError, RecorderError, RunNotFoundError
 from ..locking import RunLock
-from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, parse_entity_filename, validate_run_id
+from ..naming import (
+    METADATA_FILENAME,
+    PROCESS_DIRNAME,
+    RUN_ID_PATTERN,
+    RUNS_DIRNAME,
+    parse_entity_filename,
+    validate_run_id,
+)
 from . import folder_files
 from .base import DEFAULT_LEASE_SECONDS, Content, EntityFile, StagedEntity, Store, StoredDocument, StoredFile, Wake
 from .folder_watch import WatchHub
@@ -186,6 +193,8 @@ class FolderStore(Store):
             for entry in entries:
                 if parse_entity_filename(entry.name) is not None and entry.is_file(follow_symlinks=False):
                     yield StoredFile(entry.name, entry.stat(follow_symlinks=False).st_size)
+                elif entry.name == PROCESS_DIRNAME and entry.is_dir(follow_symlinks=False):
+                    yield from _process_files(folder / PROCESS_DIRNAME)
 
     def run_index(self) -> RunIndex:
         """The store's run listing (an SQLite index in ``pipeline_runs/.index/``), made on first use."""
@@ -256,3 +265,15 @@ class FolderStore(Store):
         if index is not None:
             index.close()
 
+
+
+def _process_files(folder: Path) -> Iterator[StoredFile]:
+    """The step files of a run's prompting process (a real folder, not followed through links)."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if parse_entity_filename(entry.name) is not None and entry.is_file(follow_symlinks=False):
+                yield StoredFile(f"{PROCESS_DIRNAME}/{entry.name}", entry.stat(follow_symlinks=False).st_size)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..document.version import Version, read_if_changed, version_of_bytes
 from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
-from ..naming import METADATA_FILENAME, validate_run_id
+from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, validate_run_id
 from .base import EntityFile, StoredDocument
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -84,14 +84,25 @@ class FolderEntityFile(EntityFile):
 
 def open_run_file(runs_dir: str, run_id: str, filename: str) -> tuple[int, os.stat_result]:
     """A file of the run folder, opened safely (module docstring) but not checked against a record: for the ops
-    tools, which report what differs. EntityNotFoundError saying why it cannot be opened."""
-    if filename.startswith("."):
+    tools, which report what differs. A step of the prompting process (``prompting_process/NAME``) is opened the
+    same way from that subfolder, itself opened relative to the run folder and never through a link.
+    EntityNotFoundError saying why it cannot be opened."""
+    folder, slash, name = filename.partition("/")
+    if filename.startswith(".") or (slash and (folder != PROCESS_DIRNAME or "/" in name)):
         raise EntityNotFoundError(f"run {run_id!r} has no file {filename!r}")
     with run_folder_fd(runs_dir, run_id) as dir_fd:
         try:
-            return open_regular(dir_fd, filename)
+            if not slash:
+                return open_regular(dir_fd, filename)
+            sub_fd = os.open(folder, _DIR_FLAGS, dir_fd=dir_fd)  # ELOOP for a link, ENOTDIR for a file
+            try:
+                return open_regular(sub_fd, name)
+            finally:
+                os.close(sub_fd)
         except OSError as exc:
-            why = "is not a regular file" if exc.errno in (errno.EINVAL, errno.ELOOP) else "is missing or unreadable"
+            why = ("is not a regular file (or lies behind a link)" if exc.errno in (errno.EINVAL, errno.ELOOP,
+                                                                                  errno.ENOTDIR)
+                   else "is missing or unreadable")
             raise EntityNotFoundError(f"run {run_id!r} lists {filename!r} but the file {why}") from None
 
 

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from ..atomic import replace_atomically, stream_temp, write_temp
+from ..atomic import fsync_dir, replace_atomically, stream_temp, write_temp
 from ..document import LiveDocument, MetadataDocument, parse_metadata
 from ..document.version import version_written
-from ..errors import RecorderError, RunNotFoundError
+from ..errors import CorruptRunError, RecorderError, RunNotFoundError
 from ..locking import RunLock
-from ..naming import METADATA_FILENAME
+from ..naming import METADATA_FILENAME, PROCESS_DIRNAME
+from ..runfields import stored_records
 from .base import Content, RunTransaction, RunWriter, StagedEntity
 from .folder_files import read_document
 
@@ -61,8 +62,19 @@ class _FolderTransaction(RunTransaction):
 
     def place_entity(self, staged: StagedEntity, filename: str) -> None:
         assert isinstance(staged, FolderStaged)
+        folder, slash, _ = filename.partition("/")
+        if slash:  # a step of the prompting process, in its own real subfolder (never through a link)
+            subfolder = self._writer.folder / folder
+            if folder != PROCESS_DIRNAME or "/" in filename[len(folder) + 1:]:
+                raise ValueError(f"{filename!r} is not a name a run stores")
+            if os.path.islink(subfolder) or (os.path.lexists(subfolder) and not subfolder.is_dir()):
+                raise CorruptRunError(f"run {self._writer.run_id!r}: {folder}/ is a link or not a folder; nothing "
+                                      "is written through it (`pipeline-recorder verify` reports it)")
+            subfolder.mkdir(exist_ok=True)  # its entry is made durable by the run folder's fsync of the commit
         # Any file already at this name is an orphan of a writer that died before listing it: replace it.
         os.replace(staged.temp, self._writer.folder / filename)
+        if slash:
+            fsync_dir(self._writer.folder / folder)
         self.placed.append(filename)
 
     def replace_document(self) -> None:
@@ -144,8 +156,8 @@ class FolderRunWriter(RunWriter):
             return
         try:
             with open(self._metadata_path, "rb") as f:
-                listed = {entity.get("filename") for entity in parse_metadata(f.read(), self._metadata_path)
-                          ["entities"]}
+                listed = {record.get("filename") for record in
+                          stored_records(parse_metadata(f.read(), self._metadata_path))}
         except (OSError, RecorderError):
             return  # cannot tell: keep the files
         for filename in placed:

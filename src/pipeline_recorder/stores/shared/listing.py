@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ... import runfields
 from ...index import query, timestamp_us
 from .database import Database
 
@@ -25,18 +26,25 @@ _STATUS_FILTERS = {
 
 
 def page_query(*, config_name: object = None, user_id: object = None, status: object = None, since: object = None,
-               until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT) -> query.Listing:
+               until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT,
+               kind: object = None, session_id: object = None, device_id: object = None,
+               tag: object = None) -> query.Listing:
     """The SQL of one listing page (PostgreSQL), selecting ``ts_us, run_id, status, summary`` rows in the order
     and shape ``query.Listing.result`` turns into summaries and the next cursor. ValidationError for bad input."""
     # The folder store's checks and cursor, so that both stores accept and answer the same.
     checked = query.listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                            cursor=cursor, limit=limit)
+                            cursor=cursor, limit=limit, kind=kind, session_id=session_id, device_id=device_id,
+                            tag=tag)
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("config_name", config_name), ("user_id", user_id)):
+    for column, value in (("config_name", config_name), ("user_id", user_id),
+                          *query.research_filters(kind=kind, session_id=session_id, device_id=device_id)):
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
+    if tag is not None:  # checked above; the GIN index answers containment
+        where.append("tags @> jsonb_build_array(%s::text)")
+        params.append(runfields.check_tag(tag))
     if status is not None:
         where.append(_STATUS_FILTERS.get(str(status), "status = %s"))
         if str(status) not in _STATUS_FILTERS:
@@ -88,9 +96,11 @@ class SharedListing:
 
     def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
               since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = query.DEFAULT_LIMIT) -> tuple[list[dict[str, Any]], str | None]:
+              limit: int = query.DEFAULT_LIMIT, kind: str | None = None, session_id: str | None = None,
+              device_id: str | None = None, tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return list_runs(self._db, config_name=config_name, user_id=user_id, status=status, since=since,
-                         until=until, cursor=cursor, limit=limit)
+                         until=until, cursor=cursor, limit=limit, kind=kind, session_id=session_id,
+                         device_id=device_id, tag=tag)
 
     def count(self) -> int:
         return count_runs(self._db)

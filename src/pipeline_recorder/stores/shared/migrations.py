@@ -79,6 +79,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (run_id, writer_id)
         );
     """),
+    Migration(2, "the research fields' listing columns: kind, session_id, device_id, tags", """
+        -- Filled from each run's stored header (a run written before the fields existed gets the defaults);
+        -- every later commit sets them with the rest of the row (runs.py).
+        ALTER TABLE runs ADD COLUMN kind text NOT NULL DEFAULT 'pipeline',
+                         ADD COLUMN session_id text,
+                         ADD COLUMN device_id text,
+                         ADD COLUMN tags jsonb NOT NULL DEFAULT '[]';
+        UPDATE runs SET kind = coalesce(header::jsonb ->> 'kind', 'pipeline'),
+                        session_id = header::jsonb ->> 'session_id',
+                        device_id = header::jsonb ->> 'device_id',
+                        tags = CASE WHEN jsonb_typeof(header::jsonb -> 'tags') = 'array'
+                                    THEN header::jsonb -> 'tags' ELSE '[]' END
+            WHERE header <> '{}';
+        CREATE INDEX runs_by_kind ON runs (kind, ts_us DESC, run_id DESC);
+        CREATE INDEX runs_by_session ON runs (session_id, ts_us DESC, run_id DESC) WHERE session_id IS NOT NULL;
+        CREATE INDEX runs_by_device ON runs (device_id, ts_us DESC, run_id DESC) WHERE device_id IS NOT NULL;
+        CREATE INDEX runs_by_tag ON runs USING gin (tags);
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from ... import runformat
+from ... import runfields, runformat
 from ...document import MetadataDocument, dumps_compact
 from ...errors import CorruptRunError, RunNotFoundError
 from ...index import timestamp_us
@@ -173,13 +173,16 @@ class SharedRuns:
         header = doc.header
         revision = int(header["revision"])
         with conn.pipeline():
+            fields = runfields.listed(header)
             conn.execute(
                 """UPDATE runs SET header = %s, revision = %s, entity_count = %s, status = %s, summary = %s,
                                    config_name = %s, user_id = %s, ts_us = %s, metadata_etag = %s,
+                                   kind = %s, session_id = %s, device_id = %s, tags = %s::jsonb,
                                    updated_at = now()
                    WHERE run_id = %s""",
                 (_header_text(header), revision, len(doc.entities), header["status"], _summary(doc),
-                 header["config_name"], header["user_id"], timestamp_us(header["timestamp"]), etag, run_id))
+                 header["config_name"], header["user_id"], timestamp_us(header["timestamp"]), etag,
+                 fields["kind"], fields["session_id"], fields["device_id"], json.dumps(fields["tags"]), run_id))
             if added:
                 with conn.cursor() as cur:
                     cur.executemany(

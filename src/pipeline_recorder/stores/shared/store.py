@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 from ...document import MetadataDocument
 from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ...liveness import current_owner
-from ...naming import parse_entity_filename, validate_run_id
+from ...naming import parse_stored_filename, validate_run_id
 from ..base import (
     DEFAULT_LEASE_SECONDS,
     Content,
@@ -145,7 +145,7 @@ class SharedStore(Store):
 
     def open_entity(self, run_id: str, record: dict[str, Any]) -> EntityFile:
         filename = str(record.get("filename", ""))
-        if parse_entity_filename(filename) is None:
+        if parse_stored_filename(filename) is None:
             raise EntityNotFoundError(f"run {run_id!r} has no file {filename!r}")
         key = self.runs.key(validate_run_id(run_id), filename)
         try:
@@ -170,7 +170,7 @@ class SharedStore(Store):
             raise RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
         for info in self.bucket.objects(prefix):
             name = info.key[len(prefix):]
-            if parse_entity_filename(name) is not None:
+            if parse_stored_filename(name) is not None:
                 yield StoredFile(name, info.size)
 
     # -- following -----------------------------------------------------------------------------------------------

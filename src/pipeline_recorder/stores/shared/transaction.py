@@ -25,7 +25,7 @@ import psycopg
 from ... import runformat
 from ...document import MetadataDocument
 from ...errors import CorruptRunError, RecorderError
-from ...naming import parse_entity_filename
+from ...naming import parse_stored_filename
 from ..base import RunTransaction, RunWriter, StagedEntity
 from .leases import LeaseKeeper
 from .objects import PreconditionFailed
@@ -50,7 +50,7 @@ class SharedTransaction(RunTransaction):
 
     def place_entity(self, staged: StagedEntity, filename: str) -> None:
         assert isinstance(staged, SharedStaged)
-        if parse_entity_filename(filename) is None:
+        if parse_stored_filename(filename) is None:
             raise ValueError(f"{filename!r} is not an entity file name")
         key = self._runs.key(self._run_id, filename)
         # Over any object a writer killed before its commit left at this name (no metadata.json lists it).

@@ -52,6 +52,16 @@ export async function postJSON(url, body) {
   return response.json();
 }
 
+export async function putJSON(url, body) {
+  const response = await fetch(url, {
+    method: "PUT",
+    headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
 /**
  * GET /status with If-None-Match. Returns {changed: false} on 304, else {changed: true, etag, doc}.
  * A conditional header makes fetch bypass the HTTP cache, so the 304 reaches us as it is.
@@ -72,6 +82,8 @@ export const statusUrl = (runId) => `/api/pipeline/${seg(runId)}/status`;
 export const eventsUrl = (runId) => `/api/pipeline/${seg(runId)}/events`;
 export const cancelUrl = (runId) => `/api/pipeline/${seg(runId)}/cancel`;
 export const exportUrl = (runId) => `/api/pipeline/${seg(runId)}/export`;
+export const processUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/process/${seg(filename)}`;
+export const annotationsUrl = (runId) => `/api/pipeline/${seg(runId)}/annotations`;
 export const fileUrl = (runId, filename) => `/api/pipeline/${seg(runId)}/file/${seg(filename)}`;
 export const runPageUrl = (runId) => `/runs/${seg(runId)}`;
 /** The start form filled in with a run's settings and input (start.js reads ?again=). */

@@ -80,6 +80,14 @@ export function follow(runId, handlers, { etag = null } = {}) {
       const data = parse(event);
       if (data?.status) handlers.status(data.status);
     });
+    source.addEventListener("process_step", (event) => {
+      const step = parse(event);
+      if (step && handlers.processStep) handlers.processStep(step);
+    });
+    source.addEventListener("annotations", (event) => {
+      const data = parse(event);
+      if (data && handlers.annotations) handlers.annotations(data);
+    });
     source.addEventListener("end", async (event) => {
       const data = parse(event);
       source.close();

@@ -11,6 +11,9 @@ import { formatDuration, formatTime, stageName, t, translatePage } from "./i18n.
 import { renderEntity } from "./render.js";
 import { between, ENDED, parseProgress } from "./runstate.js";
 import { computeTimeline } from "./timeline.js";
+import { setUpAnnotations, showAnnotations } from "./annotations.js";
+import { addStep, setUpProcess, showProcess } from "./process.js";
+import { researchFacts } from "./runlabels.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,6 +45,7 @@ function showFacts() {
     ["fact.mode", doc.execution_mode],
     ["fact.safety", doc.safety_level],
     ["fact.started", h("time", { datetime: doc.timestamp, text: formatTime(doc.timestamp) })],
+    ...researchFacts(doc),
   ];
   if (doc.finished_at) {
     facts.push(["fact.finished", h("time", { datetime: doc.finished_at, text: formatTime(doc.finished_at) })]);
@@ -131,8 +135,18 @@ const handlers = {
     doc.status = status;
     update();
   },
+  processStep(step) {
+    addStep(step);
+  },
+  annotations(data) {
+    doc.notes = data.notes;
+    doc.tags = data.tags;
+    showAnnotations(doc);
+  },
   snapshot(fresh) {
     doc = fresh;
+    showAnnotations(fresh);
+    showProcess(fresh);
     for (const record of fresh.entities ?? []) addEntity(record);
     update();
   },
@@ -146,6 +160,8 @@ async function start() {
   translatePage();
   setUpCancel(runId);
   setUpDownload(runId);
+  setUpAnnotations(runId);
+  setUpProcess(runId);
   $("run-again").href = runAgainUrl(runId);
   if (!runId) {
     showLoadError(t("run.noId"));

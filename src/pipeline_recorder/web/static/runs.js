@@ -7,10 +7,12 @@ import { between, parseProgress, STATUSES } from "./runstate.js";
 import { pickBox, setUpPicking } from "./pick.js";
 import { rowTexts, whenTextsArrive } from "./rowtexts.js";
 import { setUpStartForm } from "./start.js";
+import { RESEARCH_FILTERS, runLabels } from "./runlabels.js";
 
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 50;
-const FILTERS = ["config_name", "user_id", "status", "since", "until"];
+const FILTERS = ["config_name", "user_id", "status", "since", "until", ...RESEARCH_FILTERS];
+const TYPED_FILTERS = ["user_id", ...RESEARCH_FILTERS]; // text fields: the list follows a pause in typing
 
 const filters = document.getElementById("filters");
 const body = document.getElementById("runs-body");
@@ -102,7 +104,8 @@ function row(run) {
     "tr",
     { "data-run-id": run.run_id, "data-status": run.status },
     cell(t("col.pick"), pickBox(run)),
-    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts)),
+    cell(t("col.config"), link, h("span", { class: "run-id", text: run.run_id.slice(0, 8) }), ...textsCell(texts),
+      runLabels(run)),
     cell(t("col.user"), run.user_id),
     cell(t("col.status"), statusBadge(run.status),
       texts?.reason ? h("span", { class: "row-reason", text: texts.reason }) : null),
@@ -201,10 +204,12 @@ for (const status of STATUSES) {
 }
 loadFiltersFromAddress();
 filters.addEventListener("change", filtersChanged);
-filters.elements.user_id.addEventListener("input", () => {
-  clearTimeout(timer);
-  timer = setTimeout(filtersChanged, 400);
-});
+for (const name of TYPED_FILTERS) {
+  filters.elements[name].addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(filtersChanged, 400);
+  });
+}
 filters.addEventListener("reset", () => setTimeout(filtersChanged, 0));
 filters.addEventListener("submit", (event) => {
   event.preventDefault();
