@@ -31,8 +31,11 @@ async () => {
   const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   const image = await rec.saveBlob("output_image", blob);
   await rec.setState(4, "media_generation");
+  const step = await rec.saveProcessStep("input", "Ein Hund");
+  await rec.saveProcessStep("parameters", { seed: 7 });
+  const models = await rec.setModel("stage4_output", "comfyui/sd35_large");
   await rec.finish("completed");
-  return { runId: rec.runId, before, after: rec.started, sha, size: blob.size, image };
+  return { runId: rec.runId, before, after: rec.started, sha, size: blob.size, image, step, models };
 }
 """
 
@@ -59,6 +62,12 @@ def test_a_page_records_a_run_that_the_server_stores(viewer: Any, server: Server
     assert (len(image), hashlib.sha256(image).hexdigest()) == (result["size"], result["sha"])
     assert result["image"]["sha256"] == result["sha"] and doc["entities"][2]["mime_type"] == "image/png"
     assert doc["current_state"]["stage"] == 4
+    assert [s["filename"] for s in doc["prompting_process"]] == ["prompting_process/001_input.txt",
+                                                                  "prompting_process/002_parameters.json"]
+    assert (folder / "prompting_process" / "001_input.txt").read_text() == "Ein Hund"
+    assert json.loads((folder / "prompting_process" / "002_parameters.json").read_text()) == {"seed": 7}
+    assert result["step"]["filename"] == "prompting_process/001_input.txt"
+    assert doc["models_used"] == result["models"] == {"stage4_output": "comfyui/sd35_large"}
     assert viewer.errors == []
     page.goto(f"/runs/{result['runId']}")
     page.locator("#run-status").filter(has_text="completed").wait_for()

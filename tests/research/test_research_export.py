@@ -223,3 +223,47 @@ def test_a_table_is_written_atomically_and_never_over_a_file_without_overwrite(a
     size = write_export(plan, "csv", out, overwrite=True)
     assert size == out.stat().st_size and len(csv_rows(out.read_bytes())) == 12
     assert [p.name for p in out.parent.iterdir()] == ["table.csv"]  # no temp file left beside it
+
+
+def _with_process(store: Store) -> str:
+    from pipeline_recorder import LivePipelineRecorder, new_run_id
+
+    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", CHILD_A, base_path=store,
+                               session_id="edits")
+    rec.save_process_step("input", "Ein Hund")
+    rec.save_process_step("parameters", {"seed": 7})
+    rec.save_process_step("input", "Ein Hund im Garten")
+    rec.save_entity("input", "Ein Hund im Garten")
+    rec.mark_complete()
+    return rec.run_id
+
+
+def test_the_prompting_process_gets_a_row_per_step_and_its_files_in_the_archive(any_store: Store,
+                                                                                tmp_path: Path) -> None:
+    run_id = _with_process(any_store)
+    rows = csv_rows(_export(any_store, "csv", session_id="edits"))
+    assert [(row["record"], row["sequence"], row["entity_type"]) for row in rows] == [
+        ("entity", "1", "input"), ("prompting_process", "1", "input"), ("prompting_process", "2", "parameters"),
+        ("prompting_process", "3", "input")]
+    assert [rows[1]["text"], json.loads(rows[2]["text"]), rows[3]["text"]] == [
+        "Ein Hund", {"seed": 7}, "Ein Hund im Garten"]
+    doc = any_store.read_metadata(run_id)
+    for row, step in zip(rows[1:], doc["prompting_process"], strict=True):
+        data = stored_bytes(any_store, run_id, step)
+        assert (row["filename"], row["sha256"]) == (step["filename"], hashlib.sha256(data).hexdigest())
+    members = zip_members(_export(any_store, ARCHIVE, session_id="edits"))
+    assert members[f"{run_id}/prompting_process/002_parameters.json"] == stored_bytes(
+        any_store, run_id, doc["prompting_process"][1])
+    archive = tmp_path / "edits.zip"
+    write_export(plan_export(any_store, Selection.parse(session_id="edits"), Privacy()), ARCHIVE, archive)
+    target = FolderStore(tmp_path / "target")
+    assert import_archive(target, archive) == [run_id]
+    assert len(target.read_metadata(run_id)["prompting_process"]) == 3
+
+
+def test_no_text_leaves_the_text_steps_of_the_prompting_process_out(any_store: Store) -> None:
+    run_id = _with_process(any_store)
+    members = zip_members(_export(any_store, ARCHIVE, Privacy(no_text=True), session_id="edits"))
+    assert not any("prompting_process/" in name for name in members)
+    doc = json.loads(members[f"{run_id}/metadata.json"])
+    assert doc["prompting_process"] == [] and doc["entities"] == []

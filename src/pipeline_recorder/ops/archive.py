@@ -91,7 +91,8 @@ def _plan(store: Store, run_ids: Sequence[str]) -> list[Member]:
 def plan_members(store: Store, runs: Sequence[tuple[str, bytes, dict[str, Any]]],
                  manifest_extra: dict[str, Any] | None = None) -> list[Member]:
     """The members of an export of ``runs`` (run id, the metadata.json bytes to store, that document parsed): the
-    manifest (with ``manifest_extra`` added), then each run's metadata.json and every entity it lists."""
+    manifest (with ``manifest_extra`` added), then each run's metadata.json and every file it lists (its entities,
+    then the steps of its prompting process)."""
     items: list[Member] = []
     for run_id, data, doc in runs:
         items.append(Member(f"{run_id}/{METADATA_FILENAME}", len(data), hashlib.sha256(data).hexdigest(), data=data))

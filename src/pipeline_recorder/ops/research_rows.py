@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import EntityNotFoundError
+from ..runfields import DEFAULT_KIND
 from ..stores.base import Store
 from .research_columns import MAX_INLINE_TEXT_BYTES, NAMES, SCHEMA_VERSION
 from .research_privacy import Privacy, is_text
-from .research_select import DEFAULT_KIND, SelectedRun
+from .research_select import SelectedRun
 from .timespec import parse_stamp
 
 # The pipeline's stages by the entity types they save, copied from the runner's one list of stages: a table row

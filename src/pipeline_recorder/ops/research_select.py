@@ -1,8 +1,9 @@
 """Which runs a research export holds: a session, a user, a device, a kind and a time span, combined.
 
-The store's listing (``Store.run_index``, on both stores) narrows by user and time; each listed run's document is
-then read once and checked against the rest, with the defaults of runs recorded before the field existed
-(``kind`` ``pipeline``, no session, no device). The snapshot read here is the one exported, so the table and the
+The store's listing (``Store.run_index``, on both stores) narrows by every filter (its indexes hold user, time,
+kind, session and device); each listed run's document is then read once and checked again (a run may change
+between the listing and the read), with the defaults of runs recorded before the fields existed (``kind``
+``pipeline``, no session, no device). The snapshot read here is the one exported, so the table and the
 archive show each run as it was at one moment.
 """
 
@@ -16,10 +17,10 @@ from typing import Any
 from ..document import parse_metadata
 from ..errors import RunNotFoundError
 from ..naming import METADATA_FILENAME
+from ..runfields import DEFAULT_KIND
 from ..stores.base import Store
 from .timespec import parse_moment
 
-DEFAULT_KIND = "pipeline"
 _PAGE = 200  # the listing's largest page
 
 
@@ -63,8 +64,9 @@ class Selection:
         return ", ".join(f"{key} {value}" for key, value in given.items()) if given else "the whole store"
 
     def matches(self, doc: dict[str, Any]) -> bool:
-        """Whether a run's document fits the fields the listing cannot filter by."""
-        return (self.session_id in (None, doc.get("session_id"))
+        """Whether a run's document (as read, after the listing) still fits the selection."""
+        return (self.user_id in (None, doc.get("user_id"))
+                and self.session_id in (None, doc.get("session_id"))
                 and self.device_id in (None, doc.get("device_id"))
                 and self.kind in (None, doc.get("kind", DEFAULT_KIND)))
 
@@ -83,7 +85,8 @@ def _listed(store: Store, selection: Selection) -> Iterator[str]:
     cursor: str | None = None
     while True:
         page, cursor = listing.query(user_id=selection.user_id, since=selection.since, until=selection.until,
-                                     cursor=cursor, limit=_PAGE)
+                                     kind=selection.kind, session_id=selection.session_id,
+                                     device_id=selection.device_id, cursor=cursor, limit=_PAGE)
         for summary in page:
             yield str(summary["run_id"])
         if cursor is None:

@@ -7,6 +7,8 @@
 //   await rec.saveText("input", "Ein Hund im Garten");     // the run is created here, by the first save
 //   await rec.saveJSON("parameters", { steps: 20 });
 //   await rec.saveBlob("output_image", canvasBlob);        // streamed as the request body
+//   await rec.saveProcessStep("input", "Ein Hund");         // a step of the prompting process (text, JSON, Blob)
+//   await rec.setModel("stage4_output", "comfyui/sd35_large");
 //   await rec.setState(4, "media_generation");
 //   await rec.finish("completed");
 //
@@ -146,7 +148,7 @@ export class BrowserRecorder {
       .catch(() => {}); // a missed heartbeat is retried at the next beat; the writes renew the lease too
   }
 
-  _save(entityType, body, contentType, metadata) {
+  _save(entityType, body, contentType, metadata, route = "entity") {
     return this._enqueue(async () => {
       await this._ensureCreated();
       const extra = {};
@@ -155,8 +157,9 @@ export class BrowserRecorder {
         extra["Pipeline-Entity-Metadata"] = JSON.stringify(metadata).replace(
           /[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
       }
-      const path = this._run(`/entity/${encodeURIComponent(entityType)}`);
-      return (await this._send("POST", path, body, contentType, extra)).entity;
+      const path = this._run(`/${route}/${encodeURIComponent(entityType)}`);
+      const answer = await this._send("POST", path, body, contentType, extra);
+      return route === "entity" ? answer.entity : answer.step;
     });
   }
 
@@ -182,6 +185,37 @@ export class BrowserRecorder {
   saveBlob(entityType, blob, metadata = null) {
     if (!(blob instanceof Blob)) return Promise.reject(new RecorderError(0, "saveBlob takes a Blob or File"));
     return this._save(entityType, blob, blob.type || "application/octet-stream", metadata);
+  }
+
+  /**
+   * Save a step of the prompting process (an edit of the prompt, the parameters of a try, an intermediate image):
+   * a string is text, a Blob is sent as it is, anything else is JSON. Stored as prompting_process/NNN_type.ext
+   * with its own sequence; resolves to the step's record.
+   */
+  saveProcessStep(entityType, content, metadata = null) {
+    if (typeof content === "string") {
+      return this._save(entityType, content, "text/plain; charset=utf-8", metadata, "process");
+    }
+    if (content instanceof Blob) {
+      return this._save(entityType, content, content.type || "application/octet-stream", metadata, "process");
+    }
+    let body;
+    try {
+      body = JSON.stringify(content);
+    } catch (error) {
+      return Promise.reject(new RecorderError(0, `saveProcessStep: the value is not JSON-serialisable (${error.message})`));
+    }
+    if (body === undefined) return Promise.reject(new RecorderError(0, "saveProcessStep: the value is not JSON"));
+    return this._save(entityType, body, "application/json", metadata, "process");
+  }
+
+  /** Record which backend/model ran a stage ("stage4_output", "comfyui/sd35_large"); resolves to models_used. */
+  setModel(stageKey, model) {
+    return this._enqueue(async () => {
+      await this._ensureCreated();
+      const body = JSON.stringify({ stage_key: stageKey, model });
+      return (await this._send("PUT", this._run("/model"), body, "application/json")).models_used;
+    });
   }
 
   /** Set the current stage and step; before the first save it is kept and sent right after the run is made. */
