@@ -157,7 +157,8 @@ def test_the_run_page_shows_the_prompting_process_as_a_timeline_of_edits(viewer:
     page.wait_for_selector("#process-steps #step-3")
     heads = page.eval_on_selector_all("#process-steps .entity-head h3", "hs => hs.map(h => h.textContent)")
     assert heads == ["#1 input", "#2 parameters", "#3 input"]
-    assert "Ein kleiner Hund im Garten" in page.text_content("#step-3 .entity-body")
+    page.wait_for_function("() => document.querySelector('#step-3 .entity-body').textContent"
+                           ".includes('Ein kleiner Hund im Garten')")  # the body is fetched after the card shows
     assert page.text_content("#entities .entity-head h3") == "#1 input"  # the main entities keep their numbers
     page.wait_for_selector("body[data-follow='stream']")
     rec.save_process_step("output_image", png_bytes(), {"try": 1})  # arrives while the page follows the run

@@ -73,6 +73,8 @@ def test_a_restored_run_comes_back_byte_for_byte_with_its_entities(any_store: St
     finally:
         opened.close()
     assert trash.trash_listing(any_store) == []
+    # full-text search finds it again by its words
+    assert [run["run_id"] for run in any_store.run_index().query(q="Garten")[0]] == [rec.run_id]
     with pytest.raises(RunNotFoundError):
         trash.restore_run(any_store, rec.run_id)
 

@@ -1,4 +1,4 @@
-"""Migration 4 gives the runs of a database made before it the research fields' listing columns, filled from
+"""Migration 5 gives the runs of a database made before it the research fields' listing columns, filled from
 each run's stored header (defaults for a run written before the fields existed)."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ def _insert(conn: psycopg.Connection[object], run_id: str, header: dict[str, obj
                  (run_id, json.dumps(header)))
 
 
-def test_migration_4_fills_the_listing_columns_from_the_stored_headers(database_url: str) -> None:
+def test_migration_5_fills_the_listing_columns_from_the_stored_headers(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert migrate(conn, MIGRATIONS[:3]) == [1, 2, 3]
+        assert migrate(conn, MIGRATIONS[:4]) == [1, 2, 3, 4]
         _insert(conn, "old", {"run_id": "old", "status": "completed"})
         _insert(conn, "new", {"run_id": "new", "kind": "latent_lab", "session_id": "s1", "device_id": "d1",
                               "tags": ["zoo", "dogs"]})
-        assert migrate(conn) == [4]
+        assert migrate(conn) == [5]
         rows = {row[0]: row[1:] for row in conn.execute(
             "SELECT run_id, kind, session_id, device_id, tags FROM runs")}
         found = conn.execute("SELECT run_id FROM runs WHERE tags @> jsonb_build_array(%s::text)",
