@@ -23,16 +23,22 @@ RESTARTS = 2
 
 @pytest.mark.slow
 def test_kill_storm_with_server_restarts_loses_nothing_acknowledged_and_ends_verify_clean(tmp_path: Path) -> None:
-    seed = int(os.environ.get("STORM_SEED", random.randrange(1 << 30)))
-    base = tmp_path / "store"
-    base.mkdir()
-    report = Storm(base, kills=KILLS, restarts=RESTARTS, parallel=4, seed=seed).run()
-    summary = report.summary()
-    assert report.problems == [], f"seed {seed}: {summary}: " + "\n".join(report.problems[:30])
-    assert summary["kills_total"] >= KILLS and report.server_restarts == RESTARTS, summary
-    assert report.acked > 0 and report.entities_streamed > 0, f"too little happened to prove anything: {summary}"
-    assert report.statuses["interrupted"] > 0, summary
-    assert report.reconnects > 0, f"no SSE client lived through a server restart: {summary}"
+    first_seed = int(os.environ.get("STORM_SEED", random.randrange(1 << 30)))
+    # Whether an SSE client happens to be connected across a restart depends on the kills' timing; a storm in which
+    # none was is checked for loss like any other but proves no reconnect, so another storm (a new seed) is run.
+    for attempt in range(3):
+        seed = first_seed + attempt
+        base = tmp_path / f"store-{attempt}"
+        base.mkdir()
+        report = Storm(base, kills=KILLS, restarts=RESTARTS, parallel=4, seed=seed).run()
+        summary = report.summary()
+        assert report.problems == [], f"seed {seed}: {summary}: " + "\n".join(report.problems[:30])
+        assert summary["kills_total"] >= KILLS and report.server_restarts == RESTARTS, summary
+        assert report.acked > 0 and report.entities_streamed > 0, f"too little happened to prove anything: {summary}"
+        assert report.statuses["interrupted"] > 0, summary
+        if report.reconnects > 0:
+            break
+    assert report.reconnects > 0, f"no SSE client lived through a server restart in 3 storms: {summary}"
 
 
 # A writer that dies after its entity file was renamed into place but before metadata.json listed it: the exact
