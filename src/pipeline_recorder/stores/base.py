@@ -27,178 +27,40 @@ What a store provides, and what each part relies on:
 >>> store = open_store(".")                                   # doctest: +SKIP
 >>> store.run_exists(run_id)                                  # doctest: +SKIP
 True
+
+The seam is split by what each part is; every name is importable from here as before:
+
+- ``stores.values``: what crosses it (``StoredDocument``, ``StoredFile``, ``TrashedRun``, ``Content``, ``Wake``,
+  ``DEFAULT_LEASE_SECONDS``);
+- ``stores.handles``: what a store hands out (``StagedEntity``, ``EntityFile``, ``RunWriter``, ``RunTransaction``);
+- ``stores.run_listing``: the listing's protocol (``RunListing``);
+- ``stores.helper_names``: the names of helper files (``validate_helper_name``, ``MAX_HELPER_BYTES``);
+- here: the ``Store`` class itself.
 """
 
 from __future__ import annotations
 
 import abc
-import re
 import time
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO
 
 from .. import runformat
 from ..doccache import VersionCache
 from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
-from ..errors import ValidationError
 from ..idempotency import IdempotencyLedger
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
+from .handles import EntityFile, RunTransaction, RunWriter, StagedEntity
+from .helper_names import HELPER_NAME_PATTERN, MAX_HELPER_BYTES, validate_helper_name
+from .run_listing import RunListing
+from .values import DEFAULT_LEASE_SECONDS, Content, StoredDocument, StoredFile, TrashedRun, Wake, trashed_view
 
-T = TypeVar("T")
-# A helper file of a run (made by the server, never an entity): a hidden folder, then a plain name, e.g.
-# ".thumbnails/{sha256}-320.webp". Nothing else can be named, so a helper never reaches an entity or the document.
-HELPER_NAME_PATTERN = re.compile(r"\.[a-z][a-z0-9_-]{0,31}/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-MAX_HELPER_BYTES = 8 * 1024 * 1024  # a helper file is small (a thumbnail); a larger one is read as absent
-# How long a lease lasts when its holder names no time (seconds).
-DEFAULT_LEASE_SECONDS = 30.0
-
-
-def validate_helper_name(name: str) -> tuple[str, str]:
-    """(folder, filename) of a helper file name; ValidationError saying what is accepted."""
-    if not isinstance(name, str) or HELPER_NAME_PATTERN.fullmatch(name) is None:
-        raise ValidationError(f"helper file name {str(name)[:80]!r} is not '.folder/name' (a hidden folder of "
-                              "lower-case letters, then letters, digits, '.', '_' and '-')")
-    folder, _, filename = name.partition("/")
-    return folder, filename
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    """One version of a run's document: its bytes and an opaque version (equal versions: the same bytes)."""
-
-    version: Hashable
-    data: bytes
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A file (object) stored in a run, listed or not: its name and size."""
-
-    name: str
-    size: int
-
-
-@dataclass(frozen=True)
-class TrashedRun:
-    """A run in the trash: its id, when it was moved there (seconds since the epoch) and its metadata as stored
-    (None when its document cannot be read)."""
-
-    run_id: str
-    trashed_at: float
-    doc: dict[str, Any] | None
-    purging: bool = False  # a purge began and was stopped: only ``purge_trashed`` may finish it, never a restore
-
-
-def trashed_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """A trashed run's document as listed: only a run nobody wrote any more went to the trash, so one that says
-    ``running`` was interrupted."""
-    if doc.get("status") == runformat.RUNNING:
-        doc["status"] = runformat.INTERRUPTED
-    return doc
-
-
-class StagedEntity(abc.ABC):
-    """Entity bytes stored before the run's transaction, durable, waiting to be placed under their numbered name."""
-
-    size: int
-    sha256: str
-
-    @abc.abstractmethod
-    def discard(self) -> None:
-        """Remove the staged bytes if they were not placed (idempotent)."""
-
-
-class EntityFile(abc.ABC):
-    """An entity opened for reading, already checked against its record (a regular file of the recorded size)."""
-
-    size: int
-    modified: float  # seconds since the epoch
-    version: str  # changes when the stored bytes change (an ETag when the record has no sha256)
-    file: BinaryIO  # readable and seekable; closing it releases the entity
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class RunTransaction(abc.ABC):
-    """One exclusive change of a run. ``document`` is the run's document as stored when the transaction began
-    (None only for ``transaction(allow_missing=True)`` on a run without one); the caller changes it in place and
-    calls ``replace_document`` to commit. If the block raises, nothing it placed stays unlisted."""
-
-    document: MetadataDocument | None
-
-    def next_sequence(self) -> int:
-        """The sequence the next entity takes: one more than the last listed (1 for the first)."""
-        assert self.document is not None
-        entities = self.document.entities
-        return int(entities[-1]["sequence"]) + 1 if entities else 1
-
-    @abc.abstractmethod
-    def place_entity(self, staged: StagedEntity, filename: str) -> None:
-        """Store the staged bytes under ``filename`` (an orphan of a writer that died before listing it is
-        replaced). Not yet visible to readers of the document until ``replace_document``."""
-
-    @abc.abstractmethod
-    def replace_document(self) -> None:
-        """Store ``document`` as the run's document, atomically and durably: the commit point."""
-
-
-class RunWriter(abc.ABC):
-    """The write handle of one run (held by its recorder): transactions and an up-to-date view of the document."""
-
-    run_id: str
-
-    @abc.abstractmethod
-    def transaction(self, *, allow_missing: bool = False) -> AbstractContextManager[RunTransaction]:
-        """Exclusive across threads, processes and machines. RunNotFoundError (unless ``allow_missing``),
-        CorruptRunError."""
-
-    @abc.abstractmethod
-    def read(self, look: Callable[[MetadataDocument], T]) -> T:
-        """``look(document)`` on the document as stored now (read again only when it changed), while no
-        transaction of this handle changes it; ``look`` must copy what it keeps. RunNotFoundError,
-        CorruptRunError."""
-
-    @abc.abstractmethod
-    def cached_entity_count(self) -> int:
-        """How many entity records this handle holds in memory."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release what the handle holds open (it reopens it when used again)."""
-
-
-class RunListing(Protocol):
-    """A store's run listing: newest first, filtered, one page per cursor (``index.RunIndex`` for folders)."""
-
-    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
-              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50, q: str | None = None,
-              # the research fields (runfields.py): a run's kind, session, device, and one of its tags
-              kind: str | None = None, session_id: str | None = None, device_id: str | None = None,
-              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
-        filter, cursor, limit or ``q``."""
-        ...
-
-    def note(self, run_id: str) -> None:
-        """The run changed outside the store's writers (a repair): list it afresh."""
-        ...
-
-    def skipped(self) -> list[str]:
-        """Ids of stored runs the listing leaves out (unreadable, not of the format), for ``ls`` to name."""
-        ...
-
-    def close(self) -> None: ...
-
-
-Wake = Callable[[], None]
-Content = bytes | bytearray | memoryview
+# The seam's names, wherever they live (``from pipeline_recorder.stores.base import ...`` keeps working).
+__all__ = ["DEFAULT_LEASE_SECONDS", "HELPER_NAME_PATTERN", "MAX_HELPER_BYTES", "Content", "EntityFile",
+           "RunListing", "RunTransaction", "RunWriter", "StagedEntity", "Store", "StoredDocument", "StoredFile",
+           "TrashedRun", "Wake", "trashed_view", "validate_helper_name"]
 
 
 class Store(abc.ABC):

@@ -20,7 +20,8 @@ from typing import Any
 from ..document.version import Version, read_if_changed, version_of_bytes
 from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
 from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, validate_run_id
-from .base import EntityFile, StoredDocument
+from .handles import EntityFile
+from .values import StoredDocument
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

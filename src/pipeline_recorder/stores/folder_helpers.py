@@ -16,7 +16,7 @@ from ..atomic import TEMP_PREFIX, storage_errors
 from ..errors import RunNotFoundError
 from ..naming import METADATA_FILENAME
 from . import folder_files
-from .base import MAX_HELPER_BYTES, validate_helper_name
+from .helper_names import MAX_HELPER_BYTES, validate_helper_name
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 

@@ -31,7 +31,7 @@ from ..errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFou
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, validate_run_id
 from . import folder_files
-from .base import TrashedRun, trashed_view
+from .values import TrashedRun, trashed_view
 
 if TYPE_CHECKING:
     from .folder import FolderStore

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from ...errors import StorageError
+from ..values import Wake
 from .database import Listener
 
 log = logging.getLogger(__name__)
-Wake = Callable[[], None]
 _READY_TIMEOUT = 10.0
 
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ...errors import InvalidContentError, RecorderError
-from ..base import Content, StagedEntity
+from ..handles import StagedEntity
+from ..values import Content
 from .objects import PART_SIZE, Bucket
 
 STAGING_PREFIX = ".staging-"

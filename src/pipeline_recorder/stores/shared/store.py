@@ -23,21 +23,11 @@ from ...document import MetadataDocument
 from ...errors import EntityNotFoundError, RecorderError, RunInTrashError, RunNotFoundError, ValidationError
 from ...liveness import current_owner, run_is_alive
 from ...naming import parse_stored_filename, validate_run_id
-from ..base import (
-    DEFAULT_LEASE_SECONDS,
-    MAX_HELPER_BYTES,
-    Content,
-    EntityFile,
-    RunListing,
-    RunWriter,
-    StagedEntity,
-    Store,
-    StoredDocument,
-    StoredFile,
-    TrashedRun,
-    Wake,
-    validate_helper_name,
-)
+from ..base import Store
+from ..handles import EntityFile, RunWriter, StagedEntity
+from ..helper_names import MAX_HELPER_BYTES, validate_helper_name
+from ..run_listing import RunListing
+from ..values import DEFAULT_LEASE_SECONDS, Content, StoredDocument, StoredFile, TrashedRun, Wake
 from . import trash
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url

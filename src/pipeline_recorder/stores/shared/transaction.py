@@ -27,7 +27,7 @@ from ...document import MetadataDocument
 from ...errors import CorruptRunError, RecorderError
 from ...index import search
 from ...naming import parse_stored_filename
-from ..base import RunTransaction, RunWriter, StagedEntity
+from ..handles import RunTransaction, RunWriter, StagedEntity
 from .leases import LeaseKeeper
 from .objects import PreconditionFailed
 from .runs import Entry, SharedRuns

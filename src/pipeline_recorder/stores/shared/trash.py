@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...document import MetadataDocument, parse_metadata
 from ...errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
-from ..base import TrashedRun, trashed_view
+from ..values import TrashedRun, trashed_view
 from .database import CHANNEL
 
 if TYPE_CHECKING:
