@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -55,10 +55,19 @@ from ..naming import METADATA_FILENAME
 from .handles import EntityFile, RunTransaction, RunWriter, StagedEntity
 from .helper_names import HELPER_NAME_PATTERN, MAX_HELPER_BYTES, validate_helper_name
 from .run_listing import RunListing
-from .values import DEFAULT_LEASE_SECONDS, Content, StoredDocument, StoredFile, TrashedRun, Wake, trashed_view
+from .values import (
+    DEFAULT_LEASE_SECONDS,
+    Content,
+    Judge,
+    StoredDocument,
+    StoredFile,
+    TrashedRun,
+    Wake,
+    trashed_view,
+)
 
 # The seam's names, wherever they live (``from pipeline_recorder.stores.base import ...`` keeps working).
-__all__ = ["DEFAULT_LEASE_SECONDS", "HELPER_NAME_PATTERN", "MAX_HELPER_BYTES", "Content", "EntityFile",
+__all__ = ["DEFAULT_LEASE_SECONDS", "HELPER_NAME_PATTERN", "MAX_HELPER_BYTES", "Content", "EntityFile", "Judge",
            "RunListing", "RunTransaction", "RunWriter", "StagedEntity", "Store", "StoredDocument", "StoredFile",
            "TrashedRun", "Wake", "trashed_view", "validate_helper_name"]
 
@@ -87,7 +96,7 @@ class Store(abc.ABC):
         """Ids of the stored runs (unordered)."""
 
     @abc.abstractmethod
-    def delete_run(self, run_id: str, may_delete: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def delete_run(self, run_id: str, may_delete: Judge | None = None) -> bool:
         """Remove the run whole, under its transaction, when ``may_delete(document)`` says so (always when None;
         the document has liveness applied, None when it cannot be read); False when it kept it. RunNotFoundError."""
 
@@ -102,7 +111,7 @@ class Store(abc.ABC):
     # -- the trash (ops/trash.py decides what may go there; these move runs in and out) -------------------------
 
     @abc.abstractmethod
-    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def trash_run(self, run_id: str, may_trash: Judge | None = None) -> bool:
         """Move the run to the trash, whole and at once, under its transaction, when ``may_trash(document)`` says
         so (the document with liveness applied, None when unreadable); False when it kept it. From then on the run
         is in no listing and no read (RunNotFoundError), and its id stays taken (``create_run`` raises

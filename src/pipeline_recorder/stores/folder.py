@@ -1,87 +1,43 @@
 """The folder store: runs as folders under ``{base_path}/pipeline_runs/{run_id}/``, the format of docs/LIBRARY.md.
 
 Every path it builds comes from a validated run id or a listed filename, and files are opened relative to the run
-folder, never through links (``folder_files``). Hidden helper files start with '.', so they are never runs or
-entities: ``.lock`` (the run lock), ``.leases.json`` (leases of remote writers), ``.tmp-*`` (staged content),
-``.thumbnails/`` (helper files: ``folder_helpers.py``),
-and in ``pipeline_runs/`` the ``.create-*`` folders new runs are made in and the ``.trash-*`` folders of removed
-runs (``ops/leftovers.py`` finishes what a stopped process left), and ``.trash/`` holds the runs in the trash
-(``folder_trash.py``).
+folder, never through links (``folder_files``). Its parts, each in its own module: the layout and hidden names
+(``folder_layout.py``), transactions (``folder_writer.py``), safe reads (``folder_files.py``), what a run folder
+stores (``folder_contents.py``), helper files (``folder_helpers.py``), leases (``folder_leases.py``), removing a
+run (``folder_removal.py``), the trash (``folder_trash.py``), the erasure log (``folder_erasure.py``) and change
+notifications (``folder_watch.py``). This class ties them together and makes new runs appear whole.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
-import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import fsync_dir, replace_atomically
 from ..document import MetadataDocument
-from ..errors import CorruptRunError, RecorderError, RunInTrashError, RunNotFoundError
+from ..errors import RunInTrashError, RunNotFoundError
 from ..idempotency import FolderIdempotency
-from ..locking import RunLock
-from ..naming import (
-    METADATA_FILENAME,
-    PROCESS_DIRNAME,
-    RUN_ID_PATTERN,
-    RUNS_DIRNAME,
-    parse_entity_filename,
-    validate_run_id,
-)
-from . import folder_files, folder_helpers, folder_trash
-from .base import (
-    DEFAULT_LEASE_SECONDS,
-    Content,
-    EntityFile,
-    StagedEntity,
-    Store,
-    StoredDocument,
-    StoredFile,
-    TrashedRun,
-    Wake,
-)
+from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, validate_run_id
+from . import folder_contents, folder_erasure, folder_files, folder_helpers, folder_leases, folder_trash
+from .base import Store
+from .folder_layout import BASE_PATH_ENV, CREATE_PREFIX, TRASH_PREFIX, default_base_path
+from .folder_removal import move_out_judged, remove_tree, trash_path
 from .folder_watch import WatchHub
 from .folder_writer import FolderRunWriter, stage
+from .handles import EntityFile, StagedEntity
+from .values import DEFAULT_LEASE_SECONDS, Content, Judge, StoredDocument, StoredFile, TrashedRun, Wake
 
 if TYPE_CHECKING:
     from ..index import RunIndex
 
-BASE_PATH_ENV = "PIPELINE_RECORDER_BASE_PATH"
-# Hidden staging folders in pipeline_runs/ where new runs are made before they appear (never run ids: '.').
-CREATE_PREFIX = ".create-"
-TRASH_PREFIX = ".trash-"
-LEASES_FILENAME = ".leases.json"
-LEASES_LOCK_FILENAME = ".leases.lock"
-ERASURE_LOG = ".erasures.jsonl"  # in pipeline_runs/: one JSON line per erasure (ops/erase.py)
-
-
-def default_base_path() -> Path:
-    return Path(os.environ.get(BASE_PATH_ENV) or ".").absolute()
-
-
-def trash_path(runs_dir: Path, run_id: str) -> Path:
-    return runs_dir / f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:12]}"
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a folder tree; parts that another process removed meanwhile are not an error."""
-
-    def ignore_missing(function: object, name: str, excinfo: tuple[type[BaseException], BaseException, object]) -> None:
-        if not isinstance(excinfo[1], FileNotFoundError):
-            raise excinfo[1]
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=lambda function, name, exc: ignore_missing(function, name, (type(exc), exc, None)))
-    else:
-        shutil.rmtree(path, onerror=ignore_missing)
+# Names that live in the modules above, importable from here as before (ops/leftovers.py, ops/erase.py, the CLI).
+__all__ = ["BASE_PATH_ENV", "CREATE_PREFIX", "TRASH_PREFIX", "FolderStore", "default_base_path", "remove_tree"]
 
 
 class FolderStore(Store):
@@ -156,34 +112,24 @@ class FolderStore(Store):
                 if RUN_ID_PATTERN.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
                     yield entry.name
 
-    def delete_run(self, run_id: str, may_delete: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def delete_run(self, run_id: str, may_delete: Judge | None = None) -> bool:
         """Under the run lock, with the document read again, the folder is renamed to a hidden ``.trash-*`` name
         (one atomic rename: no listing, route or command sees the run after it), then deleted. A process stopped
         between the two leaves only trash, which ``gc`` or ``verify --repair`` deletes."""
-        folder = self.run_folder(run_id)
-        if not folder.is_dir() or folder.is_symlink():
-            raise RunNotFoundError(f"run {run_id!r} not found in {self.runs_dir}")
-        lock = RunLock(folder)
-        try:
-            with lock.held():
-                doc: dict[str, Any] | None
-                try:
-                    doc = self.read_metadata(run_id)
-                except (CorruptRunError, RunNotFoundError):
-                    doc = None
-                if may_delete is not None and not may_delete(doc):
-                    return False
-                trash = trash_path(self.runs_dir, run_id)
-                os.rename(folder, trash)
-                fsync_dir(self.runs_dir)
-        finally:
-            lock.close()
+        trash = trash_path(self.runs_dir, run_id)
+
+        def move(folder: Path) -> None:
+            os.rename(folder, trash)
+            fsync_dir(self.runs_dir)
+
+        if not move_out_judged(self, run_id, may_delete, move):
+            return False
         remove_tree(trash)
         return True
 
     # -- the trash: pipeline_runs/.trash/ (folder_trash.py) ------------------------------------------------------
 
-    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def trash_run(self, run_id: str, may_trash: Judge | None = None) -> bool:
         return folder_trash.trash_run(self, run_id, may_trash)
 
     def restore_run(self, run_id: str) -> None:
@@ -202,27 +148,10 @@ class FolderStore(Store):
             self.run_index().compact()
 
     def record_erasure(self, entry: dict[str, Any]) -> None:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, ensure_ascii=True, sort_keys=True).encode() + b"\n"
-        fd = os.open(self.runs_dir / ERASURE_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, line)  # one write of one line: appends never interleave
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        folder_erasure.record_erasure(self.runs_dir, entry)
 
     def erasures(self) -> list[dict[str, Any]]:
-        try:
-            lines = (self.runs_dir / ERASURE_LOG).read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
-        entries = []
-        for line in lines:
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue  # a line torn by a crash mid-append
-        return entries
+        return folder_erasure.erasures(self.runs_dir)
 
     # -- writing -------------------------------------------------------------------------------------------------
 
@@ -251,17 +180,7 @@ class FolderStore(Store):
         folder_helpers.write_helper(self._runs_dir, run_id, name, data)
 
     def stored_files(self, run_id: str) -> Iterator[StoredFile]:
-        folder = self.run_folder(run_id)
-        try:
-            entries = os.scandir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            raise RunNotFoundError(f"run {run_id!r} not found in {self.runs_dir}") from None
-        with entries:
-            for entry in entries:
-                if parse_entity_filename(entry.name) is not None and entry.is_file(follow_symlinks=False):
-                    yield StoredFile(entry.name, entry.stat(follow_symlinks=False).st_size)
-                elif entry.name == PROCESS_DIRNAME and entry.is_dir(follow_symlinks=False):
-                    yield from _process_files(folder / PROCESS_DIRNAME)
+        return folder_contents.stored_files(self.runs_dir, run_id)
 
     def run_index(self) -> RunIndex:
         """The store's run listing (an SQLite index in ``pipeline_runs/.index/``), made on first use."""
@@ -286,44 +205,13 @@ class FolderStore(Store):
     # -- leases --------------------------------------------------------------------------------------------------
 
     def leases(self, run_id: str) -> dict[str, float]:
-        try:
-            with folder_files.run_folder_fd(self._runs_dir, run_id) as dir_fd:
-                fd, _ = folder_files.open_regular(dir_fd, LEASES_FILENAME)
-        except (OSError, RecorderError):
-            return {}
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(1 << 20)
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            return {}
-        if not isinstance(parsed, dict):
-            return {}
-        return {str(holder): float(ends) for holder, ends in parsed.items()
-                if isinstance(ends, int | float) and not isinstance(ends, bool)}
-
-    def _change_leases(self, run_id: str, change: Callable[[dict[str, float]], None]) -> None:
-        folder = self.run_folder(run_id)
-        if not (folder / METADATA_FILENAME).is_file() or folder.is_symlink():
-            raise RunNotFoundError(f"run {run_id!r} not found in {self.runs_dir}")
-        # Its own lock file, not the run lock: a lease may be renewed from inside a run transaction.
-        lock = RunLock(folder, LEASES_LOCK_FILENAME)
-        try:
-            with lock.held():
-                leases = self.leases(run_id)
-                change(leases)
-                replace_atomically(folder / LEASES_FILENAME, json.dumps(leases, sort_keys=True).encode(),
-                                   sync_dir=False)
-        finally:
-            lock.close()
+        return folder_leases.read_leases(self._runs_dir, run_id)
 
     def renew_lease(self, run_id: str, holder: str, ttl_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
-        ends = time.time() + float(ttl_seconds)
-        self._change_leases(run_id, lambda leases: leases.__setitem__(str(holder), ends))
+        folder_leases.renew_lease(self.runs_dir, run_id, holder, ttl_seconds)
 
     def release_lease(self, run_id: str, holder: str) -> None:
-        now = time.time()
-        self._change_leases(run_id, lambda leases: leases.__setitem__(str(holder), min(leases.get(holder, now), now)))
+        folder_leases.release_lease(self.runs_dir, run_id, holder)
 
     def idempotency(self) -> FolderIdempotency:
         """Records of keyed writes in each run folder's hidden ``.idempotency/`` (removed with the run)."""
@@ -335,16 +223,3 @@ class FolderStore(Store):
             index, self._index = self._index, None
         if index is not None:
             index.close()
-
-
-
-def _process_files(folder: Path) -> Iterator[StoredFile]:
-    """The step files of a run's prompting process (a real folder, not followed through links)."""
-    try:
-        entries = os.scandir(folder)
-    except OSError:
-        return
-    with entries:
-        for entry in entries:
-            if parse_entity_filename(entry.name) is not None and entry.is_file(follow_symlinks=False):
-                yield StoredFile(f"{PROCESS_DIRNAME}/{entry.name}", entry.stat(follow_symlinks=False).st_size)

@@ -21,17 +21,17 @@ import errno
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import fsync_dir, rename_noreplace, replace_atomically
 from ..document import parse_metadata
 from ..errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
-from ..locking import RunLock
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, validate_run_id
 from . import folder_files
-from .values import TrashedRun, trashed_view
+from .folder_removal import move_out_judged, remove_tree, trash_path
+from .values import Judge, TrashedRun, trashed_view
 
 if TYPE_CHECKING:
     from .folder import FolderStore
@@ -49,36 +49,24 @@ def in_trash(store: FolderStore, run_id: str) -> bool:
     return os.path.lexists(trash_dir(store) / run_id)
 
 
-def trash_run(store: FolderStore, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None) -> bool:
-    folder = store.run_folder(run_id)
-    if not folder.is_dir() or folder.is_symlink():
-        raise RunNotFoundError(f"run {run_id!r} not found in {store.runs_dir}")
+def trash_run(store: FolderStore, run_id: str, may_trash: Judge | None) -> bool:
     trash = trash_dir(store)
-    lock = RunLock(folder)
-    try:
-        with lock.held():
-            doc: dict[str, Any] | None
-            try:
-                doc = store.read_metadata(run_id)
-            except (CorruptRunError, RunNotFoundError):
-                doc = None
-            if may_trash is not None and not may_trash(doc):
-                return False
-            if in_trash(store, run_id):
-                raise _already_trashed(run_id)
-            if not trash.is_dir():
-                trash.mkdir(exist_ok=True)
-                fsync_dir(store.runs_dir)
-            replace_atomically(folder / TRASHED_RECORD, json.dumps({"trashed_at": time.time()}).encode())
-            try:
-                rename_noreplace(folder, trash / run_id)
-            except FileExistsError:
-                raise _already_trashed(run_id) from None
-            fsync_dir(trash)
+
+    def move(folder: Path) -> None:
+        if in_trash(store, run_id):
+            raise _already_trashed(run_id)
+        if not trash.is_dir():
+            trash.mkdir(exist_ok=True)
             fsync_dir(store.runs_dir)
-    finally:
-        lock.close()
-    return True
+        replace_atomically(folder / TRASHED_RECORD, json.dumps({"trashed_at": time.time()}).encode())
+        try:
+            rename_noreplace(folder, trash / run_id)
+        except FileExistsError:
+            raise _already_trashed(run_id) from None
+        fsync_dir(trash)
+        fsync_dir(store.runs_dir)
+
+    return move_out_judged(store, run_id, may_trash, move)
 
 
 def _already_trashed(run_id: str) -> RunInTrashError:
@@ -141,8 +129,6 @@ def _document(trash: Path, run_id: str) -> dict[str, Any] | None:
 
 
 def purge_trashed(store: FolderStore, run_id: str) -> bool:
-    from .folder import remove_tree, trash_path
-
     source = trash_dir(store) / validate_run_id(run_id)
     if source.is_symlink():
         return False

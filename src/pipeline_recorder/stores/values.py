@@ -15,6 +15,9 @@ DEFAULT_LEASE_SECONDS = 30.0
 
 # ``subscribe``'s callback: "something changed in this run" (called from any thread).
 Wake = Callable[[], None]
+# A caller's verdict on a run before ``delete_run`` or ``trash_run`` removes it: the run's document with liveness
+# applied (None when it cannot be read) -> whether it may go.
+Judge = Callable[[dict[str, Any] | None], bool]
 # Entity bytes as ``stage_entity`` takes them when they are not a file object.
 Content = bytes | bytearray | memoryview
 
