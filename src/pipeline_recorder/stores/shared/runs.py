@@ -284,11 +284,21 @@ class SharedRuns:
 
     def leases(self, run_id: str) -> dict[str, float]:
         with self.db.connection(f"read the leases of run {run_id!r}") as conn:
-            rows = conn.execute("SELECT writer_id, extract(epoch FROM expires_at) FROM leases WHERE run_id = %s",
-                                (run_id,)).fetchall()
+            return self.leases_in(conn, run_id)
+
+    @staticmethod
+    def leases_in(conn: psycopg.Connection[Any], run_id: str) -> dict[str, float]:
+        """The run's leases (holder -> when it ends, seconds since the epoch) as ``conn``'s transaction sees them."""
+        rows = conn.execute("SELECT writer_id, extract(epoch FROM expires_at) FROM leases WHERE run_id = %s",
+                            (run_id,)).fetchall()
         return {str(holder): float(ends) for holder, ends in rows}
 
     # -- removing -----------------------------------------------------------------------------------------------
+
+    def delete_objects(self, run_id: str) -> None:
+        """Delete every object of the run from the bucket (its document, entities and helper files)."""
+        for info in list(self.bucket.objects(f"{self.runs_prefix}/{run_id}")):
+            self.bucket.delete(info.key)
 
     def forget(self, run_id: str) -> None:
         with self._entries_lock:

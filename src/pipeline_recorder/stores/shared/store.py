@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ...document import MetadataDocument
 from ...errors import EntityNotFoundError, RecorderError, RunInTrashError, RunNotFoundError, ValidationError
@@ -27,7 +27,7 @@ from ..base import Store
 from ..handles import EntityFile, RunWriter, StagedEntity
 from ..helper_names import MAX_HELPER_BYTES, validate_helper_name
 from ..run_listing import RunListing
-from ..values import DEFAULT_LEASE_SECONDS, Content, StoredDocument, StoredFile, TrashedRun, Wake
+from ..values import DEFAULT_LEASE_SECONDS, Content, Judge, StoredDocument, StoredFile, TrashedRun, Wake
 from . import trash
 from .changes import ChangeHub
 from .config import SharedStoreConfig, parse_store_url
@@ -36,9 +36,12 @@ from .idempotency import SharedIdempotency
 from .leases import LeaseKeeper
 from .listing import SharedListing
 from .objects import Bucket
-from .runs import SharedRuns
+from .runs import Row, SharedRuns
 from .staging import stage
 from .transaction import SharedRunWriter
+
+if TYPE_CHECKING:
+    import psycopg
 
 # How old the leases' verdict of a run's last read may be to judge the run by it (a lease lasts 30 s by default).
 LEASE_VERDICT_SECONDS = 1.0
@@ -113,20 +116,32 @@ class SharedStore(Store):
         for (run_id,) in rows:
             yield str(run_id)
 
-    def delete_run(self, run_id: str, may_delete: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def delete_run(self, run_id: str, may_delete: Judge | None = None) -> bool:
         """Remove the run, under its transaction: its rows first (it stops being listed at once), then its
         objects (if that is interrupted, the objects left are listed by nothing and a second delete removes them)."""
         validate_run_id(run_id)
+
+        def remove(conn: psycopg.Connection[Any], row: Row) -> None:
+            conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))
+
+        if not self.remove_judged(run_id, f"delete run {run_id!r}", may_delete, remove):
+            return False
+        self.runs.delete_objects(run_id)
+        return True
+
+    def remove_judged(self, run_id: str, doing: str, judge: Judge | None,
+                      remove: Callable[[psycopg.Connection[Any], Row], None]) -> bool:
+        """``remove(conn, row)`` in one database transaction, with the run's row read again and locked, when
+        ``judge(document)`` says so (always when None; the document with liveness applied); False when it kept the
+        run. ``doing`` says what for in errors. RunNotFoundError. (Deleting and trashing a run both take it out.)"""
         entry = self.runs.entry(run_id)
-        with entry.lock, self.db.connection(f"delete run {run_id!r}") as conn:
+        with entry.lock, self.db.connection(doing) as conn:
             with conn.transaction():
                 row = self.runs.query(conn, run_id, entry, lock=True)
-                if may_delete is not None and not may_delete(self.apply_liveness(run_id, row.doc.to_dict())):
+                if judge is not None and not judge(self.apply_liveness(run_id, row.doc.to_dict())):
                     return False
-                conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))
+                remove(conn, row)
             self.runs.forget(run_id)
-        for info in list(self.bucket.objects(f"{self.config.runs_prefix}/{run_id}")):
-            self.bucket.delete(info.key)
         return True
 
     def location(self, run_id: str | None = None) -> str:
@@ -134,7 +149,7 @@ class SharedStore(Store):
 
     # -- the trash: the trashed_runs table (trash.py) -----------------------------------------------------------
 
-    def trash_run(self, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None = None) -> bool:
+    def trash_run(self, run_id: str, may_trash: Judge | None = None) -> bool:
         return trash.trash_run(self, validate_run_id(run_id), may_trash)
 
     def restore_run(self, run_id: str) -> None:

@@ -13,15 +13,18 @@ row; a stop halfway leaves a ``purging`` row that the next purge (``gc``) finish
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...document import MetadataDocument, parse_metadata
 from ...errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
-from ..values import TrashedRun, trashed_view
+from ..values import Judge, TrashedRun, trashed_view
 from .database import CHANNEL
 
 if TYPE_CHECKING:
+    import psycopg
+
+    from .runs import Row
     from .store import SharedStore
 
 
@@ -30,26 +33,19 @@ def in_trash(store: SharedStore, run_id: str) -> bool:
         return conn.execute("SELECT 1 FROM trashed_runs WHERE run_id = %s", (run_id,)).fetchone() is not None
 
 
-def trash_run(store: SharedStore, run_id: str, may_trash: Callable[[dict[str, Any] | None], bool] | None) -> bool:
-    entry = store.runs.entry(run_id)
-    with entry.lock, store.db.connection(f"move run {run_id!r} to the trash") as conn:
-        with conn.transaction():
-            row = store.runs.query(conn, run_id, entry, lock=True)
-            if may_trash is not None and not may_trash(store.apply_liveness(run_id, row.doc.to_dict())):
-                return False
-            leases = {str(holder): float(ends) for holder, ends in conn.execute(
-                "SELECT writer_id, extract(epoch FROM expires_at) FROM leases WHERE run_id = %s", (run_id,))}
-            moved = conn.execute(
-                """INSERT INTO trashed_runs (run_id, document, leases) VALUES (%s, %s, %s)
-                   ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
-                (run_id, row.doc.to_bytes(), json.dumps(leases))).fetchone()
-            if moved is None:
-                raise RunInTrashError(f"the trash already holds a run {run_id!r}: restore or purge that one before "
-                                      "this run of the same id can go to the trash")
-            conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))  # its entities and leases go with it
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {row.revision + 1}"))
-        store.runs.forget(run_id)
-    return True
+def trash_run(store: SharedStore, run_id: str, may_trash: Judge | None) -> bool:
+    def move(conn: psycopg.Connection[Any], row: Row) -> None:
+        moved = conn.execute(
+            """INSERT INTO trashed_runs (run_id, document, leases) VALUES (%s, %s, %s)
+               ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
+            (run_id, row.doc.to_bytes(), json.dumps(store.runs.leases_in(conn, run_id)))).fetchone()
+        if moved is None:
+            raise RunInTrashError(f"the trash already holds a run {run_id!r}: restore or purge that one before "
+                                  "this run of the same id can go to the trash")
+        conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))  # its entities and leases go with it
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {row.revision + 1}"))
+
+    return store.remove_judged(run_id, f"move run {run_id!r} to the trash", may_trash, move)
 
 
 def restore_run(store: SharedStore, run_id: str) -> None:
@@ -97,8 +93,7 @@ def purge_trashed(store: SharedStore, run_id: str) -> bool:
             if conn.execute("UPDATE trashed_runs SET purging = true WHERE run_id = %s RETURNING run_id",
                             (run_id,)).fetchone() is None:
                 return False
-        for info in list(store.bucket.objects(f"{store.config.runs_prefix}/{run_id}")):
-            store.bucket.delete(info.key)
+        store.runs.delete_objects(run_id)
         with conn.transaction():
             conn.execute("DELETE FROM trashed_runs WHERE run_id = %s", (run_id,))
     return True
