@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import fsync_dir, rename_noreplace, replace_atomically
 from ..document import parse_metadata
-from ..errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
+from ..errors import CorruptRunError, RunNotFoundError
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, validate_run_id
 from . import folder_files
 from .folder_removal import move_out_judged, remove_tree, trash_path
+from .trash_errors import already_trashed, exists_outside_trash
 from .values import Judge, TrashedRun, trashed_view
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def trash_run(store: FolderStore, run_id: str, may_trash: Judge | None) -> bool:
 
     def move(folder: Path) -> None:
         if in_trash(store, run_id):
-            raise _already_trashed(run_id)
+            raise already_trashed(run_id)
         if not trash.is_dir():
             trash.mkdir(exist_ok=True)
             fsync_dir(store.runs_dir)
@@ -62,16 +63,11 @@ def trash_run(store: FolderStore, run_id: str, may_trash: Judge | None) -> bool:
         try:
             rename_noreplace(folder, trash / run_id)
         except FileExistsError:
-            raise _already_trashed(run_id) from None
+            raise already_trashed(run_id) from None
         fsync_dir(trash)
         fsync_dir(store.runs_dir)
 
     return move_out_judged(store, run_id, may_trash, move)
-
-
-def _already_trashed(run_id: str) -> RunInTrashError:
-    return RunInTrashError(f"the trash already holds a run {run_id!r}: restore or purge that one before this "
-                           "run of the same id can go to the trash")
 
 
 def restore_run(store: FolderStore, run_id: str) -> None:
@@ -81,8 +77,7 @@ def restore_run(store: FolderStore, run_id: str) -> None:
     try:
         rename_noreplace(source, store.run_folder(run_id))
     except FileExistsError:
-        raise RunExistsError(f"a run {run_id!r} exists outside the trash: delete it first to restore the trashed "
-                             "one, or leave that one in the trash") from None
+        raise exists_outside_trash(run_id) from None
     except FileNotFoundError:
         raise RunNotFoundError(f"run {run_id!r} is not in the trash (restored or purged meanwhile)") from None
     fsync_dir(store.runs_dir)

@@ -20,13 +20,14 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ...document import MetadataDocument
-from ...errors import EntityNotFoundError, RecorderError, RunInTrashError, RunNotFoundError, ValidationError
+from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, ValidationError
 from ...liveness import current_owner, run_is_alive
 from ...naming import parse_stored_filename, validate_run_id
 from ..base import Store
 from ..handles import EntityFile, RunWriter, StagedEntity
 from ..helper_names import MAX_HELPER_BYTES, validate_helper_name
 from ..run_listing import RunListing
+from ..trash_errors import id_in_trash
 from ..values import DEFAULT_LEASE_SECONDS, Content, Judge, StoredDocument, StoredFile, TrashedRun, Wake
 from . import trash
 from .changes import ChangeHub
@@ -97,12 +98,14 @@ class SharedStore(Store):
             raise ValidationError(f"the database coordinates the store {other}, not {self.url}: use one database "
                                   "per shared store")
 
+    def _not_found(self, run_id: str) -> RunNotFoundError:
+        return RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
+
     # -- runs ----------------------------------------------------------------------------------------------------
 
     def create_run(self, run_id: str, document: MetadataDocument) -> bool:
         if trash.in_trash(self, validate_run_id(run_id)):
-            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
-                                  f"{run_id}`) or empty the trash before using its id again")
+            raise id_in_trash(run_id)
         return self.runs.create(run_id, document)
 
     def run_exists(self, run_id: str) -> bool:
@@ -185,7 +188,7 @@ class SharedStore(Store):
     def stage_entity(self, run_id: str, content: Content | BinaryIO, head: bytes = b"") -> StagedEntity:
         validate_run_id(run_id)
         if not self.runs.known(run_id) and not self.run_exists(run_id):
-            raise RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
+            raise self._not_found(run_id)
         return stage(self.bucket, f"{self.config.runs_prefix}/{run_id}", content, head)
 
     # -- reading -------------------------------------------------------------------------------------------------
@@ -227,7 +230,7 @@ class SharedStore(Store):
         """An object beside the run's entities (``{run}/.thumbnails/...``), so it is deleted with the run."""
         folder, filename = validate_helper_name(name)
         if not self.run_exists(run_id):
-            raise RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
+            raise self._not_found(run_id)
         self.bucket.put(self.runs.key(run_id, f"{folder}/{filename}"), data)
 
     def run_index(self) -> RunListing:
@@ -236,7 +239,7 @@ class SharedStore(Store):
     def stored_files(self, run_id: str) -> Iterator[StoredFile]:
         prefix = f"{self.config.runs_prefix}/{validate_run_id(run_id)}/"
         if not self.run_exists(run_id):
-            raise RunNotFoundError(f"run {run_id!r} not found in the shared store {self.url}")
+            raise self._not_found(run_id)
         for info in self.bucket.objects(prefix):
             name = info.key[len(prefix):]
             if parse_stored_filename(name) is not None:

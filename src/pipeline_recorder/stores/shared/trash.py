@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...document import MetadataDocument, parse_metadata
-from ...errors import CorruptRunError, RunExistsError, RunInTrashError, RunNotFoundError
+from ...errors import CorruptRunError, RunNotFoundError
+from ..trash_errors import already_trashed, exists_outside_trash
 from ..values import Judge, TrashedRun, trashed_view
 from .database import CHANNEL
 
@@ -40,8 +41,7 @@ def trash_run(store: SharedStore, run_id: str, may_trash: Judge | None) -> bool:
                ON CONFLICT (run_id) DO NOTHING RETURNING run_id""",
             (run_id, row.doc.to_bytes(), json.dumps(store.runs.leases_in(conn, run_id)))).fetchone()
         if moved is None:
-            raise RunInTrashError(f"the trash already holds a run {run_id!r}: restore or purge that one before "
-                                  "this run of the same id can go to the trash")
+            raise already_trashed(run_id)
         conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))  # its entities and leases go with it
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {row.revision + 1}"))
 
@@ -62,8 +62,7 @@ def restore_run(store: SharedStore, run_id: str) -> None:
             raise CorruptRunError(f"run {run_id!r}: its document in the trash is not valid JSON") from exc
         conn.execute("DELETE FROM trashed_runs WHERE run_id = %s", (run_id,))
         if not store.runs.insert(conn, run_id, doc):
-            raise RunExistsError(f"a run {run_id!r} exists outside the trash: delete it first to restore the "
-                                 "trashed one, or leave that one in the trash")
+            raise exists_outside_trash(run_id)
         for holder, ends in leases.items():
             conn.execute("INSERT INTO leases (run_id, writer_id, expires_at) VALUES (%s, %s, to_timestamp(%s))",
                          (run_id, holder, float(ends)))
