@@ -20,7 +20,7 @@ from typing import Any
 from ..document.version import Version, read_if_changed, version_of_bytes
 from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
 from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, validate_run_id
-from .handles import EntityFile
+from .handles import EntityFile, check_recorded_size
 from .values import StoredDocument
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -112,10 +112,7 @@ def open_entity(runs_dir: str, run_id: str, record: dict[str, Any]) -> FolderEnt
     filename = str(record.get("filename", ""))
     fd, st = open_run_file(runs_dir, run_id, filename)
     try:
-        recorded = record.get("size")
-        if isinstance(recorded, int) and st.st_size != recorded:
-            raise EntityNotFoundError(f"run {run_id!r}: {filename!r} holds {st.st_size} bytes, not the {recorded} "
-                                      "its record lists; run `pipeline-recorder verify` on it")
+        check_recorded_size(run_id, filename, record, st.st_size)
         if st.st_nlink > 1:
             raise EntityNotFoundError(f"run {run_id!r}: {filename!r} is hard-linked to another file; not served")
         return FolderEntityFile(fd, st)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from ..document import MetadataDocument
+from ..errors import EntityNotFoundError
 
 T = TypeVar("T")
 
@@ -35,6 +36,15 @@ class EntityFile(abc.ABC):
 
     def close(self) -> None:
         self.file.close()
+
+
+def check_recorded_size(run_id: str, filename: str, record: dict[str, Any], size: int) -> None:
+    """Before an entity is served: EntityNotFoundError when its stored bytes are not as many as its record lists
+    (a record without a size is not checked)."""
+    recorded = record.get("size")
+    if isinstance(recorded, int) and size != recorded:
+        raise EntityNotFoundError(f"run {run_id!r}: {filename!r} holds {size} bytes, not the {recorded} its record "
+                                  "lists; run `pipeline-recorder verify` on it")
 
 
 class RunTransaction(abc.ABC):

@@ -24,7 +24,7 @@ from ...errors import EntityNotFoundError, RecorderError, RunNotFoundError, Vali
 from ...liveness import current_owner, run_is_alive
 from ...naming import parse_stored_filename, validate_run_id
 from ..base import Store
-from ..handles import EntityFile, RunWriter, StagedEntity
+from ..handles import EntityFile, RunWriter, StagedEntity, check_recorded_size
 from ..helper_names import MAX_HELPER_BYTES, validate_helper_name
 from ..run_listing import RunListing
 from ..trash_errors import id_in_trash
@@ -207,10 +207,7 @@ class SharedStore(Store):
         except FileNotFoundError:
             raise EntityNotFoundError(f"run {run_id!r}: {filename!r} is listed but missing from the bucket; run "
                                       "`pipeline-recorder verify` on it") from None
-        recorded = record.get("size")
-        if isinstance(recorded, int) and info.size != recorded:
-            raise EntityNotFoundError(f"run {run_id!r}: {filename!r} holds {info.size} bytes, not the {recorded} "
-                                      "its record lists; run `pipeline-recorder verify` on it")
+        check_recorded_size(run_id, filename, record, info.size)
         # The record's hash names the bytes on every replica alike; the ETag when a record has none.
         version = str(record.get("sha256") or info.etag.strip('"'))
         return SharedEntityFile(self.bucket.open(key, info.size), info.size, info.modified, version)
