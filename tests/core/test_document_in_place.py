@@ -41,7 +41,7 @@ def test_a_run_that_ends_leaves_its_folder_as_it_always_was(base: Path) -> None:
     rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=base)
     for n in range(5):
         rec.save_entity("text", f"entity {n}")
-    assert MARKER not in _metadata(rec).read_bytes().replace(b" " + MARKER, b"")  # padded while running
+    assert b" " + MARKER in _metadata(rec).read_bytes()  # padded while running
     rec.mark_complete()
     data = _metadata(rec).read_bytes()
     assert not (rec.run_folder / SPARE_FILENAME).exists()
@@ -141,3 +141,15 @@ def test_a_header_that_outgrows_its_room_is_written_whole(base: Path) -> None:
     rec.save_entity("text", "after the note")
     doc = check_run(rec.run_folder)
     assert doc["notes"].startswith("a long note") and len(doc["entities"]) == 4
+
+
+def test_something_else_under_the_spare_name_never_fails_a_save(base: Path) -> None:
+    rec = LivePipelineRecorder(new_run_id(), "stillepost", "eco", "kids", base_path=base)
+    rec.save_entity("text", "first")
+    (rec.run_folder / SPARE_FILENAME).mkdir()  # a folder where the spare copy would go
+    (rec.run_folder / SPARE_FILENAME / "x").write_text("in the way")
+    for n in range(4):
+        rec.save_entity("text", f"entity {n}")
+    assert len(check_run(rec.run_folder)["entities"]) == 5
+    rec.mark_complete()
+    assert json.loads(_metadata(rec).read_bytes())["status"] == "completed"

@@ -1,11 +1,12 @@
 """The byte layout of metadata.json: the one place that knows where things lie in the file's bytes.
 
 The writer lays a document out as its header -- one top-level key per line, in the header's order -- ending with
-``ENTITIES_MARKER`` (a header may be padded with spaces just before it, ``pad_head``, so that a later, longer header
-fits the same bytes: the folder store rewrites a document in place that way, see ``stores/folder_document.py``),
-then either ``EMPTY_ENTITIES`` or ``ENTITIES_OPEN`` + the entity records (each serialised
-on its own, compact) joined by ``FRAGMENT_SEPARATOR`` + ``ENTITIES_CLOSE``. The file is always plain JSON: any
-reader may parse it whole; the layout only lets this package's reader and writer skip work.
+``ENTITIES_MARKER`` (a running run's header is padded with spaces just before it to a whole number of
+``HEAD_BLOCK``s, ``laid_out_length``, so that a header a little longer keeps its length: the folder store rewrites a
+document in place that way, see ``stores/folder_document.py``), then either ``EMPTY_ENTITIES`` or ``ENTITIES_OPEN``
++ the entity records (each serialised on its own, compact) joined by ``FRAGMENT_SEPARATOR`` + ``ENTITIES_CLOSE``.
+The file is always plain JSON: any reader may parse it whole; the layout only lets this package's reader and writer
+skip work.
 
 A newline cannot occur inside a JSON string, so the first ``ENTITIES_MARKER`` in a file is the writer's.
 """
@@ -37,6 +38,16 @@ def head_bytes(doc: dict[str, Any]) -> bytes:
     # One top-level key per line (readable, diff-friendly); the entity list goes in as the last key.
     lines = [f"  {_ENCODER.encode(key)}: {_ENCODER.encode(value)}" for key, value in doc.items() if key != "entities"]
     return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
+
+
+HEAD_BLOCK = 1024
+
+
+def laid_out_length(head_length: int, running: bool) -> int:
+    """How long a header of ``head_length`` bytes is laid out: a running run's is padded to the next whole
+    ``HEAD_BLOCK`` (so the layout is the same for the same document, whichever store or tool writes it), an ended
+    run's is not padded."""
+    return (head_length // HEAD_BLOCK + 1) * HEAD_BLOCK if running else head_length
 
 
 def pad_head(head: bytes, length: int) -> bytes:

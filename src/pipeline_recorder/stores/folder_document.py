@@ -1,13 +1,14 @@
 """A run folder's metadata.json, replaced atomically and durably at every change -- in place, where that is safe.
 
-Written whole, a change costs what the document's bytes cost: at 10,000 entities metadata.json is 3 MB, and
-writing that to a new file and fsyncing it made the 10,000th save cost 2 to 3 times the 10th. Readers must still
-find a complete document at every moment, after kill -9 and after a power cut too. So while a run is running, its
-folder keeps a second copy under the helper name ``.metadata.spare``: the version before the current one. A change
-is written into the spare in place -- the header (padded, ``layout.pad_head``, so that a longer one fits the same
-bytes) and the records appended since the spare's version, nothing else -- fdatasynced, and then the two names are
-swapped in one step (``atomic.exchange``, the kernel's RENAME_EXCHANGE) and the folder fsynced. metadata.json is the
-new version; the spare is the one before it. What a save writes no longer grows with the run.
+Written whole, a change costs what the document's bytes cost: at 10,000 entities metadata.json is 3 MB, and writing
+that to a new file and fsyncing it made the 10,000th save cost 2 to 3 times the 10th. Readers must still find a
+complete document at every moment, after kill -9 and after a power cut too. So while a run is running, its folder
+keeps a second copy under the helper name ``.metadata.spare``: the version before the current one. A change is
+written into the spare in place -- the header (padded while the run is running, ``layout.laid_out_length``, so that
+a longer one keeps its length) and the records appended since the spare's version, nothing else -- fdatasynced, and
+then the two names are swapped in one step (``atomic.exchange``, the kernel's RENAME_EXCHANGE) and the folder
+fsynced. metadata.json is the new version; the spare is the one before it. What a save writes no longer grows with
+the run.
 
 A file is changed in place only when nobody can be reading it, checked each time:
 
@@ -22,7 +23,8 @@ Anything else -- the first two changes of a run, another writer in between, a re
 file system without leases or RENAME_EXCHANGE -- takes the way that needs none of it: a new file, fsynced, renamed
 into place (or swapped, so that the version it replaces becomes the spare). When a run has ended (any status but
 ``running``) its document is written whole, without padding, and the spare is removed: a finished run's folder is
-what it always was.
+what it always was. The padding is a function of the document alone, so every store and tool lays out the same
+document in the same bytes (an export or a migration is byte for byte).
 """
 
 from __future__ import annotations
@@ -36,18 +38,12 @@ from pathlib import Path
 
 from .. import atomic, openers
 from ..document import MetadataDocument
-from ..document.layout import changed_since, pad_head
+from ..document.layout import changed_since
 from ..document.version import Version, version_written
 from ..naming import METADATA_FILENAME
 
 SPARE_FILENAME = ".metadata.spare"
 _OPEN_SPARE = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-def padded_length(head_length: int) -> int:
-    """How many bytes a running run's header gets: room to grow (statuses, outputs, models) before a change must
-    write the document whole again."""
-    return head_length + max(512, head_length // 2)
 
 
 @dataclass(frozen=True)
@@ -101,15 +97,15 @@ class DocumentFile:
             previous = self._current[1]
         self._current = None
         try:
-            head = doc.head_bytes()
+            head = doc.laid_out_head()
             spare = self._usable_spare(doc, len(head), running)
             written = self._in_place(spare, doc, head) if spare is not None else None
             if written is None:
-                written = self._whole(doc, head, previous if running else None, running)
+                written = self._whole(doc, len(head), previous if running else None, running)
             else:
                 self._keep_as_spare(previous)
             atomic.fsync_dir(self._folder)
-            version = version_written(self.path, pad_head(head, written.head_length))
+            version = version_written(self.path, head)
         except BaseException:
             self.forget()
             raise
@@ -123,8 +119,8 @@ class DocumentFile:
         if spare is None:
             return None
         # Records written from another document object (a repair, a hand edit read back whole) may differ from
-        # those the spare holds; a header longer than the spare's room does not fit.
-        usable = running and spare.written.doc is doc and head_length <= spare.written.head_length
+        # those the spare holds; a header laid out longer or shorter (it outgrew its padding) does not fit.
+        usable = running and spare.written.doc is doc and head_length == spare.written.head_length
         if usable:
             try:
                 st = os.fstat(spare.fd)
@@ -145,7 +141,7 @@ class DocumentFile:
         supported, so that the caller writes the document whole."""
         try:
             head_length, start = spare.written.head_length, spare.written.fragments_length
-            _pwrite_all(spare.fd, [pad_head(head, head_length)], 0)
+            _pwrite_all(spare.fd, [head], 0)
             offset, rest = changed_since(doc.fragments, start)
             end = _pwrite_all(spare.fd, rest, head_length + offset)
             if spare.identity[2] > end:
@@ -157,23 +153,29 @@ class DocumentFile:
             os.close(spare.fd)
         return _Written(doc, head_length, len(doc.fragments))
 
-    def _whole(self, doc: MetadataDocument, head: bytes, previous: _Written | None, running: bool) -> _Written:
+    def _whole(self, doc: MetadataDocument, head_length: int, previous: _Written | None, running: bool) -> _Written:
         """Write the document to a new file and put it in place; the version it replaces becomes the spare when it
         is this writer's (``previous``), else the spare name is left as it is (a run that ended: removed)."""
-        head_length = padded_length(len(head)) if running else len(head)
-        temp = atomic.write_temp(self._folder, doc.chunks(head_length))
+        temp = atomic.write_temp(self._folder, doc.chunks())
         try:
-            if previous is not None and atomic.exchange(temp, self.path):
-                os.replace(temp, self._spare_path)  # the version before, now under the spare's name
-                self._keep_as_spare(previous)
-            else:
+            swapped = previous is not None and atomic.exchange(temp, self.path)
+            if not swapped:
                 os.replace(temp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+        # The new version is in place: what follows only keeps or removes the version before, and never fails.
+        if swapped:
+            try:
+                os.replace(temp, self._spare_path)
+            except OSError:  # something else is in the way (a folder of that name): no spare
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            else:
+                self._keep_as_spare(previous)
         if not running:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 os.unlink(self._spare_path)
         return _Written(doc, head_length, len(doc.fragments))
 
