@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import RunNotFoundError
+from .held import count, take_all
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
 from .stores import Store, store_for
@@ -118,15 +119,11 @@ class RecorderRegistry:
         return self._remember(key, recorder)
 
     def size(self) -> int:
-        with self._lock:
-            return len(self._recorders)
+        return count(self._lock, self._recorders)
 
     def clear(self) -> None:
         """Forget every registered recorder and close what they hold open."""
-        with self._lock:
-            dropped = list(self._recorders.values())
-            self._recorders.clear()
-        for recorder in dropped:
+        for recorder in take_all(self._lock, self._recorders):
             recorder.close()
 
 
