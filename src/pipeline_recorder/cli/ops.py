@@ -19,7 +19,7 @@ from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
-from ..ops.retention import GcPlan, parse_statuses, plan_gc, remove_run
+from ..ops.retention import GcPlan, GcRules, parse_statuses, plan_gc, remove_run
 from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
 from ..stores.base import Store
@@ -139,9 +139,11 @@ def gc(
         now = datetime.now(UTC)
         trash_age = parse_duration(trash_older_than)
         rules = (older_than, keep_last, status, kind, session)
-        plan = plan_gc(store, now=now, older_than=parse_duration(older_than) if older_than is not None else None,
-                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None,
-                       kind=kind, session_id=session) if any(rule is not None for rule in rules) else GcPlan()
+        plan = plan_gc(store, GcRules(older_than=parse_duration(older_than) if older_than is not None else None,
+                                      keep_last=keep_last,
+                                      statuses=parse_statuses(status) if status is not None else None,
+                                      kind=kind, session_id=session),
+                       now=now) if any(rule is not None for rule in rules) else GcPlan()
         act = delete and not dry_run
         # -- the trash: deleted runs past their age are deleted for good (ops/trash.py) --
         expired = trash.expired(store, now=now, older_than=trash_age)
