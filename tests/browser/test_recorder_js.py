@@ -99,6 +99,14 @@ def test_refusals_reject_with_the_servers_reason_and_later_writes_still_go(viewe
         out.bad = { isRecorderError: e instanceof RecorderError, status: e.status, message: e.message };
       }
       try { await rec.saveBlob("output_image", "not a blob"); } catch (e) { out.notBlob = e.message; }
+      const circular = {};
+      circular.self = circular;
+      out.notJSON = [];
+      for (const save of [() => rec.saveJSON("parameters", undefined), () => rec.saveJSON("parameters", circular),
+                          () => rec.saveProcessStep("parameters", () => 1),
+                          () => rec.saveProcessStep("parameters", circular)]) {
+        try { await save(); out.notJSON.push("saved"); } catch (e) { out.notJSON.push(e.message); }
+      }
       await rec.saveText("input", "still recorded");
       await rec.finish("completed");
       try { await rec.saveText("input", "too late"); } catch (e) { out.late = { status: e.status, cls: e.errorClass }; }
@@ -109,6 +117,11 @@ def test_refusals_reject_with_the_servers_reason_and_later_writes_still_go(viewe
     assert result["bad"]["isRecorderError"] and result["bad"]["status"] == 400
     assert "entity type" in result["bad"]["message"]
     assert "Blob or File" in result["notBlob"]
+    # Values JSON cannot carry are refused before anything is sent, naming the method that was called.
+    not_json = result["notJSON"]
+    assert not_json[0] == "saveJSON: the value is not JSON" and not_json[2] == "saveProcessStep: the value is not JSON"
+    assert not_json[1].startswith("saveJSON: the value is not JSON-serialisable (")
+    assert not_json[3].startswith("saveProcessStep: the value is not JSON-serialisable (")
     assert result["late"] == {"status": 409, "cls": "RunFinishedError"}
     doc = json.loads((_run_folder(server, result["runId"]) / "metadata.json").read_text())
     assert [e["type"] for e in doc["entities"]] == ["input"] and doc["status"] == "completed"

@@ -19,7 +19,8 @@ export function setToken(token) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-function headers(extra = {}) {
+/** Request headers with the bearer token of this tab, when it holds one. */
+export function authHeaders(extra = {}) {
   const token = getToken();
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
@@ -37,30 +38,24 @@ export async function errorFrom(response) {
 }
 
 export async function getJSON(url, options = {}) {
-  const response = await fetch(url, { headers: headers({ Accept: "application/json" }), ...options });
+  const response = await fetch(url, { headers: authHeaders({ Accept: "application/json" }), ...options });
   if (!response.ok) throw await errorFrom(response);
   return response.json();
 }
 
-export async function postJSON(url, body) {
+/** Send `body` as JSON with `method` (POST, PUT) and read the JSON answer; a refusal throws its ApiError. */
+async function sendJSON(method, url, body) {
   const response = await fetch(url, {
-    method: "POST",
-    headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
+    method,
+    headers: authHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await errorFrom(response);
   return response.json();
 }
 
-export async function putJSON(url, body) {
-  const response = await fetch(url, {
-    method: "PUT",
-    headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw await errorFrom(response);
-  return response.json();
-}
+export const postJSON = (url, body) => sendJSON("POST", url, body);
+export const putJSON = (url, body) => sendJSON("PUT", url, body);
 
 /**
  * GET /status with If-None-Match. Returns {changed: false} on 304, else {changed: true, etag, doc}.
@@ -69,7 +64,7 @@ export async function putJSON(url, body) {
 export async function getStatusIfChanged(runId, etag) {
   const extra = { Accept: "application/json" };
   if (etag) extra["If-None-Match"] = etag;
-  const response = await fetch(statusUrl(runId), { headers: headers(extra), cache: "no-store" });
+  const response = await fetch(statusUrl(runId), { headers: authHeaders(extra), cache: "no-store" });
   if (response.status === 304) return { changed: false, etag };
   if (!response.ok) throw await errorFrom(response);
   return { changed: true, etag: response.headers.get("ETag"), doc: await response.json() };

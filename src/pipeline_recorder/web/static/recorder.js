@@ -163,6 +163,18 @@ export class BrowserRecorder {
     });
   }
 
+  /** `value` as JSON through `route`, or a rejection naming `caller` (the public method) when it is not JSON. */
+  _saveAsJSON(caller, entityType, value, metadata, route) {
+    let body;
+    try {
+      body = JSON.stringify(value);
+    } catch (error) {
+      return Promise.reject(new RecorderError(0, `${caller}: the value is not JSON-serialisable (${error.message})`));
+    }
+    if (body === undefined) return Promise.reject(new RecorderError(0, `${caller}: the value is not JSON`));
+    return this._save(entityType, body, "application/json", metadata, route);
+  }
+
   /** Save text as a .txt entity; resolves to the entity record. */
   saveText(entityType, text, metadata = null) {
     if (typeof text !== "string") return Promise.reject(new RecorderError(0, "saveText takes a string"));
@@ -171,14 +183,7 @@ export class BrowserRecorder {
 
   /** Save a JSON-serialisable value as a .json entity. */
   saveJSON(entityType, value, metadata = null) {
-    let body;
-    try {
-      body = JSON.stringify(value);
-    } catch (error) {
-      return Promise.reject(new RecorderError(0, `saveJSON: the value is not JSON-serialisable (${error.message})`));
-    }
-    if (body === undefined) return Promise.reject(new RecorderError(0, "saveJSON: the value is not JSON"));
-    return this._save(entityType, body, "application/json", metadata);
+    return this._saveAsJSON("saveJSON", entityType, value, metadata, "entity");
   }
 
   /** Save a Blob or File (an image, audio, ...), streamed as the request body; its format is sniffed. */
@@ -199,14 +204,7 @@ export class BrowserRecorder {
     if (content instanceof Blob) {
       return this._save(entityType, content, content.type || "application/octet-stream", metadata, "process");
     }
-    let body;
-    try {
-      body = JSON.stringify(content);
-    } catch (error) {
-      return Promise.reject(new RecorderError(0, `saveProcessStep: the value is not JSON-serialisable (${error.message})`));
-    }
-    if (body === undefined) return Promise.reject(new RecorderError(0, "saveProcessStep: the value is not JSON"));
-    return this._save(entityType, body, "application/json", metadata, "process");
+    return this._saveAsJSON("saveProcessStep", entityType, content, metadata, "process");
   }
 
   /** Record which backend/model ran a stage ("stage4_output", "comfyui/sd35_large"); resolves to models_used. */

@@ -3,16 +3,13 @@
 // personal data in bulk, so it takes the server's token (held by this tab, asked for here when the server
 // refuses), and without a token only this machine. Shown only for runs that belong to a session.
 
-import { errorFrom, getToken, setToken } from "./api.js";
 import { t } from "./i18n.js";
+import { TokenDownload, saveBlob } from "./token-download.js";
 
 const $ = (id) => document.getElementById(id);
-const box = $("session-export");
+const section = $("session-export");
 const form = $("session-export-form");
-const note = $("session-export-message");
-const errorBox = $("session-export-error");
-const tokenForm = $("session-export-token-form");
-const tokenInput = $("session-export-token");
+const box = new TokenDownload("session-export", "sessionExport");
 
 let session = "";
 let busy = false;
@@ -24,24 +21,6 @@ export function sessionExportUrl(sessionId, format, pseudonymise, noText) {
   if (pseudonymise) params.set("pseudonymise", "1");
   if (noText) params.set("no_text", "1");
   return `/api/pipeline/export?${params}`;
-}
-
-function say(message, error = "") {
-  note.textContent = message;
-  errorBox.textContent = error;
-  errorBox.hidden = !error;
-}
-
-function save(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const anchor = document.createElement("a");
-  anchor.href = url;
-  anchor.download = name;
-  anchor.hidden = true;
-  document.body.append(anchor);
-  anchor.click();
-  anchor.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 function filenameOf(response, format) {
@@ -56,26 +35,12 @@ async function exportSession(event) {
   const format = $("session-export-format").value;
   const url = sessionExportUrl(session, format, $("session-export-pseudonymise").checked,
                                $("session-export-no-text").checked);
-  say(t("sessionExport.preparing"));
   try {
-    const token = getToken();
-    const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store" });
-    if (response.status === 401) {
-      tokenForm.hidden = false;
-      say("", token ? t("sessionExport.tokenRefused") : "");
-      tokenInput.focus();
-      return;
-    }
-    if (!response.ok) {
-      say("", t("sessionExport.failed", { message: (await errorFrom(response)).message }));
-      return;
-    }
-    const name = filenameOf(response, format);
-    save(await response.blob(), name);
-    tokenForm.hidden = true;
-    say(t("sessionExport.done", { name }));
-  } catch (error) {
-    say("", t("sessionExport.failed", { message: error.message }));
+    await box.fetchAndUse(url, async (response) => {
+      const name = filenameOf(response, format);
+      saveBlob(await response.blob(), name);
+      return t("sessionExport.done", { name });
+    });
   } finally {
     busy = false;
   }
@@ -84,16 +49,11 @@ async function exportSession(event) {
 /** Show the box for the run's session (hidden when the run belongs to none); called whenever the run changes. */
 export function showSessionExport(doc) {
   session = typeof doc?.session_id === "string" ? doc.session_id : "";
-  box.hidden = !session;
+  section.hidden = !session;
   if (!session) return;
   $("session-export-session").textContent = session;
   if (wired) return;
   wired = true;
   form.addEventListener("submit", exportSession);
-  tokenForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    setToken(tokenInput.value.trim());
-    tokenInput.value = "";
-    form.requestSubmit();
-  });
+  box.onToken(() => form.requestSubmit());
 }
