@@ -37,15 +37,15 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 
 from .. import runformat
 from ..doccache import VersionCache
 from ..document import MetadataDocument, ParsedRun, parse_metadata, parse_metadata_since
 from ..errors import ValidationError
 from ..idempotency import IdempotencyLedger
+from ..listing_filters import ListingFilters
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME
 
@@ -176,12 +176,7 @@ class RunWriter(abc.ABC):
 class RunListing(Protocol):
     """A store's run listing: newest first, filtered, one page per cursor (``index.RunIndex`` for folders)."""
 
-    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
-              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50, q: str | None = None,
-              # the research fields (runfields.py): a run's kind, session, device, and one of its tags
-              kind: str | None = None, session_id: str | None = None, device_id: str | None = None,
-              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def query(self, **filters: Unpack[ListingFilters]) -> tuple[list[dict[str, Any]], str | None]:
         """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
         filter, cursor, limit or ``q``."""
         ...
