@@ -2,8 +2,8 @@
 
 A reader sees either the old file or the new one, never a torn one, and after the call returns the new content
 survives a crash. Temp files start with '.' so they are never taken for entities. ``rename_noreplace`` moves a
-folder into place only where nothing is (the kernel's ``renameat2(RENAME_NOREPLACE)``, reached through ctypes:
-the standard library has no binding for it).
+folder into place only where nothing is, and ``exchange`` swaps two names at once (the kernel's ``renameat2`` with
+``RENAME_NOREPLACE`` / ``RENAME_EXCHANGE``, reached through ctypes: the standard library has no binding for it).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import hashlib
 import os
 import uuid
@@ -121,18 +122,45 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
 
 
+_AT_FDCWD, _RENAME_NOREPLACE, _RENAME_EXCHANGE = -100, 1, 2
+_UNSUPPORTED = (errno.ENOSYS, errno.EINVAL)  # no renameat2, or a file system without the flag
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _renameat2(source: Path | str, target: Path | str, flags: int) -> int:
+    """0 when done, else the errno (ENOSYS when the C library has no renameat2)."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return errno.ENOSYS
+    if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags) == 0:
+        return 0
+    return ctypes.get_errno()
+
+
+def exchange(first: Path | str, second: Path | str) -> bool:
+    """Swap the two names at once (both must exist): a reader of either name sees the one file or the other, never
+    neither. False where the kernel or the file system cannot (the caller then does what it did without); other
+    failures raise OSError."""
+    err = _renameat2(first, second, _RENAME_EXCHANGE)
+    if err in _UNSUPPORTED:
+        return False
+    if err:
+        raise OSError(err, os.strerror(err), str(second))
+    return True
+
+
 def rename_noreplace(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target``, failing with FileExistsError if ``target`` exists (even as an empty
     folder, which a plain rename would silently replace)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is not None:
-        at_fdcwd, rename_noreplace = -100, 1
-        if renameat2(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), rename_noreplace) == 0:
-            return
-        err = ctypes.get_errno()
-        if err not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(err, os.strerror(err), str(target))
+    err = _renameat2(source, target, _RENAME_NOREPLACE)
+    if not err:
+        return
+    if err not in _UNSUPPORTED:
+        raise OSError(err, os.strerror(err), str(target))
     if os.path.lexists(target):  # no renameat2 here: a small window remains, but never over a non-empty run
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
     os.rename(source, target)

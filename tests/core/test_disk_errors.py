@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from core_helpers import WORKERS, check_run, entity_files, temp_files
 
 from pipeline_recorder import LivePipelineRecorder, StorageError, atomic
+from pipeline_recorder.stores.folder_document import SPARE_FILENAME
 
 
 def fail_at(real: Callable[..., Any], call: int, code: int,
@@ -37,27 +39,55 @@ def is_metadata(src: object, dst: object) -> bool:
     return str(dst).endswith("metadata.json")
 
 
+def is_swap(first: object, second: object) -> bool:
+    return str(second).endswith("metadata.json")
+
+
+# A fault: the call that fails (of os, or atomic.exchange), which matching call, the errno, which calls match, and
+# how metadata.json is being written (stores/folder_document.py): whole into a new file renamed into place (a reader
+# holds the spare copy, and the version before was another writer's), whole into a new file swapped with the old one
+# (a reader holds the spare copy), or in place into the spare copy, then swapped.
+RENAMED, SWAPPED, IN_PLACE = "whole, renamed", "whole, swapped", "in place"
 FAULTS = {
-    "entity write, disk full": ("writev", 1, errno.ENOSPC, None),
-    "metadata write, disk full": ("writev", 2, errno.ENOSPC, None),
-    "entity fsync, I/O error": ("fsync", 1, errno.EIO, None),
-    "metadata fsync, disk full": ("fsync", 2, errno.ENOSPC, None),
-    "metadata rename, read-only": ("replace", 1, errno.EROFS, is_metadata),
-    "entity rename, read-only": ("replace", 1, errno.EROFS, None),
-    "temp create, read-only": ("open", 1, errno.EROFS, lambda path, *a: ".tmp-" in str(path)),
+    "entity write, disk full": ("writev", 1, errno.ENOSPC, None, RENAMED),
+    "metadata write, disk full": ("writev", 2, errno.ENOSPC, None, RENAMED),
+    "entity fsync, I/O error": ("fsync", 1, errno.EIO, None, RENAMED),
+    "metadata fsync, disk full": ("fsync", 2, errno.ENOSPC, None, RENAMED),
+    "metadata rename, read-only": ("replace", 1, errno.EROFS, is_metadata, RENAMED),
+    "entity rename, read-only": ("replace", 1, errno.EROFS, None, RENAMED),
+    "temp create, read-only": ("open", 1, errno.EROFS, lambda path, *a: ".tmp-" in str(path), RENAMED),
+    "metadata written whole, disk full": ("writev", 2, errno.ENOSPC, None, SWAPPED),
+    "metadata swapped in, read-only": ("exchange", 1, errno.EROFS, is_metadata, SWAPPED),
+    "header written in place, I/O error": ("pwritev", 1, errno.EIO, None, IN_PLACE),
+    "records written in place, disk full": ("pwritev", 2, errno.ENOSPC, None, IN_PLACE),
+    "in-place fdatasync, I/O error": ("fdatasync", 1, errno.EIO, None, IN_PLACE),
+    "spare swapped in, read-only": ("exchange", 1, errno.EROFS, is_metadata, IN_PLACE),
 }
+
+
+@contextlib.contextmanager
+def spare_held(folder: Path) -> Iterator[None]:
+    """A reader holding the document's previous version open: the next change cannot be made in place."""
+    with open(folder / SPARE_FILENAME, "rb"):
+        yield
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_refused_write_raises_storage_error_and_keeps_the_run_as_it_was(
         rec: LivePipelineRecorder, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    name, call, code, when, how = FAULTS[fault]
     rec.save_entity("input", "before")
-    rec.set_state(1, "translation_and_safety")
+    rec.set_state(1, "translation_and_safety")  # from here on the spare copy exists: changes can be made in place
+    if how == RENAMED:
+        other = LivePipelineRecorder.open(rec.run_id, base_path=rec.run_folder.parent.parent)
+        other.set_state(1, "translation_and_safety")
+        other.close()
     metadata = rec.run_folder / "metadata.json"
     before = metadata.read_bytes()
-    name, call, code, when = FAULTS[fault]
-    monkeypatch.setattr(atomic.os, name, fail_at(getattr(os, name), call, code, when or (lambda *a: True)))
-    with pytest.raises(StorageError) as raised:
+    owner = atomic if name == "exchange" else atomic.os
+    monkeypatch.setattr(owner, name, fail_at(getattr(owner, name), call, code, when or (lambda *a: True)))
+    with spare_held(rec.run_folder) if how != IN_PLACE else contextlib.nullcontext(), \
+            pytest.raises(StorageError) as raised:
         rec.save_entity("translation", "during the fault")
     monkeypatch.undo()
     assert raised.value.errno == code

@@ -42,17 +42,17 @@ def test_kill_storm_with_server_restarts_loses_nothing_acknowledged_and_ends_ver
 
 
 # A writer that dies after its entity file was renamed into place but before metadata.json listed it: the exact
-# window that leaves an unlisted entity file behind (os.replace of the metadata is the commit point).
+# window that leaves an unlisted entity file behind (replacing the metadata is the commit point).
 DIE_BEFORE_LISTING = """
 import os, signal, sys
-import pipeline_recorder.stores.folder_writer as folder_writer
+from pipeline_recorder.stores.folder_document import DocumentFile
 from pipeline_recorder import LivePipelineRecorder
 rec = LivePipelineRecorder(sys.argv[2], "stillepost", "eco", "kids", base_path=sys.argv[1])
 rec.save_entity("input", "acknowledged")
 print("acked", flush=True)
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
-folder_writer.replace_atomically = die
+DocumentFile.replace = die
 rec.save_entity("translation", "never acknowledged")
 """
 

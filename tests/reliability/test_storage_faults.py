@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,8 +96,16 @@ def test_a_full_disk_refuses_writes_clearly_keeps_the_run_intact_and_the_server_
         scene.rec.save_entity("output_image", b"\x89PNG\r\n\x1a\n" + bytes(256 * 1024))
     assert raised.value.errno == errno.ENOSPC and "disk is full" in str(raised.value)
     assert "output_image" in str(raised.value) and scene.rec.run_id in str(raised.value)
-    with pytest.raises(StorageError):
-        for n in range(200):  # metadata.json itself can no longer be replaced either, however small the change
+    assert scene.state() == before, "a refused write changed the run on disk"
+    # Changed in place, a small change needs no new room, and is recorded on the full disk too.
+    scene.rec.set_state(2, "interception-in-place")
+    assert json.loads((scene.rec.run_folder / "metadata.json").read_bytes())["current_state"]["step"] == \
+        "interception-in-place"
+    before = scene.state()
+    # A reader holds the document's spare copy open, so a change cannot be made in place: metadata.json must be
+    # written whole, and that can no longer be done either, however small the change.
+    with open(scene.rec.run_folder / ".metadata.spare", "rb"), pytest.raises(StorageError):
+        for n in range(200):
             scene.rec.set_state(2, f"interception-{n}")
     assert scene.state() == before, "a refused write changed the run on disk"
     assert_refused_as_json(scene.client.post("/api/schema/pipeline/execute", json=EXECUTE), "disk is full")

@@ -1,9 +1,12 @@
 """The byte layout of metadata.json: the one place that knows where things lie in the file's bytes.
 
 The writer lays a document out as its header -- one top-level key per line, in the header's order -- ending with
-``ENTITIES_MARKER``, then either ``EMPTY_ENTITIES`` or ``ENTITIES_OPEN`` + the entity records (each serialised
-on its own, compact) joined by ``FRAGMENT_SEPARATOR`` + ``ENTITIES_CLOSE``. The file is always plain JSON: any
-reader may parse it whole; the layout only lets this package's reader and writer skip work.
+``ENTITIES_MARKER`` (a running run's header is padded with spaces just before it to a whole number of
+``HEAD_BLOCK``s, ``laid_out_length``, so that a header a little longer keeps its length: the folder store rewrites a
+document in place that way, see ``stores/folder_document.py``), then either ``EMPTY_ENTITIES`` or ``ENTITIES_OPEN``
++ the entity records (each serialised on its own, compact) joined by ``FRAGMENT_SEPARATOR`` + ``ENTITIES_CLOSE``.
+The file is always plain JSON: any reader may parse it whole; the layout only lets this package's reader and writer
+skip work.
 
 A newline cannot occur inside a JSON string, so the first ``ENTITIES_MARKER`` in a file is the writer's.
 """
@@ -37,6 +40,35 @@ def head_bytes(doc: dict[str, Any]) -> bytes:
     return ("{\n" + ",\n".join([*lines, '  "entities": '])).encode()
 
 
+HEAD_BLOCK = 1024
+
+
+def laid_out_length(head_length: int, running: bool) -> int:
+    """How long a header of ``head_length`` bytes is laid out: a running run's is padded to the next whole
+    ``HEAD_BLOCK`` (so the layout is the same for the same document, whichever store or tool writes it), an ended
+    run's is not padded."""
+    return (head_length // HEAD_BLOCK + 1) * HEAD_BLOCK if running else head_length
+
+
+def pad_head(head: bytes, length: int) -> bytes:
+    """``head`` (as ``head_bytes`` lays it out) made ``length`` bytes long with spaces before the entity list's key:
+    JSON whitespace, so the document means the same; ``unpad_head`` takes them out again."""
+    if length < len(head):
+        raise ValueError(f"a header of {len(head)} bytes does not fit in {length}")
+    cut = len(head) - len(ENTITIES_MARKER)
+    return head[:cut] + b" " * (length - len(head)) + head[cut:]
+
+
+def unpad_head(region: bytes) -> bytes:
+    """A stored header (up to and with ``ENTITIES_MARKER``) without the spaces ``pad_head`` put before the marker:
+    what ``head_bytes`` gives for the header it holds, when the writer laid it out. (The line before the marker
+    always ends with a comma, so no space of a value is taken.)"""
+    cut = len(region) - len(ENTITIES_MARKER)
+    body = region[:cut]
+    stripped = body.rstrip(b" ")
+    return region if len(stripped) == len(body) else stripped + region[cut:]
+
+
 def head_of(data: bytes) -> bytes | None:
     """The header of a stored file, up to and with ``ENTITIES_MARKER`` (found, not parsed); None without one."""
     marker = data.find(ENTITIES_MARKER)
@@ -60,6 +92,15 @@ def document_chunks(head: bytes, fragments: bytes | bytearray) -> list[bytes | b
     if not fragments:
         return [head, EMPTY_ENTITIES]
     return [head, ENTITIES_OPEN, fragments, ENTITIES_CLOSE]
+
+
+def changed_since(fragments: bytes | bytearray, known_length: int) -> tuple[int, list[bytes | bytearray | memoryview]]:
+    """What differs, after the header, between a document holding ``fragments`` and an earlier version of it that
+    held their first ``known_length`` bytes (records were only appended since): where the differing bytes begin,
+    counted from the end of the header, and those bytes, to the end of the document."""
+    if known_length:
+        return len(ENTITIES_OPEN) + known_length, [memoryview(fragments)[known_length:], ENTITIES_CLOSE]
+    return 0, list(document_chunks(b"", fragments)[1:])
 
 
 def header_document(head: bytes) -> bytes:

@@ -60,11 +60,7 @@ class ParsedRun:
     end: int
     increasing: bool
     shared: int = 0  # how many leading entity records were taken over from the previous parse, unparsed
-
-    @property
-    def head_length(self) -> int:
-        """How many bytes the header takes at the start of ``raw`` (writer's layout only)."""
-        return len(layout.head_bytes(self.doc))
+    head_length: int = 0  # how many bytes the header takes at the start of ``raw``, padding and all (writer's layout)
 
     @property
     def fragments_length(self) -> int:
@@ -82,10 +78,10 @@ def _increasing(entities: list[Any], last: int | None = None) -> bool:
 
 def _parse_whole(data: bytes, where: str | os.PathLike[str]) -> ParsedRun:
     doc = parse_metadata(data, where)
-    head = layout.head_bytes(doc)
-    portion = layout.entity_portion(data, len(head)) if data.startswith(head) else None
-    start, end = portion if portion is not None else (-1, -1)
-    return ParsedRun(doc, data, start, end, _increasing(doc["entities"]))
+    found = layout.find_portion(data)
+    if found is None or layout.unpad_head(data[:found.head_end]) != layout.head_bytes(doc):
+        return ParsedRun(doc, data, -1, -1, _increasing(doc["entities"]))
+    return ParsedRun(doc, data, found.start, found.end, _increasing(doc["entities"]), 0, found.head_end)
 
 
 def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
@@ -114,7 +110,7 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
         added = json.loads(layout.fragments_document(data, added_at, end)) if added_at < end else []
     except (ValueError, RecursionError):  # the whole parse words the error
         return None
-    if (not isinstance(header, dict) or layout.head_bytes(header) != data[:head_length]
+    if (not isinstance(header, dict) or layout.head_bytes(header) != layout.unpad_head(data[:head_length])
             or (added_at < end and not added) or runformat.problems(header)
             or _MAYBE_SURROGATE.search(data, 0, head_length) or _MAYBE_SURROGATE.search(data, added_at, end)):
         return None
@@ -126,7 +122,7 @@ def _parse_appended(data: bytes, previous: ParsedRun) -> ParsedRun | None:
     if not _increasing(added, last):
         return None
     header["entities"] = old_entities + added if added else list(old_entities)
-    return ParsedRun(header, data, start, end, True, len(old_entities))
+    return ParsedRun(header, data, start, end, True, len(old_entities), head_length)
 
 
 def parse_metadata_since(data: bytes, where: str | os.PathLike[str], previous: ParsedRun | None) -> ParsedRun:

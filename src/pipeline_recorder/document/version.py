@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .layout import head_bytes, head_of
+from .layout import head_bytes, head_of, unpad_head
 
 Signature = tuple[int, int, int, int]
 
@@ -63,8 +63,8 @@ def version_of(st: os.stat_result, doc: dict[str, Any], data: bytes) -> Version:
     list grows. A file that does not begin with the header as the writer lays it out (made by hand or by another
     tool) is compared byte for byte instead.
     """
-    head = head_bytes(doc)
-    return Version(signature_of(st), head if data.startswith(head) else data)
+    head = head_of(data)
+    return Version(signature_of(st), head if head is not None and unpad_head(head) == head_bytes(doc) else data)
 
 
 def version_of_bytes(st: os.stat_result, data: bytes) -> Version:

@@ -44,9 +44,14 @@ class MetadataDocument:
         """
         return layout.head_bytes(self.header)
 
+    def laid_out_head(self) -> bytes:
+        """The header as the file holds it: padded while the run is running (``layout.laid_out_length``)."""
+        head = self.head_bytes()
+        return layout.pad_head(head, layout.laid_out_length(len(head), self.header.get("status") == "running"))
+
     def chunks(self) -> list[bytes | bytearray]:
         """metadata.json as a few buffers to write in order (no copy of the entity list: it can be megabytes)."""
-        return layout.document_chunks(self.head_bytes(), self._fragments)
+        return layout.document_chunks(self.laid_out_head(), self._fragments)
 
     def to_bytes(self) -> bytes:
         """metadata.json as one bytes object."""

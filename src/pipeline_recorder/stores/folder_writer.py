@@ -1,6 +1,6 @@
 """The folder store's run transactions: the run lock (``locking.RunLock``: a mutex across threads, ``flock``
 across processes), an up-to-date document, entity files renamed to their numbered names, and metadata.json
-replaced atomically (``atomic.py``).
+replaced atomically (``folder_document.py``).
 
 Entity content is fsynced to a temp file in the run folder before the lock is taken (``stage``), and renamed to its
 numbered name inside the transaction, so a save returns only when both the entity and the metadata that lists it
@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from ..atomic import fsync_dir, replace_atomically, stream_temp, write_temp
+from ..atomic import fsync_dir, stream_temp, write_temp
 from ..document import LiveDocument, MetadataDocument, parse_metadata
-from ..document.version import version_written
 from ..errors import CorruptRunError, RecorderError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, PROCESS_DIRNAME
 from ..runfields import stored_records
 from .base import Content, RunTransaction, RunWriter, StagedEntity
+from .folder_document import DocumentFile
 from .folder_files import read_document
 
 T = TypeVar("T")
@@ -89,6 +89,7 @@ class FolderRunWriter(RunWriter):
         self._runs_dir = str(runs_dir)
         self._metadata_path = self.folder / METADATA_FILENAME
         self._lock = RunLock(self.folder)
+        self._document = DocumentFile(self.folder)
         self._mutex = threading.RLock()
         self.live = LiveDocument()
 
@@ -145,10 +146,10 @@ class FolderRunWriter(RunWriter):
             held.__exit__(None, None, None)
 
     def write(self, doc: MetadataDocument) -> None:
-        chunks = doc.chunks()
-        replace_atomically(self._metadata_path, chunks)
-        # Under the run lock nobody else replaces the file between the rename and this stat.
-        self.live.adopt(doc, version_written(self._metadata_path, bytes(chunks[0])))
+        known = self.live.version if self.live.doc is doc else None
+        # Under the run lock nobody else replaces the file between its rename and the stat of the new version.
+        version = self._document.replace(doc, known, running=doc.header.get("status") == "running")
+        self.live.adopt(doc, version)
 
     def _unplace(self, placed: list[str]) -> None:
         """Not acknowledged: leave no unlisted file behind (a listed entity must stay, see the module docstring)."""
@@ -166,4 +167,5 @@ class FolderRunWriter(RunWriter):
                     os.unlink(self.folder / filename)
 
     def close(self) -> None:
+        self._document.forget()
         self._lock.close()
