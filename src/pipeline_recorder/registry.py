@@ -11,13 +11,15 @@ registry. Disk I/O happens outside the registry's lock, so a slow disk for one r
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .errors import RunNotFoundError
+from .held import count, take_all
 from .naming import validate_run_id
 from .recorder import LivePipelineRecorder
 from .stores import Store, store_for
@@ -118,43 +120,50 @@ class RecorderRegistry:
         return self._remember(key, recorder)
 
     def size(self) -> int:
-        with self._lock:
-            return len(self._recorders)
+        return count(self._lock, self._recorders)
 
     def clear(self) -> None:
         """Forget every registered recorder and close what they hold open."""
-        with self._lock:
-            dropped = list(self._recorders.values())
-            self._recorders.clear()
-        for recorder in dropped:
+        for recorder in take_all(self._lock, self._recorders):
             recorder.close()
 
 
 DEFAULT_REGISTRY = RecorderRegistry()
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def get_recorder(
-    run_id: str,
-    config_name: str | None = None,
-    execution_mode: str | None = None,
-    safety_level: str | None = None,
-    user_id: str | None = None,
-    base_path: Store | str | os.PathLike[str] | None = None,
-    *,
-    expected_outputs: Sequence[str] | None = None,
-    kind: str | None = None,
-    session_id: str | None = None,
-    device_id: str | None = None,
-) -> LivePipelineRecorder:
+def _parameters_of(model: Callable[P, object]) -> Callable[[Callable[..., T]], Callable[P, T]]:
+    """Type ``function`` as taking ``model``'s parameters (its one written list), for a function that binds them
+    to that signature itself."""
+
+    def typed(function: Callable[..., T]) -> Callable[P, T]:
+        return function
+
+    return typed
+
+
+# get_recorder takes the recorder's parameters but ``lazy`` (a registered recorder is one that stores its run).
+_GET_RECORDER = inspect.signature(LivePipelineRecorder).replace(return_annotation=LivePipelineRecorder)
+_GET_RECORDER = _GET_RECORDER.replace(parameters=[p for p in _GET_RECORDER.parameters.values() if p.name != "lazy"])
+
+
+@_parameters_of(LivePipelineRecorder)
+def get_recorder(*args: Any, **kwargs: Any) -> LivePipelineRecorder:
     """The live recorder of ``run_id``: the one this process has, else the run on disk, else a new run.
 
-    Settings left out (None) are taken from the existing run, or from DEFAULT_SETTINGS for a new one (``kind``
-    ``"pipeline"``, no session or device). Settings given that differ from an existing run's raise
-    RunExistsError, whether or not the recorder was registered.
+    Takes the parameters of ``LivePipelineRecorder`` but ``lazy``: ``get_recorder(run_id, config_name=None,
+    execution_mode=None, safety_level=None, user_id=None, base_path=None, *, expected_outputs=None, kind=None,
+    session_id=None, device_id=None)``. Settings left out (None) are taken from the existing run, or from
+    DEFAULT_SETTINGS for a new one (``kind`` ``"pipeline"``, no session or device). Settings given that differ from
+    an existing run's raise RunExistsError, whether or not the recorder was registered.
     """
-    given = {"config_name": config_name, "execution_mode": execution_mode, "safety_level": safety_level,
-             "user_id": user_id}
-    grouping = {"kind": kind, "session_id": session_id, "device_id": device_id}
+    arguments = _GET_RECORDER.bind(*args, **kwargs)  # TypeError for anything else, as a written signature gives
+    arguments.apply_defaults()
+    values = arguments.arguments
+    run_id, base_path, expected_outputs = values["run_id"], values["base_path"], values["expected_outputs"]
+    given = {name: values[name] for name in ("config_name", "execution_mode", "safety_level", "user_id")}
+    grouping = {name: values[name] for name in ("kind", "session_id", "device_id")}
     if os.environ.get(SERVER_ENV):
         from .remote.registry import remote_recorder  # imported here: the local store needs no HTTP client
 
@@ -196,3 +205,6 @@ def registry_size() -> int:
 def clear_registry() -> None:
     """Forget every recorder of the default registry and close what they hold open."""
     DEFAULT_REGISTRY.clear()
+
+
+get_recorder.__signature__ = _GET_RECORDER  # type: ignore[attr-defined]  # help() and IDEs show the parameters

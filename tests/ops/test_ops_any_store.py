@@ -15,7 +15,7 @@ from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.errors import ArchiveRefusedError, RunExistsError
 from pipeline_recorder.ops.archive import export_runs
 from pipeline_recorder.ops.importing import import_archive
-from pipeline_recorder.ops.retention import plan_gc, remove_run
+from pipeline_recorder.ops.retention import GcRules, plan_gc, remove_run
 from pipeline_recorder.ops.verify import ENTITY_HASH, ENTITY_MISSING, ENTITY_SIZE, check_store
 from pipeline_recorder.stores import FolderStore, Store
 from pipeline_recorder.stores.shared import SharedStore
@@ -119,7 +119,7 @@ def test_a_tampered_archive_leaves_the_store_as_it_was(any_store: Store, tmp_pat
 
 def test_gc_removes_ended_runs_and_spares_running_ones_on_any_store(any_store: Store) -> None:
     failed, running, completed = _run(any_store, "failed"), _run(any_store, None), _run(any_store)
-    plan = plan_gc(any_store, now=datetime.now(UTC), statuses={"failed", "completed"})
+    plan = plan_gc(any_store, GcRules(statuses={"failed", "completed"}), now=datetime.now(UTC))
     assert sorted(d.run_id for d in plan.remove) == sorted([failed.run_id, completed.run_id])
     assert plan.spared_running == [running.run_id]
     assert remove_run(any_store, failed.run_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_recorder import LivePipelineRecorder, RunStore, new_run_id
+from pipeline_recorder import LivePipelineRecorder, RunStore, atomic, new_run_id
 from pipeline_recorder.errors import CorruptRunError, InvalidRunIdError, RunExistsError, RunNotFoundError
 from pipeline_recorder.ops import archive, importing
 
@@ -59,14 +59,14 @@ def test_an_import_whose_run_appears_meanwhile_takes_back_what_it_placed(tmp_pat
     target = RunStore(tmp_path / "dst")
     later = sorted([first.run_id, second.run_id])[1]
     # The later run (in placing order) turns up as an empty folder just before the rename: never replaced.
-    real_rename = importing._rename_noreplace
+    real_rename = atomic.rename_noreplace
 
     def racing(src: Path, dst: Path) -> None:
         if dst.name == later:
             dst.mkdir()
         real_rename(src, dst)
 
-    monkeypatch.setattr(importing, "_rename_noreplace", racing)
+    monkeypatch.setattr(atomic, "rename_noreplace", racing)
     with pytest.raises(RunExistsError):
         importing.import_archive(target, export)
     assert sorted(os.listdir(target.runs_dir)) == [later]

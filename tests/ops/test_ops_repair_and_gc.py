@@ -81,6 +81,7 @@ def test_plan_gc_uses_the_last_change_for_age_and_spares_running_runs(tmp_path: 
     (old.run_folder / "metadata.json").write_text(json.dumps(doc))
     running = recorded(tmp_path, status=None)
     recorded(tmp_path)
-    plan = retention.plan_gc(RunStore(tmp_path), now=datetime.now(UTC), older_than=parse_duration("30d"))
+    plan = retention.plan_gc(RunStore(tmp_path), retention.GcRules(older_than=parse_duration("30d")),
+                             now=datetime.now(UTC))
     assert [d.run_id for d in plan.remove] == [old.run_id]
     assert plan.spared_running == [running.run_id]

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.errors import ValidationError
-from pipeline_recorder.ops.retention import plan_gc, remove_run
+from pipeline_recorder.ops.retention import GcRules, plan_gc, remove_run
 from pipeline_recorder.stores import Store
 
 
@@ -30,7 +30,8 @@ def recorded(store: Store, *, kind: str | None = None, session: str | None = Non
 
 
 def chosen(store: Store, **rules: object) -> set[str]:
-    return {d.run_id for d in plan_gc(store, now=datetime.now(UTC) + timedelta(days=31), **rules).remove}  # type: ignore[arg-type]
+    return {d.run_id for d in plan_gc(store, GcRules(**rules),  # type: ignore[arg-type]
+                                            now=datetime.now(UTC) + timedelta(days=31)).remove}
 
 
 def test_gc_per_kind_chooses_only_that_kind_and_applies_the_age_within_it(any_store: Store) -> None:
@@ -59,4 +60,4 @@ def test_gc_per_session_chooses_only_that_sessions_runs(any_store: Store) -> Non
 
 def test_gc_without_any_rule_is_refused_saying_which_rules_exist(any_store: Store) -> None:
     with pytest.raises(ValidationError, match="--kind"):
-        plan_gc(any_store, now=datetime.now(UTC))
+        plan_gc(any_store, GcRules(), now=datetime.now(UTC))

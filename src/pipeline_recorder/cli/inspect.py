@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +20,7 @@ from ..stores.base import Store
 from . import app
 from .display import console, human_size, styled_status
 from .exit_codes import reported
-from .options import BasePath, DatabaseUrl, Json, RunIdArgument, Server, StoreUrl, Token, open_cli_store
+from .options import Json, RunIdArgument, ServerChoice, StoreChoice, with_option_groups
 from .remote import ServerClient
 
 
@@ -40,10 +39,10 @@ def _local_runs(store: Store, limit: int, filters: dict[str, Any]) -> tuple[list
 
 
 @app.command("ls")
+@with_option_groups
 def list_runs(
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
     config: Annotated[str | None, typer.Option(
         "--config", "-c", metavar="CONFIG", help="Only runs of this config.")] = None,
     user: Annotated[str | None, typer.Option("--user", "-u", metavar="USER", help="Only runs of this user id.")] = None,
@@ -56,8 +55,7 @@ def list_runs(
     until: Annotated[str | None, typer.Option(
         metavar="TIME", help="Only runs started before this time (same forms).")] = None,
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many runs, newest first.")] = 50,
-    server: Server = None,
-    token: Token = None,
+    remote: ServerChoice,
     as_json: Json = False,
     # the research fields (runfields.py)
     kind: Annotated[str | None, typer.Option(
@@ -78,13 +76,13 @@ def list_runs(
                                    "since": _moment(since), "until": _moment(until),
                                    "kind": kind, "session_id": session, "device_id": device, "tag": tag}
         skipped: list[str] = []
-        if server is not None:
-            with ServerClient(server, token) as client:
+        if remote.server is not None:
+            with ServerClient(remote.server, remote.token) as client:
                 runs = client.runs(limit, **{name: value.isoformat() if isinstance(value, datetime) else value
                                              for name, value in filters.items()})
                 where = client.url
         else:
-            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            with contextlib.closing(source.open()) as store:
                 runs, skipped = _local_runs(store, limit, filters)
                 where = store.location()
         if as_json:
@@ -116,27 +114,20 @@ def _print_runs(runs: list[dict[str, Any]], where: str, *, filtered: bool) -> No
 
 
 @app.command()
-def show(
-    run_id: RunIdArgument,
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
-    server: Server = None,
-    token: Token = None,
-    as_json: Json = False,
-) -> None:
+@with_option_groups
+def show(run_id: RunIdArgument, *, source: StoreChoice, remote: ServerChoice, as_json: Json = False) -> None:
     """Show one run: its settings, state, status and entities (or its metadata as JSON with --json).
 
     Example: pipeline-recorder show 528e5af9
     """
     with reported():
-        if server is not None:
-            with ServerClient(server, token) as client:
+        if remote.server is not None:
+            with ServerClient(remote.server, remote.token) as client:
                 run_id = client.resolve(run_id)
                 doc = client.status(run_id)
                 where = ("status", f"{client.url}/api/pipeline/{run_id}/status")
         else:
-            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            with contextlib.closing(source.open()) as store:
                 run_id = resolve_run_id(store, run_id)
                 doc = store.read_metadata(run_id)  # never through a symlinked run folder
                 where = (where_label(store, run_id), store.location(run_id))

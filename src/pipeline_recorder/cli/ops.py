@@ -19,7 +19,7 @@ from ..ops.importing import import_archive
 from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
-from ..ops.retention import GcPlan, parse_statuses, plan_gc, remove_run
+from ..ops.retention import GcPlan, GcRules, parse_statuses, plan_gc, remove_run
 from ..ops.timespec import format_moment, parse_duration
 from ..ops.verify import Finding, check_store
 from ..stores.base import Store
@@ -27,7 +27,7 @@ from ..stores.folder import FolderStore
 from . import app, research
 from .display import console, styled_status
 from .exit_codes import ExitCode, reported
-from .options import BasePath, DatabaseUrl, Json, Server, StoreUrl, Token, open_cli_store
+from .options import Json, ServerChoice, StoreChoice, with_option_groups
 from .remote import ServerClient
 
 
@@ -38,13 +38,13 @@ def _finding_line(finding: Finding) -> str:
 
 
 @app.command()
+@with_option_groups
 def verify(
     run_ids: Annotated[list[str] | None, typer.Argument(
         metavar="RUN_ID", help="Runs to check, by id or a unique start of one (default: every run, and the "
                                     "store's leftovers).")] = None,
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
     repair: Annotated[bool, typer.Option(
         "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
                          "files and half-done gc/import/run creation folders. Never deletes an entity file.")] = False,
@@ -58,7 +58,7 @@ def verify(
 
     Example: pipeline-recorder verify --repair
     """
-    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+    with reported(), contextlib.closing(source.open()) as store:
         ids = list(dict.fromkeys(resolve_run_id(store, text) for text in run_ids)) if run_ids else None
         actions: list[str] = []
         if repair:
@@ -97,10 +97,10 @@ def verify(
 
 
 @app.command()
+@with_option_groups
 def gc(
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
     older_than: Annotated[str | None, typer.Option(
         "--older-than", metavar="AGE", help="Runs unchanged for longer than AGE (30d, 12h, 90m, 2w).")] = None,
     keep_last: Annotated[int | None, typer.Option(
@@ -135,13 +135,15 @@ def gc(
 
     Example: pipeline-recorder gc --older-than 30d --status failed,cancelled --keep-last 100 --delete
     """
-    with reported(), contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+    with reported(), contextlib.closing(source.open()) as store:
         now = datetime.now(UTC)
         trash_age = parse_duration(trash_older_than)
         rules = (older_than, keep_last, status, kind, session)
-        plan = plan_gc(store, now=now, older_than=parse_duration(older_than) if older_than is not None else None,
-                       keep_last=keep_last, statuses=parse_statuses(status) if status is not None else None,
-                       kind=kind, session_id=session) if any(rule is not None for rule in rules) else GcPlan()
+        plan = plan_gc(store, GcRules(older_than=parse_duration(older_than) if older_than is not None else None,
+                                      keep_last=keep_last,
+                                      statuses=parse_statuses(status) if status is not None else None,
+                                      kind=kind, session_id=session),
+                       now=now) if any(rule is not None for rule in rules) else GcPlan()
         act = delete and not dry_run
         # -- the trash: deleted runs past their age are deleted for good (ops/trash.py) --
         expired = trash.expired(store, now=now, older_than=trash_age)
@@ -201,18 +203,17 @@ def _leftovers(store: Store, act: bool) -> list[Leftover]:
 
 
 @app.command("export")
+@with_option_groups
 def export_command(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE",
                                          help="Archive to write: *.zip or *.tar.gz (with --table: the table).")],
     run_ids: Annotated[list[str] | None, typer.Argument(
         metavar="RUN_ID", help="Runs to export, by id or a unique start of one (or select them with --session, "
                                "--user, --device, --kind, --since, --until).")] = None,
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
-    server: Server = None,
-    token: Token = None,
+    remote: ServerChoice,
     # -- research exports (cli/research.py) --
     session: research.Session = None,
     user: research.User = None,
@@ -242,16 +243,16 @@ def export_command(
             research.Selection.parse(session_id=session, user_id=user, device_id=device, kind=kind, since=since,
                                      until=until),
             table, pseudonymise, pseudonym_key, no_text)
-        if server is not None:
+        if remote.server is not None:
             if options.wanted or len(ids) != 1 or output.suffix.lower() != ".zip":
                 raise ValidationError("with --server, export takes one RUN_ID and an --output FILE ending in .zip "
                                       "(the server exports one run per archive; research exports run on the store)")
-            with ServerClient(server, token) as client:
+            with ServerClient(remote.server, remote.token) as client:
                 run_id = client.resolve(ids[0])
                 size = client.export(run_id, output, overwrite=force)
-            typer.echo(f"exported run {run_id} from {server} to {output} ({size} bytes)")
+            typer.echo(f"exported run {run_id} from {remote.server} to {output} ({size} bytes)")
             return
-        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+        with contextlib.closing(source.open()) as store:
             if options.wanted:
                 typer.echo(research.research_export(store, options, ids, output, force=force))
                 return
@@ -264,11 +265,11 @@ def export_command(
 
 
 @app.command("import")
+@with_option_groups
 def import_command(
     archive: Annotated[Path, typer.Argument(metavar="FILE", help="An archive made by `pipeline-recorder export`.")],
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
+    *,
+    source: StoreChoice,
 ) -> None:
     """Import the runs of an export archive, after checking every checksum.
 
@@ -280,7 +281,7 @@ def import_command(
     with reported():
         if not archive.is_file():
             raise FileNotFoundError(errno.ENOENT, f"archive {archive} does not exist or is not a file")
-        with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+        with contextlib.closing(source.open()) as store:
             imported = import_archive(store, archive)
             for run_id in imported:
                 typer.echo(f"imported {run_id} into {store.location(run_id)}")

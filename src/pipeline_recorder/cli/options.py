@@ -6,10 +6,13 @@ never Python types.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -53,6 +56,69 @@ ConfigDirs = Annotated[list[Path] | None, typer.Option(
     "--configs", envvar="PIPELINE_RECORDER_CONFIGS", metavar="DIR",
     help="Folder of extra pipeline configs that add to or override the shipped ones (repeatable; the variable "
          "takes a ':'-separated list).")]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """The store a command works on, as ``--base-path``, ``--store`` and ``--database`` name it."""
+
+    base_path: Path
+    store_url: str | None
+    database: str | None
+
+    def open(self) -> Store:
+        return open_cli_store(self.base_path, self.store_url, self.database)
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """The running server a command asks instead of the local store (``--server``, ``--token``); None: the store."""
+
+    server: str | None
+    token: str | None
+
+
+def _option(name: str, annotation: object, default: object) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+# The options of each group, declared once: a command names a group as a keyword-only parameter (``source:
+# StoreChoice``), and ``with_option_groups`` shows typer the group's options in its place.
+OPTION_GROUPS: dict[type, tuple[inspect.Parameter, ...]] = {
+    StoreChoice: (_option("base_path", BasePath, Path(".")), _option("store_url", StoreUrl, None),
+                  _option("database", DatabaseUrl, None)),
+    ServerChoice: (_option("server", Server, None), _option("token", Token, None)),
+}
+
+
+def with_option_groups(command: Callable[..., T]) -> Callable[..., T]:
+    """``command`` as typer should see it: each parameter annotated with a group of OPTION_GROUPS stands for the
+    group's options (in its place, so ``--help`` lists them there); the command is called with the group's value.
+
+    >>> @with_option_groups
+    ... def show(run_id: str, *, source: StoreChoice) -> None: ...
+    >>> list(inspect.signature(show).parameters)
+    ['run_id', 'base_path', 'store_url', 'database']
+    """
+    signature = inspect.signature(command, eval_str=True)
+    groups = {name: parameter.annotation for name, parameter in signature.parameters.items()
+              if parameter.annotation in OPTION_GROUPS}
+    parameters = [option for parameter in signature.parameters.values()
+                  for option in OPTION_GROUPS.get(parameter.annotation, (parameter,))]
+
+    @functools.wraps(command)
+    def called(**values: Any) -> T:
+        for name, group in groups.items():
+            values[name] = group(**{option.name: values.pop(option.name) for option in OPTION_GROUPS[group]})
+        return command(**values)
+
+    shown = signature.replace(parameters=parameters)
+    called.__signature__ = shown  # type: ignore[attr-defined]
+    called.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": shown.return_annotation}
+    return called
 
 
 def check_choice(flag: str, value: str, allowed: Sequence[str]) -> str:

@@ -25,10 +25,13 @@ from .options import (
     DatabaseUrl,
     RunIdArgument,
     Server,
+    ServerChoice,
+    StoreChoice,
     StoreUrl,
     Token,
     check_choice,
     open_cli_store,
+    with_option_groups,
 )
 from .remote import ServerClient
 
@@ -93,14 +96,8 @@ def _store_events(store: Store, run_id: str) -> Iterator[Event]:
 
 
 @app.command()
-def watch(
-    run_id: RunIdArgument,
-    base_path: BasePath = Path("."),
-    store_url: StoreUrl = None,
-    database: DatabaseUrl = None,
-    server: Server = None,
-    token: Token = None,
-) -> None:
+@with_option_groups
+def watch(run_id: RunIdArgument, *, source: StoreChoice, remote: ServerChoice) -> None:
     """Follow a run live: a progress bar (stage, step, progress) and a line per entity, until it ends.
 
     Exit code: 0 completed, 10 failed, 11 blocked, 12 cancelled, 13 interrupted (see docs/CLI.md).
@@ -108,14 +105,14 @@ def watch(
     Example: pipeline-recorder watch 528e5af9
     """
     with reported():
-        if server is not None:
-            with ServerClient(server, token) as client:
+        if remote.server is not None:
+            with ServerClient(remote.server, remote.token) as client:
                 run_id = client.resolve(run_id)
                 status = show_events(client.events(run_id), console())
                 where = f"status: {client.url}/api/pipeline/{run_id}/status"
                 _print_reason(client, run_id, status)
         else:
-            with contextlib.closing(open_cli_store(base_path, store_url, database)) as store:
+            with contextlib.closing(source.open()) as store:
                 run_id = resolve_run_id(store, run_id)
                 status = show_events(_store_events(store, run_id), console())
                 where = f"{where_label(store, run_id)}: {store.location(run_id)}"

@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RunNotFoundError, ValidationError
-from .bodies import entity_content, json_object, read_limited
+from ..recorder import LivePipelineRecorder
+from .bodies import json_object, read_limited
 from .request import Request
 from .response import Response, json_response
-from .write_replays import request_fingerprint
-from .writes import JSON_LIMIT, Writes
+from .writes import Writes
 
 ANNOTATIONS_LIMIT = 100_000  # notes of 10,000 characters, escaped, and 32 tags fit many times over
 
@@ -31,20 +31,8 @@ class ResearchWrites(Writes):
 
     def set_model(self, request: Request) -> Response:
         """PUT /api/pipeline/{run_id}/model: ``{"stage_key", "model"}`` -> the run's ``models_used``."""
-        run_id = request.path_params["run_id"]
-
-        def handle() -> Response:
-            recorder = self._recorder(run_id, request)
-            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage_key, model",
-                               {"stage_key", "model"})
-
-            def act(_: Any) -> tuple[int, Any]:
-                recorder.set_model(body.get("stage_key"), body.get("model"))  # type: ignore[arg-type]
-                return 200, {"run_id": run_id, "models_used": recorder.get_status()["models_used"]}
-
-            return self.replays.answer(request, run_id, request_fingerprint("model", run_id, body), act)
-
-        return self._run(request, handle)
+        return self.status_write(request, "model", ("stage_key", "model"), LivePipelineRecorder.set_model,
+                                 "models_used")
 
     def annotate(self, request: Request) -> Response:
         """PUT /api/pipeline/{run_id}/annotations: ``{"notes"?, "tags"?}`` replaced, also on an ended run (people
@@ -67,17 +55,11 @@ class ResearchWrites(Writes):
 
     def save_process_step(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/process/{entity_type}: the body is the step's content, streamed."""
-        run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
 
-        def handle() -> Response:
-            recorder, meta, media, charset, fingerprint = self._upload(request, run_id, entity_type, "process")
+        def save(recorder: LivePipelineRecorder, entity_type: str, content: Any, meta: dict[str, Any],
+                 _: Any) -> tuple[int, Any]:
+            filename = recorder.save_process_step(entity_type, content, meta)
+            step = next(s for s in reversed(recorder.get_process_steps()) if s["filename"] == filename)
+            return 201, {"run_id": recorder.run_id, "step": step}
 
-            def act(_: Any) -> tuple[int, Any]:
-                content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
-                filename = recorder.save_process_step(entity_type, content, meta)
-                step = next(s for s in reversed(recorder.get_process_steps()) if s["filename"] == filename)
-                return 201, {"run_id": run_id, "step": step}
-
-            return self.replays.answer(request, run_id, fingerprint, act)
-
-        return self._run(request, handle)
+        return self.upload_write(request, "process", save)

@@ -19,9 +19,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import get_type_hints
 
 from ..errors import ValidationError
 
@@ -79,30 +80,12 @@ class Settings:
             return value if value not in (None, "") else None
 
         values: dict[str, object] = {}
-        if (host := get("HOST")) is not None:
-            values["host"] = host
-        if (port := get("PORT")) is not None:
-            values["port"] = _integer("PIPELINE_RECORDER_PORT", port)
-        if (workers := get("WORKERS")) is not None:
-            values["workers"] = _integer("PIPELINE_RECORDER_WORKERS", workers)
-        if (base := get("BASE_PATH")) is not None:
-            values["base_path"] = base
-        if (store := get("STORE")) is not None:
-            values["store"] = store
-        if (configs := get("CONFIGS")) is not None:
-            values["config_dirs"] = [part for part in configs.split(os.pathsep) if part]
-        if (token := get("TOKEN")) is not None:
-            values["token"] = token
-        if (largest := get("MAX_ENTITY_BYTES")) is not None:
-            values["max_entity_bytes"] = _integer("PIPELINE_RECORDER_MAX_ENTITY_BYTES", largest)
-        if (lease := get("LEASE_SECONDS")) is not None:
-            values["lease_seconds"] = _number("PIPELINE_RECORDER_LEASE_SECONDS", lease)
-        if (hosts := get("ALLOWED_HOSTS")) is not None:
-            values["allowed_hosts"] = _names(hosts)
-        if (origins := get("CORS_ORIGINS")) is not None:
-            values["cors_origins"] = _names(origins)
-        if (level := get("MIN_SAFETY_LEVEL")) is not None:
-            values["min_safety_level"] = level.strip()
+        hints = get_type_hints(cls)
+        for setting in fields(cls):
+            name = _ENV_NAMES.get(setting.name, setting.name.upper())
+            if name is not None and (text := get(name)) is not None:
+                read = _READ_AS.get(setting.name) or _reader(hints[setting.name])
+                values[setting.name] = read(ENV_PREFIX + name, text)
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls.build(**values)
 
@@ -117,6 +100,27 @@ class Settings:
             if key in values:
                 values[key] = tuple(str(v) for v in values[key])  # type: ignore[attr-defined]
         return cls(**values)  # type: ignore[arg-type]
+
+
+# How the text of a setting's variable is read (the variable's name is given for the error message).
+Reader = Callable[[str, str], object]
+# A setting's variable is ENV_PREFIX and its name in capitals (PIPELINE_RECORDER_LEASE_SECONDS) but for these (None:
+# not read from the environment), and its text is read by the setting's type (``_reader``) but for these.
+_ENV_NAMES: dict[str, str | None] = {"config_dirs": "CONFIGS", "heartbeat_seconds": None}
+_READ_AS: dict[str, Reader] = {"min_safety_level": lambda name, text: text.strip()}
+
+
+def _reader(kind: object) -> Reader:
+    """Whole numbers, numbers, comma-separated names, an os.pathsep-separated list of folders; else the text."""
+    if kind is int:
+        return _integer
+    if kind is float:
+        return _number
+    if kind == tuple[str, ...]:
+        return lambda name, text: _names(text)
+    if kind == tuple[Path, ...]:
+        return lambda name, text: [part for part in text.split(os.pathsep) if part]
+    return lambda name, text: text
 
 
 def _integer(name: str, text: str) -> int:

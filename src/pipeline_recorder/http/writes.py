@@ -56,6 +56,10 @@ JSON_LIMIT = 1_000_000
 DEFAULT_MAX_ENTITY_BYTES = 4 * 1024**3
 ANONYMOUS_WRITER = "anonymous"
 MAX_RENEWALS_KEPT = 10_000
+# What a keyed write does once its request is checked: its status and answer, from the run's recorder, the checked
+# JSON body (an upload: the entity type, the content and its metadata) and the Idempotency-Key's claim (None without).
+JsonAct = Callable[[LivePipelineRecorder, dict[str, Any], Any], tuple[int, Any]]
+UploadAct = Callable[[LivePipelineRecorder, str, Any, dict[str, Any], Any], tuple[int, Any]]
 _CREATE_KEYS = {"run_id", "config_name", "execution_mode", "safety_level", "user_id", "expected_outputs",
                 "kind", "session_id", "device_id"}  # the last three: the research fields (runfields.py)
 
@@ -170,41 +174,23 @@ class Writes:
 
     def set_state(self, request: Request) -> Response:
         """PUT /api/pipeline/{run_id}/state: ``{"stage", "step"}``."""
-        run_id = request.path_params["run_id"]
-
-        def handle() -> Response:
-            recorder = self._recorder(run_id, request)
-            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, step", {"stage", "step"})
-
-            def act(_: Any) -> tuple[int, Any]:
-                recorder.set_state(body.get("stage"), body.get("step"))  # type: ignore[arg-type]
-                return 200, {"run_id": run_id, "current_state": recorder.get_status()["current_state"]}
-
-            return self.replays.answer(request, run_id, request_fingerprint("state", run_id, body), act)
-
-        return self._run(request, handle)
+        return self.status_write(request, "state", ("stage", "step"), LivePipelineRecorder.set_state, "current_state")
 
     def finish(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/finish: ``{"status", "reason"?}``; the same end twice is no change."""
-        run_id = request.path_params["run_id"]
 
-        def handle() -> Response:
-            recorder = self._recorder(run_id, request)
-            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "status, reason", {"status", "reason"})
-            reason = body.get("reason")
-            if reason is not None and not isinstance(reason, str):
+        def check(body: dict[str, Any]) -> None:
+            if body.get("reason") is not None and not isinstance(body.get("reason"), str):
                 raise ValidationError("reason must be a string")
 
-            def act(_: Any) -> tuple[int, Any]:
-                recorder.finish(body.get("status"), reason)  # type: ignore[arg-type]
-                # The writer is done with the run (an ended run's liveness no longer matters).
-                self.store.release_lease(run_id, validate_lease_id(request.headers.get(WRITER_HEADER)
-                                                                   or ANONYMOUS_WRITER))
-                return 200, {"run_id": run_id, "status": recorder.get_status()["status"]}
+        def act(recorder: LivePipelineRecorder, body: dict[str, Any], _: Any) -> tuple[int, Any]:
+            recorder.finish(body.get("status"), body.get("reason"))  # type: ignore[arg-type]
+            # The writer is done with the run (an ended run's liveness no longer matters).
+            self.store.release_lease(recorder.run_id, validate_lease_id(request.headers.get(WRITER_HEADER)
+                                                                        or ANONYMOUS_WRITER))
+            return 200, {"run_id": recorder.run_id, "status": recorder.get_status()["status"]}
 
-            return self.replays.answer(request, run_id, request_fingerprint("finish", run_id, body), act)
-
-        return self._run(request, handle)
+        return self.json_write(request, "finish", ("status", "reason"), act, check)
 
     def renew_lease(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/lease: the writer of ``Pipeline-Writer`` still lives (a heartbeat): its
@@ -227,48 +213,80 @@ class Writes:
 
     def save_error(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/error: an ``error`` entity."""
-        run_id = request.path_params["run_id"]
 
-        def handle() -> Response:
-            recorder = self._recorder(run_id, request)
-            fields = {"stage", "error_type", "message", "details"}
-            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), "stage, error_type, message, details",
-                           fields)
+        def act(recorder: LivePipelineRecorder, body: dict[str, Any], claim: Any) -> tuple[int, Any]:
             details = body.get("details")
             meta = {"stage": body.get("stage"), "error_type": body.get("error_type")}
             wanted = {"stage": body.get("stage"), "error_type": body.get("error_type"),
                       "message": body.get("message"), "details": details or {}}
+            intent = self.replays.stopped_call(recorder, claim, request, "error", meta)
+            if intent is not None and (found := self.replays.committed_error(recorder, intent, wanted)):
+                return 201, {"run_id": recorder.run_id, "entity": found}
+            with self.replays.committing(recorder, claim, request, "error", meta):
+                filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
+                                               body.get("message"), details)  # type: ignore[arg-type]
+            return 201, {"run_id": recorder.run_id, "entity": _record(recorder, "error", filename)}
 
-            def act(claim: Any) -> tuple[int, Any]:
-                intent = self.replays.stopped_call(recorder, claim, request, "error", meta)
-                if intent is not None and (found := self.replays.committed_error(recorder, intent, wanted)):
-                    return 201, {"run_id": run_id, "entity": found}
-                with self.replays.committing(recorder, claim, request, "error", meta):
-                    filename = recorder.save_error(body.get("stage"), body.get("error_type"),  # type: ignore[arg-type]
-                                                   body.get("message"), details)  # type: ignore[arg-type]
-                return 201, {"run_id": run_id, "entity": _record(recorder, "error", filename)}
-
-            return self.replays.answer(request, run_id, request_fingerprint("error", run_id, body), act)
-
-        return self._run(request, handle)
+        return self.json_write(request, "error", ("stage", "error_type", "message", "details"), act)
 
     def save_entity(self, request: Request) -> Response:
         """POST /api/pipeline/{run_id}/entity/{entity_type}: the body is the content, streamed to the store."""
+
+        def save(recorder: LivePipelineRecorder, entity_type: str, content: Any, meta: dict[str, Any],
+                 claim: Any) -> tuple[int, Any]:
+            intent = self.replays.stopped_call(recorder, claim, request, entity_type, meta)
+            if intent is not None:
+                found = self.replays.committed_before(recorder, intent, content)
+                if found is not None:
+                    return 201, {"run_id": recorder.run_id, "entity": found}
+            with self.replays.committing(recorder, claim, request, entity_type, meta):
+                filename = recorder.save_entity(entity_type, content, meta)
+            return 201, {"run_id": recorder.run_id, "entity": _record(recorder, entity_type, filename)}
+
+        return self.upload_write(request, "entity", save)
+
+    # -- what the keyed writes share -----------------------------------------------------------------------------
+
+    def json_write(self, request: Request, route: str, fields: tuple[str, ...], act: JsonAct,
+                   check: Callable[[dict[str, Any]], None] | None = None) -> Response:
+        """A keyed write with a JSON body of ``fields`` to the run of the path: the run's recorder (the writer's
+        lease renewed), the body read (at most JSON_LIMIT) and checked (``check``), then ``act(recorder, body,
+        claim)`` run once per Idempotency-Key (fingerprint: ``route``, the run, the body)."""
+        run_id = request.path_params["run_id"]
+
+        def handle() -> Response:
+            recorder = self._recorder(run_id, request)
+            body = json_object(read_limited(request.body.chunks(), JSON_LIMIT), ", ".join(fields), set(fields))
+            if check is not None:
+                check(body)
+            return self.replays.answer(request, run_id, request_fingerprint(route, run_id, body),
+                                       lambda claim: act(recorder, body, claim))
+
+        return self._run(request, handle)
+
+    def status_write(self, request: Request, route: str, fields: tuple[str, ...], change: Callable[..., object],
+                     shown: str) -> Response:
+        """A keyed JSON write that calls ``change(recorder, *the body's fields in order)`` and answers 200 with the
+        run's id and the field ``shown`` of its status (``set_state``: ``current_state``)."""
+
+        def act(recorder: LivePipelineRecorder, body: dict[str, Any], _: Any) -> tuple[int, Any]:
+            change(recorder, *(body.get(name) for name in fields))
+            return 200, {"run_id": recorder.run_id, shown: recorder.get_status()[shown]}
+
+        return self.json_write(request, route, fields, act)
+
+    def upload_write(self, request: Request, route: str, save: UploadAct) -> Response:
+        """A keyed write whose body is content (an entity, a step of the prompting process) for the run and type
+        of the path: everything but the body checked first (``_upload``), then ``save(recorder, entity_type,
+        content, metadata, claim)`` run once per Idempotency-Key with the content streamed from the body."""
         run_id, entity_type = request.path_params["run_id"], request.path_params["entity_type"]
 
         def handle() -> Response:
-            recorder, meta, media, charset, fingerprint = self._upload(request, run_id, entity_type, "entity")
+            recorder, meta, media, charset, fingerprint = self._upload(request, run_id, entity_type, route)
 
             def act(claim: Any) -> tuple[int, Any]:
                 content = entity_content(request.body.chunks(), media, charset, self.max_entity_bytes)
-                intent = self.replays.stopped_call(recorder, claim, request, entity_type, meta)
-                if intent is not None:
-                    found = self.replays.committed_before(recorder, intent, content)
-                    if found is not None:
-                        return 201, {"run_id": run_id, "entity": found}
-                with self.replays.committing(recorder, claim, request, entity_type, meta):
-                    filename = recorder.save_entity(entity_type, content, meta)
-                return 201, {"run_id": run_id, "entity": _record(recorder, entity_type, filename)}
+                return save(recorder, entity_type, content, meta, claim)
 
             return self.replays.answer(request, run_id, fingerprint, act)
 

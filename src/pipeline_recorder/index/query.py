@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from .. import runfields, runformat
 from ..errors import ValidationError
+from ..listing_filters import ListingFilters
 from ..naming import RUN_ID_PATTERN
 from . import search
 from .summaries import timestamp_us
@@ -52,57 +54,89 @@ class Listing:
         return summaries, None if last is None else encode_cursor(last[0], last[1])
 
 
-def listing(
-    *,
-    config_name: object,
-    user_id: object,
-    status: object,
-    since: object,
-    until: object,
-    cursor: object,
-    limit: object,
-    kind: object = None,
-    session_id: object = None,
-    device_id: object = None,
-    tag: object = None,
-    q: object = None,
-) -> Listing:
-    """The query of one listing page (see ``RunIndex.query``); ValidationError for a bad filter, cursor or limit."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (("config_name", _text_filter("config_name", config_name)),
-                          ("user_id", _text_filter("user_id", user_id)),
-                          ("status", _status_filter(status)),
-                          *research_filters(kind=kind, session_id=session_id, device_id=device_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    tag = runfields.tag_filter(tag)
-    if tag is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = ?)")
-        params.append(tag)
-    since_us, until_us = _time_bound("since", since), _time_bound("until", until)
-    if since_us is not None:
-        where.append("ts_us >= ?")
-        params.append(since_us)
-    if until_us is not None:
-        where.append("ts_us < ?")
-        params.append(until_us)
-    cursor_ts: int | None = None
-    if cursor is not None:
-        where.append("(ts_us, run_id) < (?, ?)")
-        cursor_ts, cursor_run = decode_cursor(cursor)
-        params.extend((cursor_ts, cursor_run))
-    page = _limit(limit)
-    if q is not None:  # full-text search: its own query shape (search.py)
-        return Listing("", (), page, search.sqlite_page("ts_us, run_id, status, summary", where, params, q,
-                                                        cursor_ts, page))
+@dataclass(frozen=True)
+class Dialect:
+    """How one database writes the listing's conditions: its parameter mark, the condition that a run carries a
+    tag (with one mark), and the status filters that are a condition of their own (none: ``status = mark``)."""
+
+    mark: str
+    tag: str
+    statuses: Mapping[str, str] = field(default_factory=dict)
+
+
+SQLITE = Dialect("?", "EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = ?)")
+
+
+@dataclass(frozen=True)
+class CheckedListing:
+    """The checked parameters of one listing page, from which each store's SQL is built (``conditions``)."""
+
+    equal: tuple[tuple[str, str], ...]  # (column, value) of config_name, user_id, kind, session_id, device_id
+    status: str | None
+    tag: str | None
+    since_us: int | None
+    until_us: int | None
+    cursor: tuple[int, str] | None
+    page: int
+    q: str | None
+
+    def conditions(self, dialect: Dialect) -> tuple[list[str], list[Any]]:
+        """The conditions on the ``runs`` table (all must hold) and their parameters, in ``dialect``: every filter
+        but ``q``, which each store searches in its own way."""
+        mark = dialect.mark
+        where = [f"{column} = {mark}" for column, _ in self.equal]
+        params: list[Any] = [value for _, value in self.equal]
+        if self.status is not None:
+            where.append(dialect.statuses.get(self.status, f"status = {mark}"))
+            params += [] if self.status in dialect.statuses else [self.status]
+        for condition, value in ((dialect.tag, self.tag), (f"ts_us >= {mark}", self.since_us),
+                                 (f"ts_us < {mark}", self.until_us)):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        if self.cursor is not None:
+            where.append(f"(ts_us, run_id) < ({mark}, {mark})")
+            params.extend(self.cursor)
+        return where, params
+
+
+def check_listing(**filters: Unpack[ListingFilters]) -> CheckedListing:
+    """The parameters of one listing page, checked; ValidationError for a bad filter, cursor, limit or ``q``."""
+    unknown = sorted(set(filters) - set(ListingFilters.__annotations__))
+    if unknown:
+        raise TypeError(f"a run listing has no parameter {', '.join(unknown)}")
+    equal = (("config_name", _text_filter("config_name", filters.get("config_name"))),
+             ("user_id", _text_filter("user_id", filters.get("user_id"))))
+    status = _status_filter(filters.get("status"))
+    research = research_filters(kind=filters.get("kind"), session_id=filters.get("session_id"),
+                                device_id=filters.get("device_id"))
+    tag = runfields.tag_filter(filters.get("tag"))
+    since_us, until_us = _time_bound("since", filters.get("since")), _time_bound("until", filters.get("until"))
+    cursor = filters.get("cursor")
+    position = decode_cursor(cursor) if cursor is not None else None
+    page = _limit(filters.get("limit", DEFAULT_LIMIT))
+    q = filters.get("q")
+    if q is not None:
+        search.query_words(q)  # checked here, for both stores
+    return CheckedListing(tuple((column, value) for column, value in (*equal, *research) if value is not None),
+                          status, tag, since_us, until_us, position, page, q)
+
+
+def listing(**filters: Unpack[ListingFilters]) -> Listing:
+    """The SQLite query of one listing page (the folder index; see ``RunIndex.query``); ValidationError for a bad
+    filter, cursor, limit or ``q``."""
+    checked = check_listing(**filters)
+    where, params = checked.conditions(SQLITE)
+    if checked.q is not None:  # full-text search: its own query shape (search.py)
+        cursor_ts = checked.cursor[0] if checked.cursor is not None else None
+        return Listing("", (), checked.page, search.sqlite_page("ts_us, run_id, status, summary", where, params,
+                                                                checked.q, cursor_ts, checked.page))
     sql = "SELECT ts_us, run_id, status, summary FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY ts_us DESC, run_id DESC LIMIT ?"
-    params.append(page + 1)
-    return Listing(sql, tuple(params), page)
+    params.append(checked.page + 1)
+    return Listing(sql, tuple(params), checked.page)
 
 
 def research_filters(*, kind: object, session_id: object, device_id: object) -> list[tuple[str, str | None]]:

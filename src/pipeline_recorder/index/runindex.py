@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
+from ..listing_filters import ListingFilters
 from ..stores.base import RunListing
 from .freshness import SyncedIndex
-from .query import DEFAULT_LIMIT, MAX_LIMIT, listing
+from .query import MAX_LIMIT, listing
 
 
 class RunIndex(SyncedIndex):
@@ -25,22 +25,7 @@ class RunIndex(SyncedIndex):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(
-        self,
-        *,
-        config_name: str | None = None,
-        user_id: str | None = None,
-        status: str | None = None,
-        since: str | datetime | None = None,
-        until: str | datetime | None = None,
-        cursor: str | None = None,
-        limit: int = DEFAULT_LIMIT,
-        kind: str | None = None,
-        session_id: str | None = None,
-        device_id: str | None = None,
-        tag: str | None = None,
-        q: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def query(self, **filters: Unpack[ListingFilters]) -> tuple[list[dict[str, Any]], str | None]:
         """Runs newest first (by ``timestamp``, then run id), filtered, one page at a time.
 
         ``since`` <= timestamp < ``until`` (ISO 8601). Returns ``(summaries, next_cursor)``; ``next_cursor`` is
@@ -49,9 +34,7 @@ class RunIndex(SyncedIndex):
         ``q``: only runs whose texts hold every word of it, as word starts (full-text search: ``search.py``).
         Raises ValidationError for a bad filter, cursor, limit (1 to 200) or ``q``.
         """
-        page = listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                       cursor=cursor, limit=limit, q=q, kind=kind, session_id=session_id, device_id=device_id,
-                       tag=tag)
+        page = listing(**filters)
         if not self.runs_dir.is_dir():
             return [], None  # no store yet: create nothing for a listing
 

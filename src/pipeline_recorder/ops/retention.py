@@ -52,25 +52,31 @@ def parse_statuses(text: str) -> frozenset[str]:
     return names
 
 
-def plan_gc(
-    store: Store,
-    *,
-    now: datetime,
-    older_than: timedelta | None = None,
-    keep_last: int | None = None,
-    statuses: Collection[str] | None = None,
-    kind: str | None = None,
-    session_id: str | None = None,
-) -> GcPlan:
-    """Runs matching every given rule: last changed more than ``older_than`` ago, a status in ``statuses``, of the
-    ``kind`` and of the ``session_id`` (retention per kind or session, e.g. class sessions after 30 days), and not
-    among the ``keep_last`` newest runs (by start time; of that kind and session when given), which are always
-    kept. Running runs are never chosen."""
-    if older_than is None and keep_last is None and statuses is None and kind is None and session_id is None:
-        raise ValidationError("say which runs to remove: --older-than, --keep-last, --status, --kind and/or "
-                              "--session")
-    if keep_last is not None and keep_last < 0:
-        raise ValidationError(f"--keep-last must be 0 or more, got {keep_last}")
+@dataclass(frozen=True)
+class GcRules:
+    """Which runs gc removes: those last changed more than ``older_than`` ago, with a status in ``statuses``, of
+    the ``kind`` and of the ``session_id`` (retention per kind or session, e.g. class sessions after 30 days), and
+    not among the ``keep_last`` newest runs (by start time; of that kind and session when given), which are always
+    kept; a rule left None does not apply. ValidationError when no rule is given or ``keep_last`` is negative."""
+
+    older_than: timedelta | None = None
+    keep_last: int | None = None
+    statuses: Collection[str] | None = None
+    kind: str | None = None
+    session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if all(rule is None for rule in (self.older_than, self.keep_last, self.statuses, self.kind, self.session_id)):
+            raise ValidationError("say which runs to remove: --older-than, --keep-last, --status, --kind and/or "
+                                  "--session")
+        if self.keep_last is not None and self.keep_last < 0:
+            raise ValidationError(f"--keep-last must be 0 or more, got {self.keep_last}")
+
+
+def plan_gc(store: Store, rules: GcRules, *, now: datetime) -> GcPlan:
+    """The runs matching every one of ``rules`` (see GcRules) at ``now``. Running runs are never chosen."""
+    older_than, keep_last, statuses = rules.older_than, rules.keep_last, rules.statuses
+    kind, session_id = rules.kind, rules.session_id
     scan = scan_runs(store)
     plan = GcPlan(unreadable=scan.unreadable)
     chosen = [s for s in scan.runs if (kind is None or (s.get("kind") or DEFAULT_KIND) == kind)

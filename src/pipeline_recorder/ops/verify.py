@@ -9,91 +9,60 @@ store is clean when every run is and no operation or run creation left a half-do
 The folder listing and metadata.json are read under the run lock, so a live writer is never caught between
 renaming an entity into place and listing it; hashing happens outside the lock (listed entities never change).
 
-A store without local folders (the shared store) is checked through the Store interface alone: the document and
-the stored objects are read together inside the run's transaction (nothing is written), every listed entity is
-read back through ``open_entity`` and hashed. Temp files and half-done folders exist only in folder stores; an
-object named like an entity that no document lists is, there, what a writer killed before its commit left, and
-the next entity of that sequence replaces it: a note, not a problem.
+A store without local folders (the shared store) is checked through the Store interface alone
+(``verify_stored.py``); temp files and half-done folders exist only in folder stores. The finding codes and the
+check results: ``findings.py``.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import runformat
 from ..atomic import TEMP_PREFIX
-from ..errors import CorruptRunError, EntityNotFoundError, RunNotFoundError
+from ..errors import EntityNotFoundError, RunNotFoundError
 from ..locking import RunLock
 from ..naming import METADATA_FILENAME, PROCESS_DIRNAME, parse_entity_filename
 from ..runfields import stored_records
 from ..stores.base import Store
 from ..stores.folder import FolderStore
 from ..stores.folder_files import open_run_file
-from ..validation import unencodable
+from .findings import (
+    ENTITY_HASH,
+    ENTITY_MISSING,
+    ENTITY_NOT_REGULAR,
+    ENTITY_SIZE,
+    FIXABLE,
+    HASH_CHUNK,
+    LEFTOVER,
+    METADATA_CORRUPT,
+    METADATA_FORMAT,
+    METADATA_MISSING,
+    TEMP_FILE,
+    UNACKNOWLEDGED_PREFIX,
+    UNEXPECTED_FILE,
+    UNLISTED_ENTITY,
+    UNREADABLE,
+    Finding,
+    RunCheck,
+    StoreCheck,
+    parse_document,
+)
 from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
+from .verify_stored import check_stored_run
 
-HASH_CHUNK = 1024 * 1024
-
-# Finding codes. Fixable ones are what `verify --repair` mends; the others it reports and leaves alone.
-METADATA_MISSING = "metadata_missing"
-METADATA_CORRUPT = "metadata_corrupt"
-METADATA_FORMAT = "metadata_format"
-TEMP_FILE = "temp_file"
-LEFTOVER = "leftover"
-ENTITY_MISSING = "entity_missing"
-ENTITY_NOT_REGULAR = "entity_not_regular"
-ENTITY_SIZE = "entity_size"
-ENTITY_HASH = "entity_hash"
-UNLISTED_ENTITY = "unlisted_entity"
-UNEXPECTED_FILE = "unexpected_file"
-UNREADABLE = "unreadable"
-FIXABLE = frozenset({METADATA_MISSING, METADATA_CORRUPT, METADATA_FORMAT, TEMP_FILE, LEFTOVER, UNLISTED_ENTITY})
-
-# An entity file that no metadata.json lists is the file of a save that was never acknowledged: its writer died
-# between renaming the file into place and listing it (the lock rules out a writer still at work). Repair moves it
-# aside under this prefix: a helper file, so the run verifies clean, with every byte kept.
-UNACKNOWLEDGED_PREFIX = ".unacknowledged-"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing wrong with a run (``run_id``) or with the store (``run_id`` None)."""
-
-    run_id: str | None
-    code: str
-    message: str
-    path: Path | None = None
-
-    @property
-    def fixable(self) -> bool:
-        return self.code in FIXABLE
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "code": self.code, "message": self.message, "fixable": self.fixable,
-                "path": str(self.path) if self.path is not None else None}
-
-
-@dataclass
-class RunCheck:
-    """What verify found in one run folder. ``document`` is the parsed metadata.json when it follows the format."""
-
-    run_id: str
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    document: dict[str, Any] | None = None
-    live: bool = False
-
-    @property
-    def clean(self) -> bool:
-        return not self.findings
+# The findings' names are verify's public names too (``from pipeline_recorder.ops.verify import Finding``).
+__all__ = ["ENTITY_HASH", "ENTITY_MISSING", "ENTITY_NOT_REGULAR", "ENTITY_SIZE", "FIXABLE", "LEFTOVER",
+           "METADATA_CORRUPT", "METADATA_FORMAT", "METADATA_MISSING", "TEMP_FILE", "UNACKNOWLEDGED_PREFIX",
+           "UNEXPECTED_FILE", "UNLISTED_ENTITY", "UNREADABLE", "Finding", "RunCheck", "Snapshot", "StoreCheck",
+           "check_run", "check_store", "check_stored_run", "file_digest", "leftover_findings", "parse_document",
+           "read_snapshot", "read_snapshot_unlocked"]
 
 
 @dataclass(frozen=True)
@@ -131,28 +100,6 @@ def read_snapshot(folder: Path) -> Snapshot:
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         return read_snapshot_unlocked(folder)
-
-
-def parse_document(data: bytes | None, folder_name: str) -> tuple[dict[str, Any] | None, Finding | None]:
-    """The document if metadata.json follows the format, else the finding that says why not."""
-    run_id = folder_name
-    if data is None:
-        return None, Finding(run_id, METADATA_MISSING, "metadata.json is missing")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, Finding(run_id, METADATA_CORRUPT, f"metadata.json is not valid JSON ({exc})")
-    except RecursionError:
-        return None, Finding(run_id, METADATA_CORRUPT, "metadata.json is nested too deeply to be read")
-    found = runformat.problems(doc, folder_name)
-    problem = unencodable(doc) if not found else None
-    if problem is not None:
-        found = [f"it holds text that is not valid Unicode: {problem}"]
-    if found:
-        return None, Finding(run_id, METADATA_FORMAT,
-                             "metadata.json does not follow the format: " + "; ".join(found[:5]))
-    assert isinstance(doc, dict)
-    return doc, None
 
 
 def file_digest(path: Path) -> tuple[int, str]:
@@ -251,87 +198,12 @@ def check_run(store: Store, run_id: str) -> RunCheck:
     return check
 
 
-def check_stored_run(store: Store, run_id: str) -> RunCheck:
-    """Check one run of a store without local folders, through the Store interface. RunNotFoundError."""
-    if not store.run_exists(run_id):
-        raise RunNotFoundError(f"run {run_id!r} not found in {store.location()}")
-    check = RunCheck(run_id)
-    writer = store.writer(run_id)
-    try:
-        # Inside the run's transaction, as the folder check reads under the run lock: no writer is between placing
-        # an entity and listing it. The block commits nothing (no replace_document).
-        with writer.transaction() as txn:
-            assert txn.document is not None
-            data = txn.document.to_bytes()
-            stored = {item.name: item.size for item in store.stored_files(run_id)}
-    except CorruptRunError as exc:
-        check.findings.append(Finding(run_id, METADATA_CORRUPT, f"the run's document cannot be read: {exc}"))
-        return check
-    finally:
-        writer.close()
-    doc, problem = parse_document(data, run_id)
-    check.document, check.live = doc, doc is not None and store.is_live(run_id, doc)
-    if problem is not None:
-        check.findings.append(problem)
-        return check
-    assert doc is not None
-    records = stored_records(doc)  # the entities and the prompting process's steps
-    for entity in records:
-        finding = _check_stored_entity(store, run_id, entity, stored)
-        if finding is not None:
-            check.findings.append(finding)
-    listed = {str(entity["filename"]) for entity in records}
-    orphans = sorted(set(stored) - listed)
-    if orphans:
-        check.notes.append(f"{len(orphans)} object(s) named like entities are listed by no document "
-                           f"({', '.join(orphans[:5])}): saves never acknowledged (their writer was killed before "
-                           "its commit); the next entity of that sequence and type replaces each")
-    return check
-
-
-def _check_stored_entity(store: Store, run_id: str, entity: dict[str, Any], stored: dict[str, int]) -> Finding | None:
-    filename = str(entity["filename"])
-    if filename not in stored:
-        return Finding(run_id, ENTITY_MISSING, f"listed entity {filename} is missing from {store.location(run_id)}")
-    if stored[filename] != entity["size"]:
-        return Finding(run_id, ENTITY_SIZE, f"entity {filename} has {stored[filename]} bytes in the store but "
-                       f"{entity['size']} are listed (truncated or changed; it cannot be repaired)")
-    digest = hashlib.sha256()
-    try:
-        opened = store.open_entity(run_id, entity)
-        with opened.file as f:
-            while chunk := f.read(HASH_CHUNK):
-                digest.update(chunk)
-    except EntityNotFoundError as exc:
-        return Finding(run_id, UNREADABLE, f"listed entity {filename} cannot be opened: {exc}")
-    if digest.hexdigest() != entity["sha256"]:
-        return Finding(run_id, ENTITY_HASH, f"entity {filename} does not match its listed sha256 (its content "
-                       "changed; it cannot be repaired)")
-    return None
-
-
 def leftover_findings(leftovers: Iterable[Leftover]) -> list[Finding]:
     what = {"trash": "a run folder that gc was deleting when it stopped",
             "import": "an import that stopped before it finished",
             "create": "a new run whose creator stopped before it appeared"}
     return [Finding(None, LEFTOVER, f"{leftover.name} is {what[leftover.kind]}", leftover.path)
             for leftover in leftovers]
-
-
-@dataclass
-class StoreCheck:
-    """Checks of several runs plus store-level findings."""
-
-    runs: list[RunCheck] = field(default_factory=list)
-    store_findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [*self.store_findings, *(f for run in self.runs for f in run.findings)]
-
-    @property
-    def clean(self) -> bool:
-        return not self.findings
 
 
 def check_store(store: Store, run_ids: Iterable[str] | None = None) -> StoreCheck:

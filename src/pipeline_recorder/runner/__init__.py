@@ -6,16 +6,10 @@
 'completed'
 """
 
+from . import errors
 from .backends import Backends, select_backends
 from .configs import ConfigCatalog, PipelineConfig
-from .errors import (
-    BackendError,
-    ConfigError,
-    InvalidRequestError,
-    QueueFullError,
-    ServiceClosedError,
-    UnknownConfigError,
-)
+from .errors import *  # noqa: F403 -- the runner's errors, named once in errors.__all__
 from .pipeline import EXECUTION_MODES, RunEvent, RunOutcome, run_pipeline
 from .safety import SAFETY_LEVELS
 from .service import PipelineService
@@ -25,19 +19,14 @@ __all__ = [
     "EXECUTION_MODES",
     "SAFETY_LEVELS",
     "STAGES",
-    "BackendError",
     "Backends",
     "ConfigCatalog",
-    "ConfigError",
-    "InvalidRequestError",
     "PipelineConfig",
     "PipelineService",
-    "QueueFullError",
     "RunEvent",
     "RunOutcome",
-    "ServiceClosedError",
     "Stage",
-    "UnknownConfigError",
     "run_pipeline",
     "select_backends",
+    *errors.__all__,
 ]

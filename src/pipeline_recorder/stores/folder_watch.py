@@ -16,6 +16,7 @@ from pathlib import Path
 
 from watchfiles._rust_notify import RustNotify
 
+from ..held import count, take_all
 from ..naming import METADATA_FILENAME
 
 # Report a change once nothing else changed for STEP_MS (latency), grouping changes for at most DEBOUNCE_MS.
@@ -113,12 +114,8 @@ class WatchHub:
 
     def active(self) -> int:
         """How many folders are being watched (for tests and diagnostics)."""
-        with self._lock:
-            return len(self._watches)
+        return count(self._lock, self._watches)
 
     def close(self) -> None:
-        with self._lock:
-            watches = list(self._watches.values())
-            self._watches.clear()
-        for watch in watches:
+        for watch in take_all(self._lock, self._watches):
             watch.stop()

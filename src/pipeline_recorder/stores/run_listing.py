@@ -4,19 +4,15 @@ shared store's ``stores.shared.listing.SharedListing`` (PostgreSQL).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
+
+from ..listing_filters import ListingFilters
 
 
 class RunListing(Protocol):
     """A store's run listing: newest first, filtered, one page per cursor (``index.RunIndex`` for folders)."""
 
-    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
-              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = 50, q: str | None = None,
-              # the research fields (runfields.py): a run's kind, session, device, and one of its tags
-              kind: str | None = None, session_id: str | None = None, device_id: str | None = None,
-              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def query(self, **filters: Unpack[ListingFilters]) -> tuple[list[dict[str, Any]], str | None]:
         """``(summaries, next_cursor)``; ``q``: full-text search (``index.search``). ValidationError for a bad
         filter, cursor, limit or ``q``."""
         ...

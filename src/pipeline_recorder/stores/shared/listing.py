@@ -8,13 +8,12 @@ and filtered, as ``interrupted``.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import psycopg
 
-from ... import runfields
-from ...index import query, search, timestamp_us
+from ...index import query, search
+from ...listing_filters import ListingFilters
 from .database import Database
 
 # A running run reads as interrupted once every lease of its writers has expired (all clocks: the database's).
@@ -25,45 +24,19 @@ _STATUS_FILTERS = {
     "interrupted": "(status = 'interrupted' OR (status = 'running' AND NOT coalesce(lease_expires_at > now(), "
                    "false)))",
 }
+# The listing's conditions in PostgreSQL (index/query.py builds them for both stores); the GIN index answers tags.
+_POSTGRES = query.Dialect("%s", "tags @> jsonb_build_array(%s::text)", _STATUS_FILTERS)
 
 
-def page_query(*, config_name: object = None, user_id: object = None, status: object = None, since: object = None,
-               until: object = None, cursor: object = None, limit: object = query.DEFAULT_LIMIT,
-               q: object = None, kind: object = None, session_id: object = None, device_id: object = None,
-               tag: object = None) -> query.Listing:
+def page_query(**filters: Unpack[ListingFilters]) -> query.Listing:
     """The SQL of one listing page (PostgreSQL), selecting ``ts_us, run_id, status, summary`` rows in the order
     and shape ``query.Listing.result`` turns into summaries and the next cursor. ValidationError for bad input."""
     # The folder store's checks and cursor, so that both stores accept and answer the same.
-    checked = query.listing(config_name=config_name, user_id=user_id, status=status, since=since, until=until,
-                            cursor=cursor, limit=limit, q=q, kind=kind, session_id=session_id,
-                            device_id=device_id, tag=tag)
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (("config_name", config_name), ("user_id", user_id),
-                          *query.research_filters(kind=kind, session_id=session_id, device_id=device_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    if tag is not None:  # checked above; the GIN index answers containment
-        where.append("tags @> jsonb_build_array(%s::text)")
-        params.append(runfields.check_tag(tag))
-    if status is not None:
-        where.append(_STATUS_FILTERS.get(str(status), "status = %s"))
-        if str(status) not in _STATUS_FILTERS:
-            params.append(status)
-    since_us, until_us = _bound(since), _bound(until)
-    if since_us is not None:
-        where.append("ts_us >= %s")
-        params.append(since_us)
-    if until_us is not None:
-        where.append("ts_us < %s")
-        params.append(until_us)
-    if q is not None:  # full-text search: the words of index/search.py, in run_words (migration 3)
+    checked = query.check_listing(**filters)
+    where, params = checked.conditions(_POSTGRES)
+    if checked.q is not None:  # full-text search: the words of index/search.py, in run_words (migration 3)
         where.append("run_id IN (SELECT run_id FROM run_words WHERE vector @@ to_tsquery('simple', %s))")
-        params.append(search.postgres_tsquery(q))
-    if cursor is not None:
-        where.append("(ts_us, run_id) < (%s, %s)")
-        params.extend(query.decode_cursor(cursor))
+        params.append(search.postgres_tsquery(checked.q))
     sql = f"SELECT ts_us, run_id, {_STATUS}, summary FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -72,14 +45,7 @@ def page_query(*, config_name: object = None, user_id: object = None, status: ob
     return query.Listing(sql, tuple(params), checked.page)
 
 
-def _bound(value: object) -> int | None:
-    """Microseconds of a time bound that ``query.listing`` has already accepted."""
-    if value is None:
-        return None
-    return timestamp_us(value.isoformat() if isinstance(value, datetime) else str(value).strip())
-
-
-def list_runs(db: Database, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
+def list_runs(db: Database, **filters: Unpack[ListingFilters]) -> tuple[list[dict[str, Any]], str | None]:
     """``(summaries, next_cursor)`` of one page (see ``page_query``)."""
     page = page_query(**filters)
     with db.connection("list runs") as conn:
@@ -110,14 +76,8 @@ class SharedListing:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def query(self, *, config_name: str | None = None, user_id: str | None = None, status: str | None = None,
-              since: str | datetime | None = None, until: str | datetime | None = None, cursor: str | None = None,
-              limit: int = query.DEFAULT_LIMIT, q: str | None = None, kind: str | None = None,
-              session_id: str | None = None, device_id: str | None = None,
-              tag: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        return list_runs(self._db, config_name=config_name, user_id=user_id, status=status, since=since,
-                         until=until, cursor=cursor, limit=limit, q=q, kind=kind, session_id=session_id,
-                         device_id=device_id, tag=tag)
+    def query(self, **filters: Unpack[ListingFilters]) -> tuple[list[dict[str, Any]], str | None]:
+        return list_runs(self._db, **filters)
 
     def count(self) -> int:
         return count_runs(self._db)
