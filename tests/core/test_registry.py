@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import threading
 from pathlib import Path
@@ -197,3 +198,20 @@ def test_two_registries_in_one_process_share_no_recorder(base: Path) -> None:
     assert theirs is not None and theirs is not mine and (first.size(), second.size()) == (1, 1)
     first.clear()
     assert (first.size(), second.size()) == (0, 1)
+
+
+def test_get_recorder_takes_the_parameters_docs_library_names_and_refuses_lazy(tmp_path: Path) -> None:
+    library = (Path(__file__).resolve().parents[2] / "docs" / "LIBRARY.md").read_text(encoding="utf-8")
+    documented = library.split("### `get_recorder(", 1)[1].split(")`", 1)[0].split(", ")
+    taken: list[str] = []
+    for parameter in inspect.signature(get_recorder).parameters.values():
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and "*" not in taken:
+            taken.append("*")
+        default = "" if parameter.default is inspect.Parameter.empty else f"={parameter.default!r}"
+        taken.append(parameter.name + default)
+    assert taken == documented
+    with pytest.raises(TypeError, match="lazy"):
+        get_recorder("r1", "c", "eco", "kids", base_path=tmp_path, lazy=True)
+    assert not (tmp_path / "pipeline_runs").exists()
+    with pytest.raises(TypeError, match="run_id"):
+        get_recorder(base_path=tmp_path)  # type: ignore[call-arg]

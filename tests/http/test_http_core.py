@@ -12,11 +12,12 @@ from http_runs import completed_run, running_run
 
 from pipeline_recorder import RunStore, errors
 from pipeline_recorder.events import Event, diff, event_id, events_since, follow_sync, parse_last_event_id
+from pipeline_recorder.http import settings as settings_module
 from pipeline_recorder.http import sse
 from pipeline_recorder.http.errors import response_for, status_for
 from pipeline_recorder.http.ranges import RangeError, parse_range
 from pipeline_recorder.http.security import Guard, disposition
-from pipeline_recorder.http.settings import Settings
+from pipeline_recorder.http.settings import HEARTBEAT_SECONDS, Settings
 
 # -- ranges -------------------------------------------------------------------------------------------------------
 
@@ -182,6 +183,36 @@ def test_settings_come_from_the_environment_and_flags_win() -> None:
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     with pytest.raises(errors.ValidationError, match="PIPELINE_RECORDER_PORT"):
         Settings.from_env({"PIPELINE_RECORDER_PORT": "eighty"})
+
+
+# Each setting the settings table documents: the text put in its variable, and the value that must come of it.
+SETTING_SAMPLES: dict[str, tuple[str, object]] = {
+    "host": ("0.0.0.0", "0.0.0.0"),
+    "port": ("9001", 9001),
+    "base_path": ("/srv/runs", Path("/srv/runs")),
+    "store": ("s3://bucket/prefix", "s3://bucket/prefix"),
+    "config_dirs": ("/srv/a:/srv/b:", (Path("/srv/a"), Path("/srv/b"))),
+    "workers": ("3", 3),
+    "token": ("abcdefgh12", "abcdefgh12"),
+    "allowed_hosts": ("a.example, b.example,", ("a.example", "b.example")),
+    "cors_origins": ("https://a.example", ("https://a.example",)),
+    "min_safety_level": (" kids ", "kids"),
+    "max_entity_bytes": ("1000", 1000),
+    "lease_seconds": ("2.5", 2.5),
+}
+
+
+def test_every_variable_the_settings_table_documents_sets_its_setting_and_no_other_is_read() -> None:
+    assert settings_module.__doc__ is not None
+    rows = [line.split("|") for line in settings_module.__doc__.splitlines()
+            if line.startswith("| ") and "PIPELINE_RECORDER_" in line]
+    documented = {cells[1].strip(): cells[2].strip() for cells in rows}
+    assert set(documented) == set(SETTING_SAMPLES)
+    settings = Settings.from_env({documented[name]: text for name, (text, _) in SETTING_SAMPLES.items()})
+    assert {name: getattr(settings, name) for name in SETTING_SAMPLES} == {
+        name: value for name, (_, value) in SETTING_SAMPLES.items()}
+    # heartbeat_seconds has no variable (tests and hosts set it in code)
+    assert Settings.from_env({"PIPELINE_RECORDER_HEARTBEAT_SECONDS": "1"}).heartbeat_seconds == HEARTBEAT_SECONDS
 
 
 def test_the_core_imports_no_web_framework() -> None:

@@ -164,6 +164,11 @@ def test_a_malformed_filter_is_refused(index: RunIndex, name: str, value: object
         index.query(**{name: value})
 
 
+def test_a_parameter_the_listing_does_not_have_is_a_type_error_naming_it(index: RunIndex) -> None:
+    with pytest.raises(TypeError, match="no parameter colour"):
+        index.query(colour="red")  # type: ignore[call-arg]
+
+
 def test_a_store_without_a_runs_folder_lists_nothing_and_creates_nothing(tmp_path) -> None:
     store = RunStore(tmp_path / "empty")
     with RunIndex(store) as index:
