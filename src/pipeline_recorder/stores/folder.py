@@ -2,10 +2,11 @@
 
 Every path it builds comes from a validated run id or a listed filename, and files are opened relative to the run
 folder, never through links (``folder_files``). Its parts, each in its own module: the layout and hidden names
-(``folder_layout.py``), transactions (``folder_writer.py``), safe reads (``folder_files.py``), what a run folder
-stores (``folder_contents.py``), helper files (``folder_helpers.py``), leases (``folder_leases.py``), removing a
-run (``folder_removal.py``), the trash (``folder_trash.py``), the erasure log (``folder_erasure.py``) and change
-notifications (``folder_watch.py``). This class ties them together and makes new runs appear whole.
+(``folder_layout.py``), transactions (``folder_writer.py``), the document's commit (``folder_document.py``), safe
+reads (``folder_files.py``), what a run folder stores (``folder_contents.py``), helper files
+(``folder_helpers.py``), leases (``folder_leases.py``), removing a run (``folder_removal.py``), the trash
+(``folder_trash.py``), the erasure log (``folder_erasure.py``) and change notifications (``folder_watch.py``).
+This class ties them together and makes new runs appear whole.
 """
 
 from __future__ import annotations
