@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..atomic import fsync_dir, replace_atomically
 from ..document import MetadataDocument
-from ..errors import RunInTrashError, RunNotFoundError
+from ..errors import RunNotFoundError
 from ..idempotency import FolderIdempotency
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN, RUNS_DIRNAME, validate_run_id
-from . import folder_contents, folder_erasure, folder_files, folder_helpers, folder_leases, folder_trash
+from . import folder_contents, folder_erasure, folder_files, folder_helpers, folder_leases, folder_trash, trash_errors
 from .base import Store
 from .folder_layout import BASE_PATH_ENV, CREATE_PREFIX, TRASH_PREFIX, default_base_path
 from .folder_removal import move_out_judged, remove_tree, trash_path
@@ -76,8 +76,7 @@ class FolderStore(Store):
         creates the run first, the rename fails and this returns False."""
         folder = self.run_folder(run_id)
         if folder_trash.in_trash(self, run_id):
-            raise RunInTrashError(f"run {run_id!r} is in the trash: restore it (`pipeline-recorder restore "
-                                  f"{run_id}`) or empty the trash before using its id again")
+            raise trash_errors.id_in_trash(run_id)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         staging = self.runs_dir / f"{CREATE_PREFIX}{run_id}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
