@@ -1,6 +1,7 @@
 """``verify --repair``: mend what the files on disk allow, never delete an entity file, and say what was done.
 
-- A lost, unparseable or malformed ``metadata.json`` is rebuilt from the entity files: sequence, type and extension
+- A lost, unparseable or malformed ``metadata.json`` is rebuilt from the entity files and the prompting process's
+  step files (``prompting_process/NNN_type.ext``, listed with their own sequence): sequence, type and extension
   from each filename, size, sha256 and MIME type from the content, and whatever the old document still says
   (settings, state, status, per-entity metadata of unchanged files) is kept. A corrupt file is first kept as
   ``.metadata.json.corrupt-{time}`` so nothing is lost.
@@ -35,7 +36,7 @@ from ..document import MetadataDocument
 from ..formats import MIME_TYPES, SNIFF_BYTES, detect_binary
 from ..index import RunIndex
 from ..locking import RunLock
-from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, parse_entity_filename
+from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, PROCESS_DIRNAME, parse_entity_filename
 from ..progress import completed_outputs, progress
 from ..stores.folder import FolderStore
 from .leftovers import MADE_BY, finish_leftovers, is_live, stale_temp_files
@@ -96,13 +97,13 @@ def _text(old: dict[str, Any], key: str, default: str) -> str:
     return value if isinstance(value, str) and value and len(value) <= 200 else default
 
 
-def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[MetadataDocument, list[str]]:
-    """A metadata document for the entity files in ``folder``, keeping what ``old`` (a broken doc) still says.
-
-    Returns the document and notes on entity files that could not be listed (a second file with the same sequence).
-    """
-    old_entities = {str(e.get("filename")): e for e in old.get("entities", []) if isinstance(e, dict)} \
-        if isinstance(old.get("entities"), list) else {}
+def _recovered_records(folder: Path, prefix: str, old: object) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records of the files of the entity-file form in ``folder`` (the run folder, or its prompting-process
+    folder with ``prefix`` ``prompting_process/``), by sequence, and notes on those that cannot be listed (a second
+    file with the same sequence, the reserved type 'metadata'). ``old`` is the broken document's list of records:
+    a record of an unchanged file (same size and sha256) keeps its timestamp and metadata. Revisions are the
+    caller's."""
+    old_records = {str(r.get("filename")): r for r in old if isinstance(r, dict)} if isinstance(old, list) else {}
     files: dict[int, tuple[str, str, str]] = {}
     notes: list[str] = []
     for name in sorted(os.listdir(folder)):
@@ -111,21 +112,21 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[Me
             continue
         sequence, entity_type, ext = parsed
         if sequence in files or entity_type == "metadata":
-            notes.append(f"{name} was not listed: sequence {sequence} is taken by {files[sequence][0]}"
-                         if sequence in files else f"{name} was not listed: 'metadata' is a reserved type")
+            notes.append(f"{prefix}{name} was not listed: sequence {sequence} is taken by {prefix}{files[sequence][0]}"
+                         if sequence in files else f"{prefix}{name} was not listed: 'metadata' is a reserved type")
             continue
         files[sequence] = (name, entity_type, ext)
-    entities: list[dict[str, Any]] = []
-    for revision, sequence in enumerate(sorted(files), start=1):
+    records: list[dict[str, Any]] = []
+    for sequence in sorted(files):
         name, entity_type, ext = files[sequence]
         path = folder / name
         size, sha = file_digest(path)
-        before = old_entities.get(name, {})
+        before = old_records.get(prefix + name, {})
         unchanged = before.get("size") == size and before.get("sha256") == sha
-        entities.append({
+        records.append({
             "sequence": sequence,
             "type": entity_type,
-            "filename": name,
+            "filename": prefix + name,
             "timestamp": before["timestamp"] if unchanged and isinstance(before.get("timestamp"), str)
             else _iso_mtime(path),
             "metadata": before["metadata"] if unchanged and isinstance(before.get("metadata"), dict)
@@ -133,8 +134,26 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[Me
             "size": size,
             "sha256": sha,
             "mime_type": _mime_for(path, ext),
-            "revision": revision,
         })
+    return records, notes
+
+
+def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[MetadataDocument, list[str]]:
+    """A metadata document for the entity files in ``folder`` and the step files in its ``prompting_process``
+    folder (never followed when it is a link: verify reports that), keeping what ``old`` (a broken doc) still says.
+
+    Returns the document and notes on files that could not be listed (a second file with the same sequence).
+    """
+    entities, notes = _recovered_records(folder, "", old.get("entities"))
+    process = folder / PROCESS_DIRNAME
+    steps: list[dict[str, Any]] = []
+    if process.is_dir() and not process.is_symlink():
+        steps, step_notes = _recovered_records(process, f"{PROCESS_DIRNAME}/", old.get("prompting_process"))
+        notes.extend(step_notes)
+    # Every change of a run raises its revision by one; a record carries the revision its save made. The order of
+    # the saves is lost, so the entities come first, then the steps.
+    for revision, record in enumerate([*entities, *steps], start=1):
+        record["revision"] = revision
     done = completed_outputs(e["type"] for e in entities)
     expected = old.get("expected_outputs")
     if not (isinstance(expected, list) and all(isinstance(t, str) and ENTITY_TYPE_PATTERN.fullmatch(t)
@@ -165,11 +184,12 @@ def rebuild_document(folder: Path, run_id: str, old: dict[str, Any]) -> tuple[Me
         "status": status,
         "updated_at": now,
         "finished_at": old.get("finished_at") if isinstance(old.get("finished_at"), str) else None,
-        "revision": max(old_revision + 1 if isinstance(old_revision, int) else 0, len(entities) + 1),
+        "revision": max(old_revision + 1 if isinstance(old_revision, int) else 0, len(entities) + len(steps) + 1),
         "owner": owner,
         "writers": writers or ([owner] if owner else []),
         "status_reason": REBUILT_REASON,
         "repaired_at": now,
+        "prompting_process": steps,
     }
     return MetadataDocument(header, entities), notes
 
@@ -202,8 +222,8 @@ def repair_run(store: FolderStore, run_id: str) -> RunRepair:
                 replace_atomically(folder / METADATA_FILENAME, rebuilt.to_bytes())
                 rebuilt_doc = True
                 doc = rebuilt.to_dict()
-                result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) "
-                                      f"(status {doc['status']})")
+                result.actions.append(f"rebuilt metadata.json from {len(rebuilt.entities)} entity file(s) and "
+                                      f"{len(doc['prompting_process'])} step file(s) (status {doc['status']})")
                 result.actions.extend(notes)
             result.actions.extend(_set_aside_unlisted(folder, doc))
             for name in stale_temp_files(folder, snapshot.names, is_live(doc)):
