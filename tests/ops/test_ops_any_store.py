@@ -4,6 +4,7 @@ answers for the folder store and the shared store (real PostgreSQL and moto_serv
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.errors import ArchiveRefusedError, RunExistsError
 from pipeline_recorder.ops.archive import export_runs
 from pipeline_recorder.ops.importing import import_archive
+from pipeline_recorder.ops.repair import repair_leftovers
 from pipeline_recorder.ops.retention import GcRules, plan_gc, remove_run
 from pipeline_recorder.ops.verify import ENTITY_HASH, ENTITY_MISSING, ENTITY_SIZE, check_store
 from pipeline_recorder.stores import FolderStore, Store
@@ -127,3 +129,14 @@ def test_gc_removes_ended_runs_and_spares_running_ones_on_any_store(any_store: S
     assert sorted(any_store.run_ids()) == sorted([running.run_id, completed.run_id])
     assert any_store.run_index().query()[0][0]["run_id"] in {running.run_id, completed.run_id}
     assert any_store.run_index().skipped() == []
+
+
+def test_a_live_writers_staged_upload_is_no_leftover_on_any_store(any_store: Store) -> None:
+    """A large entity staged for a save of a running run (the folder store's temp file, the shared store's
+    ``.staging-*`` object) is in use: verify reports nothing, repair and the store's own sweep keep it."""
+    rec = _run(any_store, None)
+    data = bytes(range(256)) * (9 * 4096)  # over one part (8 MiB): the shared store uploads it to an object
+    staged = any_store.stage_entity(rec.run_id, io.BytesIO(data))
+    assert check_store(any_store).findings == []
+    assert repair_leftovers(any_store) == [] and any_store.remove_abandoned_uploads() == []
+    staged.discard()

@@ -3,6 +3,8 @@
     python shared_workers.py concurrent STORE DATABASE RUN_ID TAG THREADS COUNT   "ready", wait for "go", save
     python shared_workers.py torture STORE DATABASE RUN_ID SEED    save forever; one JSON ack line after each save
     python shared_workers.py hold STORE DATABASE RUN_ID LEASE      create the run, save one entity, "ready", wait
+    python shared_workers.py stage STORE DATABASE RUN_ID           create the run, stage a large entity (uploaded
+                                                                   to a .staging-* object), print its key, wait
 
 Acks are printed only after save_entity has returned: an acked entity is an acknowledged one.
 """
@@ -10,6 +12,7 @@ Acks are printed only after save_entity has returned: an acked entity is an ackn
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -18,6 +21,7 @@ import threading
 
 from pipeline_recorder import LivePipelineRecorder
 from pipeline_recorder.stores.shared import SharedStore
+from pipeline_recorder.stores.shared.objects import PART_SIZE
 
 SETTINGS = ("stillepost", "eco", "kids")
 
@@ -73,6 +77,14 @@ def hold(store: SharedStore, run_id: str) -> None:
     sys.stdin.readline()
 
 
+def stage(store: SharedStore, run_id: str) -> None:
+    """A writer between uploading a large entity and its commit, where the test kills it."""
+    LivePipelineRecorder(run_id, *SETTINGS, base_path=store).save_entity("input", "staging")
+    staged = store.stage_entity(run_id, io.BytesIO(os.urandom(PART_SIZE + 1)))
+    ack({"staged": getattr(staged, "key", None)})
+    sys.stdin.readline()
+
+
 def main(argv: list[str]) -> None:
     command, store_url, database_url, run_id, *rest = argv
     lease = float(rest.pop()) if command == "hold" else 30.0
@@ -83,6 +95,8 @@ def main(argv: list[str]) -> None:
         torture(store, run_id, rest[0])
     elif command == "hold":
         hold(store, run_id)
+    elif command == "stage":
+        stage(store, run_id)
     else:
         raise SystemExit(f"unknown command {command!r}")
     store.close()

@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from ..ops import trash
 from ..ops.archive import export_runs
 from ..ops.importing import import_archive
-from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers
+from ..ops.leftovers import MADE_BY, Leftover, find_leftovers, finish_leftovers, store_uploads
 from ..ops.listing import resolve_run_id
 from ..ops.repair import repair_leftovers, repair_run
 from ..ops.retention import GcPlan, GcRules, parse_statuses, plan_gc, remove_run
@@ -46,8 +46,9 @@ def verify(
     *,
     source: StoreChoice,
     repair: Annotated[bool, typer.Option(
-        "--repair", help="Rebuild lost or corrupt metadata.json from the entity files, remove leftover temp "
-                         "files and half-done gc/import/run creation folders. Never deletes an entity file.")] = False,
+        "--repair", help="Rebuild lost or corrupt metadata.json from the entity and step files, remove leftover "
+                         "temp files and half-done gc/import/run creation folders (on the shared store: abandoned "
+                         ".staging-* uploads). Never deletes an entity file.")] = False,
     as_json: Json = False,
 ) -> None:
     """Check runs on disk, and with --repair fix what the files allow.
@@ -62,16 +63,13 @@ def verify(
         ids = list(dict.fromkeys(resolve_run_id(store, text) for text in run_ids)) if run_ids else None
         actions: list[str] = []
         if repair:
-            if not isinstance(store, FolderStore):
-                raise ValidationError(f"--repair mends folder stores (it rebuilds metadata.json from a run "
-                                      f"folder's files and clears temp files); {store.location()} keeps every "
-                                      "document in its database and leaves no temp files, so there is nothing "
-                                      "for it to repair: run verify without --repair")
             if ids is None:
                 actions.extend(repair_leftovers(store))
-            for run_id in ids if ids is not None else sorted(store.run_ids()):
-                result = repair_run(store, run_id)
-                actions.extend(f"{run_id}: {action}" for action in result.actions)
+            # The shared store keeps every document in its database: only its abandoned uploads are repaired.
+            if isinstance(store, FolderStore):
+                for run_id in ids if ids is not None else sorted(store.run_ids()):
+                    result = repair_run(store, run_id)
+                    actions.extend(f"{run_id}: {action}" for action in result.actions)
         result_check = check_store(store, ids)
         findings = result_check.findings
         if as_json:
@@ -195,11 +193,11 @@ def gc(
 
 
 def _leftovers(store: Store, act: bool) -> list[Leftover]:
-    """What interrupted writers and operations left in a folder store (finished when ``act``); other stores leave
-    no such folders or temp files."""
-    if not isinstance(store, FolderStore):
-        return []
-    return (finish_leftovers if act else find_leftovers)(store.runs_dir, temp_files=True)
+    """What interrupted writers and operations left (finished when ``act``): a folder store's folders and temp
+    files, a shared store's abandoned upload objects."""
+    found = (finish_leftovers if act else find_leftovers)(store.runs_dir, temp_files=True) \
+        if isinstance(store, FolderStore) else []
+    return [*found, *store_uploads(store, remove=act)]
 
 
 @app.command("export")

@@ -14,6 +14,11 @@ All these names start with '.', so they are never taken for runs or entities. If
   an hour (a creation takes milliseconds; one without a readable metadata.json waits for that hour);
 - a temp file in a run folder is removed when no writer of the run lives any more (or the run has ended), or when
   it was not written to for an hour.
+
+A store without local folders (the shared store) has none of these; what a writer killed mid-save leaves there is
+an upload object (``.staging-*``), which the store itself judges abandoned (``Store.abandoned_uploads``: old enough
+that no live writer can still be using it); ``store_uploads`` lists or removes those as leftovers of kind
+``upload``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .. import runformat
 from ..atomic import TEMP_PREFIX
 from ..liveness import run_is_alive
 from ..naming import METADATA_FILENAME, RUN_ID_PATTERN
+from ..stores.base import Store
 from ..stores.folder import CREATE_PREFIX, TRASH_PREFIX, remove_tree
 
 STAGING_PREFIX = ".import-"
@@ -41,13 +47,15 @@ STAGING_LOCK = ".lock"
 # milliseconds, and a streamed entity writes to its temp file all the time.
 ABANDONED_AFTER_S = 3600.0
 # What left each kind of leftover, for messages: "left by an interrupted ...".
-MADE_BY = {"trash": "gc", "import": "import", "create": "run creation", "temp": "entity save"}
+MADE_BY = {"trash": "gc", "import": "import", "create": "run creation", "temp": "entity save",
+           "upload": "entity upload"}
 
 
 @dataclass(frozen=True)
 class Leftover:
     """A hidden folder in the store, or a temp file in a run folder, left by a stopped writer or operation:
-    ``kind`` is ``trash``, ``import``, ``create`` or ``temp``."""
+    ``kind`` is ``trash``, ``import``, ``create`` or ``temp``; or ``upload``, an object of a store without local
+    folders, whose ``path`` is then its name in the store, ``{run_id}/{object}``."""
 
     path: Path
     kind: str
@@ -55,7 +63,7 @@ class Leftover:
     @property
     def name(self) -> str:
         """How to name it to a user: the folder name, or ``{run_id}/{temp file}``."""
-        return f"{self.path.parent.name}/{self.path.name}" if self.kind == "temp" else self.path.name
+        return f"{self.path.parent.name}/{self.path.name}" if self.kind in ("temp", "upload") else self.path.name
 
 
 @contextlib.contextmanager
@@ -185,3 +193,10 @@ def finish_leftovers(runs_dir: Path, *, temp_files: bool = False, now: float | N
             remove_tree(leftover.path)
         removed.append(leftover)
     return removed
+
+
+def store_uploads(store: Store, *, remove: bool = False, now: float | None = None) -> list[Leftover]:
+    """The abandoned upload objects of a store without local folders (``Store.abandoned_uploads``), deleted with
+    ``remove``; a folder store has none."""
+    found = store.remove_abandoned_uploads(now) if remove else store.abandoned_uploads(now)
+    return [Leftover(Path(upload.name), "upload") for upload in found]

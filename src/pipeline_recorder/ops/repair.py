@@ -7,7 +7,8 @@
   ``.metadata.json.corrupt-{time}`` so nothing is lost.
 - Leftover temp files (``.tmp-*``) of a writer that is gone are removed; those of a live writer are left unless
   they were not written to for an hour.
-- Half-done ``gc``, ``import`` or run creation folders in the store are finished (deleted).
+- Half-done ``gc``, ``import`` or run creation folders in the store are finished (deleted); on the shared store,
+  upload objects (``.staging-*``) abandoned by killed writers are deleted (the only repair there).
 - Unlisted entity files (saves that were never acknowledged: the writer died between renaming the file into place
   and listing it) are renamed to ``.unacknowledged-{name}``: kept byte for byte, but as helper files, so they are
   never taken for entities and the run verifies clean.
@@ -38,8 +39,9 @@ from ..index import RunIndex
 from ..locking import RunLock
 from ..naming import ENTITY_TYPE_PATTERN, METADATA_FILENAME, PROCESS_DIRNAME, parse_entity_filename
 from ..progress import completed_outputs, progress
+from ..stores.base import Store
 from ..stores.folder import FolderStore
-from .leftovers import MADE_BY, finish_leftovers, is_live, stale_temp_files
+from .leftovers import MADE_BY, finish_leftovers, is_live, stale_temp_files, store_uploads
 from .verify import (
     METADATA_CORRUPT,
     METADATA_FORMAT,
@@ -274,7 +276,9 @@ def note_in_index(store: FolderStore, run_id: str) -> None:
                     run_id, exc)
 
 
-def repair_leftovers(store: FolderStore) -> list[str]:
-    """Finish half-done gc, import and run creation folders; returns what was done."""
+def repair_leftovers(store: Store, *, now: float | None = None) -> list[str]:
+    """Finish half-done gc, import and run creation folders (a folder store), delete abandoned upload objects (a
+    store without folders; judged at ``now``, default the store's clock); returns what was done."""
+    found = finish_leftovers(store.runs_dir) if isinstance(store, FolderStore) else []
     return [f"removed {leftover.name} (left by an interrupted {MADE_BY[leftover.kind]})"
-            for leftover in finish_leftovers(store.runs_dir)]
+            for leftover in [*found, *store_uploads(store, remove=True, now=now)]]

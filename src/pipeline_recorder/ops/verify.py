@@ -10,7 +10,8 @@ The folder listing and metadata.json are read under the run lock, so a live writ
 renaming an entity into place and listing it; hashing happens outside the lock (listed entities never change).
 
 A store without local folders (the shared store) is checked through the Store interface alone
-(``verify_stored.py``); temp files and half-done folders exist only in folder stores. The finding codes and the
+(``verify_stored.py``); temp files and half-done folders exist only in folder stores, upload objects abandoned by
+killed writers (``.staging-*``) only in the shared store. The finding codes and the
 check results: ``findings.py``.
 """
 
@@ -54,7 +55,7 @@ from .findings import (
     StoreCheck,
     parse_document,
 )
-from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files
+from .leftovers import Leftover, find_leftovers, is_live, stale_temp_files, store_uploads
 from .verify_stored import check_stored_run
 
 # The findings' names are verify's public names too (``from pipeline_recorder.ops.verify import Finding``).
@@ -201,17 +202,21 @@ def check_run(store: Store, run_id: str) -> RunCheck:
 def leftover_findings(leftovers: Iterable[Leftover]) -> list[Finding]:
     what = {"trash": "a run folder that gc was deleting when it stopped",
             "import": "an import that stopped before it finished",
-            "create": "a new run whose creator stopped before it appeared"}
+            "create": "a new run whose creator stopped before it appeared",
+            "upload": "an entity upload whose writer was killed before its save finished (untouched long enough "
+                      "that no live writer can be using it)"}
     return [Finding(None, LEFTOVER, f"{leftover.name} is {what[leftover.kind]}", leftover.path)
             for leftover in leftovers]
 
 
-def check_store(store: Store, run_ids: Iterable[str] | None = None) -> StoreCheck:
-    """Check the given runs, or every run and the store's leftovers when ``run_ids`` is None."""
+def check_store(store: Store, run_ids: Iterable[str] | None = None, *, now: float | None = None) -> StoreCheck:
+    """Check the given runs, or every run and the store's leftovers when ``run_ids`` is None (upload objects
+    judged by their age at ``now``, default the store's clock)."""
     result = StoreCheck()
     if run_ids is None:
-        if isinstance(store, FolderStore):  # half-done folders are the folder store's own
-            result.store_findings = leftover_findings(find_leftovers(store.runs_dir))
+        # Half-done folders are the folder store's own; abandoned upload objects a store without folders'.
+        found = find_leftovers(store.runs_dir) if isinstance(store, FolderStore) else []
+        result.store_findings = leftover_findings([*found, *store_uploads(store, now=now)])
         run_ids = sorted(store.run_ids())
     for run_id in run_ids:
         try:

@@ -108,6 +108,19 @@ class Store(abc.ABC):
         """The run's folder when the store keeps runs as local folders, else None."""
         return None
 
+    # -- what writers killed mid-save left in a store without local folders (ops/leftovers.py) -----------------
+
+    def abandoned_uploads(self, now: float | None = None) -> list[StoredFile]:
+        """Hidden upload objects that writers killed mid-save left (names ``{run_id}/{object}``), only those old
+        enough that no live writer can still be using them, judged at ``now`` (seconds since the epoch; default:
+        the store's own clock). None in a store that keeps runs as local folders: its temp files are judged with
+        each run folder (ops/leftovers.py)."""
+        return []
+
+    def remove_abandoned_uploads(self, now: float | None = None) -> list[StoredFile]:
+        """Delete what ``abandoned_uploads`` finds; returns what was deleted."""
+        return []
+
     # -- the trash (ops/trash.py decides what may go there; these move runs in and out) -------------------------
 
     @abc.abstractmethod

@@ -144,6 +144,13 @@ class Bucket:
                 for meta in page:
                     yield ObjectInfo(str(meta["path"]), int(meta["size"]), str(meta["e_tag"] or ""))
 
+    def objects_here(self, prefix: str) -> list[ObjectInfo]:
+        """The objects directly under ``prefix/`` (not those in its "folders"), with their last-modified times."""
+        with object_errors(f"list {prefix}"):
+            listed = obstore.list_with_delimiter(self._store, prefix.rstrip("/") + "/")
+        return [ObjectInfo(str(meta["path"]), int(meta["size"]), str(meta["e_tag"] or ""),
+                           meta["last_modified"].timestamp()) for meta in listed["objects"]]
+
     def list_folders(self, prefix: str) -> list[str]:
         """The names of the "folders" directly under ``prefix/`` (common prefixes)."""
         with object_errors(f"list {prefix}"):

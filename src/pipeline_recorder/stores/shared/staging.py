@@ -6,6 +6,13 @@ transaction -- so a 2 GB video never sits in this process's memory, and the run 
 S3 copies an object in one request only up to 5 GiB (``CopyObject``; larger needs a multipart copy, which the
 object-store client does not offer), so an entity is at most ``MAX_ENTITY_BYTES``: a larger stream is refused
 while it is read, with an InvalidContentError saying so, and nothing of it stays in the bucket.
+
+A writer killed after its upload and before its transaction copied the object and deleted it leaves the object
+behind (a writer killed during the upload leaves only the parts of an unfinished multipart upload, which the
+bucket's lifecycle rule for incomplete uploads removes: the object-store client cannot list them).
+``abandoned_staging`` finds those objects for ``verify`` and ``gc``: a staged object is used within the one save
+that made it, so one older than ``STAGING_ABANDONED_AFTER_S`` is abandoned. The age is generous because S3 dates
+a multipart object from the start of its upload, which for a 5 GiB stream over a slow link can take hours.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from typing import BinaryIO
 from ...errors import InvalidContentError, RecorderError
 from ..handles import StagedEntity
 from ..values import Content
-from .objects import PART_SIZE, Bucket
+from .objects import PART_SIZE, Bucket, ObjectInfo
 
 STAGING_PREFIX = ".staging-"
 # The largest entity: S3's limit of a single-request copy (the staged object is copied into place).
 MAX_ENTITY_BYTES = 5 * 1024**3
+# A staged object older than this (its last-modified time against the database's clock) is no live writer's.
+STAGING_ABANDONED_AFTER_S = 24 * 3600.0
 
 
 class SharedStaged(StagedEntity):
@@ -82,3 +91,14 @@ def stage(bucket: Bucket, run_prefix: str, content: Content | BinaryIO, head: by
             bucket.delete(key)
         raise
     return SharedStaged(bucket, size, digest.hexdigest(), key=key)
+
+
+def abandoned_staging(bucket: Bucket, runs_prefix: str, now: float) -> list[ObjectInfo]:
+    """The staged objects in every run folder of the bucket (with a row or not) last modified more than
+    ``STAGING_ABANDONED_AFTER_S`` before ``now`` (seconds since the epoch); keys relative to the store's prefix."""
+    found: list[ObjectInfo] = []
+    for run_id in sorted(bucket.list_folders(runs_prefix)):
+        found.extend(info for info in bucket.objects_here(f"{runs_prefix}/{run_id}")
+                     if info.key.rsplit("/", 1)[-1].startswith(STAGING_PREFIX)
+                     and now - info.modified > STAGING_ABANDONED_AFTER_S)
+    return sorted(found, key=lambda info: info.key)

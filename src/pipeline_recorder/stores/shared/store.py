@@ -38,7 +38,7 @@ from .leases import LeaseKeeper
 from .listing import SharedListing
 from .objects import Bucket
 from .runs import Row, SharedRuns
-from .staging import stage
+from .staging import abandoned_staging, stage
 from .transaction import SharedRunWriter
 
 if TYPE_CHECKING:
@@ -229,6 +229,22 @@ class SharedStore(Store):
         if not self.run_exists(run_id):
             raise self._not_found(run_id)
         self.bucket.put(self.runs.key(run_id, f"{folder}/{filename}"), data)
+
+    def abandoned_uploads(self, now: float | None = None) -> list[StoredFile]:
+        if now is None:  # the database's clock, as for leases: the machines' clocks do not matter
+            with self.db.connection("read the database's clock") as conn:
+                row = conn.execute("SELECT extract(epoch FROM now())").fetchone()
+            assert row is not None  # SELECT without FROM returns one row
+            now = float(row[0])
+        prefix = self.config.runs_prefix
+        return [StoredFile(info.key[len(prefix) + 1:], info.size)
+                for info in abandoned_staging(self.bucket, prefix, now)]
+
+    def remove_abandoned_uploads(self, now: float | None = None) -> list[StoredFile]:
+        found = self.abandoned_uploads(now)
+        for upload in found:
+            self.bucket.delete(f"{self.config.runs_prefix}/{upload.name}")
+        return found
 
     def run_index(self) -> RunListing:
         return self._listing
