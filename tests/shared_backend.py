@@ -72,3 +72,14 @@ def waits_for_lock(store: SharedStore, pid: int) -> bool:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
                            "AND wait_event_type = 'Lock'", (f"pipeline-recorder {pid}",)).fetchone()
     return bool(row and row[0])
+
+
+def open_sessions(store: SharedStore, pid: int) -> list[str]:
+    """The state of each session process ``pid`` still has in the store's database (its pool's connections and
+    its listener name their process in ``application_name``). A session outlives its process for a moment: the
+    server finishes or rolls back what the process sent before it died."""
+    with psycopg.connect(store.config.database_url) as conn:
+        rows = conn.execute("SELECT coalesce(state, '') FROM pg_stat_activity WHERE application_name = %s "
+                            "OR application_name = %s", (f"pipeline-recorder {pid}",
+                                                         f"pipeline-recorder {pid} listen")).fetchall()
+    return [str(state) for (state,) in rows]

@@ -30,7 +30,7 @@ import pytest
 
 from pipeline_recorder.stores import FolderStore, Store
 from pipeline_recorder.stores.shared import SharedStore
-from shared_backend import shared_store, waits_for_lock
+from shared_backend import open_sessions, shared_store, waits_for_lock
 
 
 @contextlib.contextmanager
@@ -60,6 +60,16 @@ def waits_for_run_lock(store: Store, pid: int) -> bool:
                        for parts in (line.split() for line in locks))
     if isinstance(store, SharedStore):
         return waits_for_lock(store, pid)
+    return True
+
+
+def settled_after(store: Store, pid: int) -> bool:
+    """Whether everything the dead process ``pid`` began in ``store`` has ended, so that what the store holds
+    now is what it will hold. The folder store's moves are the process's own file operations: they ended with it.
+    The shared store's end when the database has ended the process's sessions: a COMMIT the process sent just
+    before it was killed may still be running in its server process, and lands after it."""
+    if isinstance(store, SharedStore):
+        return not open_sessions(store, pid)
     return True
 
 

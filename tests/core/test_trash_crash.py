@@ -10,6 +10,7 @@ from pathlib import Path
 from pipeline_recorder import LivePipelineRecorder, new_run_id
 from pipeline_recorder.ops import trash
 from pipeline_recorder.stores import Store
+from store_backends import settled_after
 from support import wait_until
 
 WORKER = Path(__file__).with_name("trash_workers.py")
@@ -40,6 +41,8 @@ def killed_after(store: Store, command: str, run_ids: list[str], lines: int) -> 
     finally:
         proc.kill()
         proc.wait()
+    # The worker is dead, but a move it had sent may still be landing: look only once it has.
+    wait_until(lambda: settled_after(store, proc.pid), what=f"the killed {command} worker's last move to land")
 
 
 def whole(store: Store, run_id: str, data: bytes) -> None:
